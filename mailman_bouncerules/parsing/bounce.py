@@ -1,0 +1,212 @@
+"""The parser's one entry point: bytes in, `BounceReport` out."""
+
+import re
+
+from mailman_bouncerules.parsing import dsn, freetext, kinds, ses
+from mailman_bouncerules.parsing.codes import ADDRESS
+from mailman_bouncerules.parsing.mime import (
+    DELIVERY_STATUS_TYPES, FEEDBACK_TYPE, RETURNED_MESSAGE_TYPES,
+    decoded_text, html_to_text, load_message, walk_notification)
+from mailman_bouncerules.report import BounceReport, Kind, OriginalMessage
+
+TOKEN_HEADER = 'X-BounceRules-Token'
+_HEADERS_IN_TEXT = re.compile(
+    r'^(Message-I[dD]|List-Id|Message-ID-Hash|%s)[ \t]*:[ \t]*(.+)$'
+    % TOKEN_HEADER, re.IGNORECASE | re.MULTILINE)
+_INLINE_TO = re.compile(r'^To:[ \t]*(.+)$', re.MULTILINE)
+_SYSTEM_SENDER = re.compile(
+    r'(?:^|\s)(?:mailer-daemon|postmaster|mail-daemon|maildaemon|'
+    r'mail\.delivery|double-bounce)@|^$', re.IGNORECASE)
+_BOUNCE_SUBJECT = re.compile(
+    r'undeliver|undelivered|delivery (?:status|failure|report|has failed|'
+    r'notification)|returned mail|mail delivery failed|failure notice|'
+    r'could not be delivered|not delivered|delivery problem|nondeliverable|'
+    r'non-delivery|rejected|delayed mail|warning: could not send',
+    re.IGNORECASE)
+
+
+def parse_bounce(data):
+    """Read a notification; never raises on bad input.
+
+    What could not be read is listed in `problems` so that a caller can log
+    it; the report is then as complete as the message allowed.
+    """
+    try:
+        message = load_message(data)
+    except Exception as error:
+        return BounceReport(kind=Kind.NOT_BOUNCE,
+                            problems=['unreadable message: %s' % error])
+    try:
+        return _parse(message)
+    except RecursionError:
+        return BounceReport(kind=Kind.NOT_BOUNCE,
+                            problems=['MIME structure too deeply nested'])
+
+
+def _parse(message):
+    subject = ' '.join(str(message.get('Subject', '')).split())
+    status_texts, human_texts, feedback_text = [], [], None
+    returned = None
+    mime_types = set()
+    for part, mime_type in walk_notification(message):
+        mime_types.add(mime_type)
+        if mime_type in DELIVERY_STATUS_TYPES:
+            status_texts.append(_delivery_status_text(part))
+        elif mime_type == FEEDBACK_TYPE:
+            feedback_text = decoded_text(part)
+        elif mime_type in RETURNED_MESSAGE_TYPES:
+            if returned is None:
+                returned = _returned_headers(part)
+        elif mime_type in ('text/plain', 'text/html') or not part.is_multipart():
+            if part is not message and not mime_type.startswith('text/'):
+                continue    # attachments, images
+            text = decoded_text(part)
+            if mime_type == 'text/html':
+                text = html_to_text(text)
+            if dsn.looks_like_dsn(text) and not status_texts:
+                status_texts.append(text)
+            human_texts.append(text)
+    human = '\n'.join(human_texts)
+    original = _original_identity(returned, human)
+    report = BounceReport(kind=Kind.NOT_BOUNCE, original=original,
+                          subject=subject or None)
+    if kinds.is_feedback_report(message, mime_types, returned):
+        report.kind = Kind.FEEDBACK
+        report.recipients = kinds.feedback_recipients(
+            message, feedback_text, returned)
+        return report
+    found = ses.ses_notification(human)
+    if found is not None:
+        report.kind, report.recipients = found
+        return report
+    recipients = []
+    for text in status_texts:
+        recipients.extend(dsn.recipient_blocks(text))
+    prose = list(freetext.recipients_in_text(
+        human,
+        ignored=_addresses_in(message, 'From', 'Sender', 'Return-Path'),
+        unlikely=_addresses_in(message, 'To', 'Cc', 'Reply-To'),
+        known=_addresses_in(message, 'X-Failed-Recipients'),
+        subject=subject))
+    looks_like_bounce = _looks_like_bounce(message, subject)
+    if (not recipients and not looks_like_bounce
+            and kinds.is_auto_reply(message)):
+        report.kind = Kind.AUTOREPLY
+        report.recipients = kinds.auto_reply_recipient(message)
+        return report
+    recipients = _merge(recipients, prose)
+    if not recipients and looks_like_bounce:
+        recipients = _returned_recipient(returned, human)
+    if recipients and any(r.is_failure for r in recipients):
+        report.kind = Kind.BOUNCE
+    elif recipients:
+        report.kind = Kind.DELIVERED
+    report.recipients = recipients
+    return report
+
+
+def _delivery_status_text(part):
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return '\n\n'.join(block.as_string() for block in payload)
+    return decoded_text(part)
+
+
+def _returned_headers(part):
+    """The returned original's headers, as a Message, when they came back."""
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload:
+        return payload[0]
+    text = decoded_text(part)
+    try:
+        return load_message(text.split('\n\n', 1)[0] + '\n\n')
+    except Exception:
+        return None
+
+
+def _original_identity(returned, human_text):
+    found = {}
+    if returned is not None:
+        for name in ('Message-ID', 'List-Id', 'Message-ID-Hash', TOKEN_HEADER):
+            value = returned.get(name)
+            if value:
+                found[name.lower()] = ' '.join(str(value).split())
+    for name, value in _HEADERS_IN_TEXT.findall(
+            freetext_original_part(human_text)):
+        found.setdefault(name.lower(), value.strip())
+    return OriginalMessage(
+        message_id=found.get('message-id'),
+        message_id_hash=found.get('message-id-hash'),
+        list_id=found.get('list-id'),
+        token=found.get(TOKEN_HEADER.lower()))
+
+
+def freetext_original_part(text):
+    """The returned original quoted inline after the notification, if any."""
+    notice = freetext.notification_text(text)
+    return text[len(notice):]
+
+
+def _addresses_in(message, *headers):
+    found = []
+    for header in headers:
+        for value in message.get_all(header) or ():
+            found.extend(match.group(0).strip('.').lower()
+                         for match in ADDRESS.finditer(str(value)))
+    return tuple(dict.fromkeys(found))
+
+
+def _looks_like_bounce(message, subject):
+    """Sent by a mail system about a failure, going by its envelope."""
+    sender = ' '.join(_addresses_in(message, 'From', 'Return-Path'))
+    return bool(_SYSTEM_SENDER.search(sender) or _BOUNCE_SUBJECT.search(subject)
+                or message.get('X-Failed-Recipients'))
+
+
+def _returned_recipient(returned, human):
+    """Last resort: the returned original's single To address.
+
+    Some notices ("Delivery report unavailable", old Sendmail transcripts)
+    never name the recipient; when the original went to exactly one
+    address, that is the one that failed.
+    """
+    if returned is not None:
+        to_header = str(returned.get('To', ''))
+    else:
+        match = _INLINE_TO.search(freetext_original_part(human))
+        to_header = match.group(1) if match else ''
+    to = [match.group(0).lower() for match in ADDRESS.finditer(to_header)]
+    if len(set(to)) != 1:
+        return []
+    return list(freetext.recipients_in_text(human, known=(to[0],)))[:1]
+
+
+def _merge(from_dsn, from_prose):
+    """DSN fields win; the prose fills in what the DSN left out.
+
+    A DSN that names no recipient (or names none the prose does) leaves the
+    prose's recipients standing.
+    """
+    if not from_dsn:
+        return from_prose
+    by_address = {r.address: r for r in from_prose}
+    merged = []
+    for report in from_dsn:
+        prose = (by_address.get(report.address)
+                 or by_address.get(report.original_address or ''))
+        if prose is not None:
+            report.status = report.status or prose.status
+            report.smtp_code = report.smtp_code or prose.smtp_code
+            if not report.diagnostic or len(report.diagnostic) < 8:
+                report.diagnostic = prose.diagnostic
+        merged.append(report)
+    return _unique(merged)
+
+
+def _unique(reports):
+    seen, unique = set(), []
+    for report in reports:
+        if report.address not in seen:
+            seen.add(report.address)
+            unique.append(report)
+    return unique

@@ -1,0 +1,98 @@
+"""RFC 3464 delivery status fields, wherever they turn up.
+
+Standard DSNs carry them in a message/delivery-status part; some MTAs put
+the same fields into a text/plain part or the body.  Both go through
+`recipient_blocks()`.
+"""
+
+import re
+
+from mailman_bouncerules.parsing.codes import (
+    first_smtp_code, first_status, strip_address)
+from mailman_bouncerules.report import RecipientReport
+
+_FIELD = re.compile(r'^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$')
+_RECIPIENT_FIELDS = ('final-recipient', 'original-recipient',
+                     'x-actual-recipient')
+# Fields that only ever appear in delivery status blocks: seeing two of them
+# in a text part means the MTA wrote a DSN without the right MIME type.
+_DSN_MARKERS = re.compile(
+    r'^(Final-Recipient|Original-Recipient|Reporting-MTA|Diagnostic-Code)'
+    r'[ \t]*:', re.IGNORECASE | re.MULTILINE)
+
+
+def looks_like_dsn(text):
+    return len(_DSN_MARKERS.findall(text, 0, 20000)) >= 2
+
+
+def field_blocks(text):
+    """Split DSN text into blocks of {lower-case field name: value}.
+
+    Continuation lines are unfolded; a repeated field keeps its first value
+    because later ones are usually the MTA's afterthoughts.
+    """
+    blocks, fields, name = [], {}, None
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                blocks.append(fields)
+            fields, name = {}, None
+            continue
+        if line[0] in ' \t' and name is not None:
+            fields[name] += ' ' + line.strip()
+            continue
+        match = _FIELD.match(line)
+        if match is None:
+            name = None
+            continue
+        name = match.group(1).lower()
+        if name in _RECIPIENT_FIELDS and name in fields:
+            # Some MTAs forget the blank line between recipient blocks.
+            blocks.append(fields)
+            fields = {}
+        fields.setdefault(name, match.group(2).strip())
+        if fields[name] != match.group(2).strip():
+            name = None     # do not glue continuations onto a duplicate
+    if fields:
+        blocks.append(fields)
+    return blocks
+
+
+def recipient_blocks(text):
+    """Yield a `RecipientReport` per recipient block of DSN text."""
+    reporting_mta = None
+    for fields in field_blocks(text):
+        if 'reporting-mta' in fields and reporting_mta is None:
+            reporting_mta = _typed_value(fields['reporting-mta'])
+        final = _address(fields.get('final-recipient'))
+        original = _address(fields.get('original-recipient'))
+        actual = _address(fields.get('x-actual-recipient'))
+        address = final or actual or original
+        if address is None:
+            continue
+        diagnostic = _typed_value(fields.get('diagnostic-code', '')) or None
+        status = first_status(fields.get('status', ''))
+        yield RecipientReport(
+            address=address,
+            original_address=original if original != address else None,
+            action=(fields.get('action') or '').split()[0].lower()
+            if fields.get('action') else None,
+            status=status,
+            smtp_code=first_smtp_code(diagnostic or ''),
+            diagnostic=diagnostic,
+            remote_mta=_typed_value(fields.get('remote-mta', '')) or None,
+            reporting_mta=reporting_mta)
+
+
+def _typed_value(value):
+    """Drop the RFC 3464 type prefix: 'smtp; 550 ...' -> '550 ...'."""
+    head, sep, rest = value.partition(';')
+    if sep and re.fullmatch(r'\s*[A-Za-z0-9-]{2,12}\s*', head):
+        return rest.strip()
+    return value.strip()
+
+
+def _address(value):
+    if not value:
+        return None
+    return strip_address(_typed_value(value))

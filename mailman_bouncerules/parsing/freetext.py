@@ -1,0 +1,126 @@
+"""Recipients and diagnoses from notifications written for people.
+
+Many MTAs (qmail, Exim, Exchange, most webmail providers) send no
+machine-readable report, or one without the remote server's words.  They all
+write the same things in prose, though: the failed address, then what the
+remote server said.  So the notification text is cut at the returned
+original, the addresses in it that could be recipients are found, and each
+one's diagnosis is the text that follows it up to the next recipient.
+"""
+
+import re
+
+from mailman_bouncerules.parsing.codes import ADDRESS, first_smtp_code, first_status
+from mailman_bouncerules.report import RecipientReport
+
+# Where the notification ends and the returned original begins.
+_RETURNED_MARKERS = re.compile(
+    r'^[\s>|-]*(?:'
+    r'-+\s*(?:This is a copy of|Below this line|Original message|Undelivered message|'
+    r'The (?:header|text|original message)|Message header|Returned message|Unsent message)|'
+    r'(?:-+\s*)?Original message (?:follows|headers?)|'
+    r'(?:-+\s*)?(?:Your|The) (?:original )?message (?:reads|follows|is attached|headers? follows?)\b|'
+    r'Message headers follow|'
+    r'Received: from .*\S|Return-Path:\s*<|'
+    r'-+\s*Forwarded message)',
+    re.IGNORECASE | re.MULTILINE)
+# A line that introduces the sender or the message, not a recipient.
+_NOT_A_RECIPIENT_CONTEXT = re.compile(
+    r'(?:\bfrom|sender|MAIL FROM|envelope-from|Return-Path|Reply-To|'
+    r'Message-I[dD]|References|In-Reply-To|helo|ehlo|contact|postmaster at|'
+    r'please (?:send|contact|write)|sent by|mailto|https?://\S*)\s*[:=]?\s*<?$',
+    re.IGNORECASE)
+_SYSTEM_LOCAL_PARTS = frozenset((
+    'mailer-daemon', 'postmaster', 'mail-daemon', 'maildaemon', 'daemon',
+    'root', 'abuse', 'noreply', 'no-reply', 'nobody', 'double-bounce'))
+_DELAY_WORDS = re.compile(
+    r'\b(?:has been delayed|delivery (?:is )?delayed|\(delay\)|'
+    r'will (?:continue|keep) (?:to )?tr(?:y|ying)|still trying|'
+    r'could not (?:be )?sen[dt] (?:the )?message for (?:the )?past|'
+    r'not yet been delivered|is being retried|temporarily deferred|'
+    r'delivery (?:will be )?retr(?:y|ied)|Warning: message .* delayed)',
+    re.IGNORECASE)
+_MAX_WINDOW = 1200
+
+
+def notification_text(text):
+    """The part of `text` the reporting MTA wrote, before the original."""
+    match = _RETURNED_MARKERS.search(text)
+    if match is not None and match.start() > 0:
+        return text[:match.start()]
+    return text
+
+
+def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
+                       known=(), subject=''):
+    """Yield a `RecipientReport` per address the prose reports on.
+
+    `ignored` addresses are never recipients (the notice's From);
+    `unlikely` ones (its To) are taken only where the text sets them apart
+    as a failed address; `known` ones come from a header such as
+    X-Failed-Recipients and are reported even if the text omits them.
+    """
+    text = notification_text(text)
+    occurrences = []
+    seen = set()
+    for match in ADDRESS.finditer(text):
+        address = match.group(0).strip('.').lower()
+        if address in seen or address in ignored:
+            continue
+        if address not in known and (
+                address.partition('@')[0] in _SYSTEM_LOCAL_PARTS
+                or _introduced_as_non_recipient(text, match.start())
+                or (address in unlikely
+                    and not _set_apart(text, match.start(), match.end()))):
+            continue
+        seen.add(address)
+        occurrences.append((match.start(), match.end(), address))
+    occurrences.extend((len(text), len(text), address) for address in known
+                       if address not in seen)
+    delayed = bool(_DELAY_WORDS.search(subject or '')
+                   or _DELAY_WORDS.search(text))
+    for index, (start, end, address) in enumerate(occurrences):
+        stop = (occurrences[index + 1][0] if index + 1 < len(occurrences)
+                else len(text))
+        window = text[end:min(stop, end + _MAX_WINDOW)]
+        if len(occurrences) == 1 or start == len(text):
+            # One recipient: the whole notice is about it, including the
+            # words some MTAs put before the address.
+            window = text[:start] + ' ' + window
+        status = first_status(window)
+        yield RecipientReport(
+            address=address,
+            action='delayed' if delayed and _is_temporary(status) else 'failed',
+            status=status,
+            smtp_code=first_smtp_code(_reply_lines(window)),
+            diagnostic=_compact(window) or None)
+
+
+def _set_apart(text, start, end):
+    """Is the address alone on its line, or named as the RCPT TO?"""
+    line_start = text.rfind('\n', 0, start) + 1
+    line_end = text.find('\n', end)
+    before = text[line_start:start]
+    after = text[end:len(text) if line_end < 0 else line_end]
+    return (re.fullmatch(r'[\s<"\']*', before) is not None
+            and re.fullmatch(r'[\s>"\':.,]*', after) is not None
+            or re.search(r'RCPT TO:\s*<?$', before, re.IGNORECASE) is not None)
+
+
+def _introduced_as_non_recipient(text, position):
+    line_start = text.rfind('\n', 0, position) + 1
+    return bool(_NOT_A_RECIPIENT_CONTEXT.search(text[line_start:position]))
+
+
+def _is_temporary(status):
+    return status is None or status.startswith('4')
+
+
+def _reply_lines(window):
+    """Only lines that carry a reply can carry its code; skip dates, IPs."""
+    return '\n'.join(line for line in window.splitlines()
+                     if re.search(r'(?:^|said:?|<<<|error|:)\s*[245]\d\d\b', line))
+
+
+def _compact(text):
+    return ' '.join(text.split())[:_MAX_WINDOW]

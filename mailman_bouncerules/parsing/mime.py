@@ -1,0 +1,111 @@
+"""Reading the parts of a notification without trusting its MIME.
+
+Bounces are written by every kind of mail software, and plenty of it gets
+MIME wrong: undeclared 8-bit text, unknown charsets, missing boundaries,
+delivery reports labelled text/plain.  Everything here degrades to "some
+text" rather than raising.
+"""
+
+import email
+import re
+from email.message import Message
+
+from email.policy import compat32
+
+# A bounce's useful part comes first; what follows is mostly the returned
+# original.  Reading a few MiB is plenty and bounds the work on huge mail.
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# How much of one part's text is scanned for a recipient's diagnosis.
+MAX_TEXT_CHARS = 64 * 1024
+
+RETURNED_MESSAGE_TYPES = frozenset((
+    'message/rfc822', 'message/global', 'text/rfc822-headers',
+    'message/global-headers', 'message/partial'))
+DELIVERY_STATUS_TYPES = frozenset((
+    'message/delivery-status', 'message/global-delivery-status'))
+FEEDBACK_TYPE = 'message/feedback-report'
+
+_TAG = re.compile(r'<[^>]*>')
+_ENTITY = re.compile(r'&(nbsp|lt|gt|amp|quot|#\d+);')
+_ENTITIES = {'nbsp': ' ', 'lt': '<', 'gt': '>', 'amp': '&', 'quot': '"'}
+
+
+def load_message(data):
+    """Parse bytes (or pass through a Message), bounded in size."""
+    if isinstance(data, Message):
+        return data
+    if isinstance(data, str):
+        data = data.encode('utf-8', 'surrogateescape')
+    return email.message_from_bytes(data[:MAX_MESSAGE_BYTES], policy=compat32)
+
+
+def content_type(part):
+    """The part's MIME type, tolerating garbage in the header."""
+    try:
+        return part.get_content_type()
+    except Exception:
+        return 'text/plain'
+
+
+def decoded_text(part, limit=MAX_TEXT_CHARS):
+    """The part's body as text, whatever its transfer encoding and charset."""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if payload is None:
+        raw = part.get_payload()
+        if isinstance(raw, list):
+            return '\n\n'.join(str(sub) for sub in raw)[:limit]
+        return str(raw or '')[:limit]
+    payload = payload[:limit * 4]
+    for charset in _charsets(part):
+        try:
+            return payload.decode(charset)[:limit]
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode('latin-1')[:limit]
+
+
+def _charsets(part):
+    try:
+        declared = part.get_content_charset()
+    except Exception:
+        declared = None
+    if declared:
+        yield declared
+    # Japanese carriers send undeclared ISO-2022-JP; it is 7-bit, so try it
+    # before the 8-bit guesses.
+    yield 'utf-8'
+    yield 'iso-2022-jp'
+    yield 'cp1252'
+
+
+def html_to_text(html):
+    """Good enough to find addresses and reply codes in an HTML notice."""
+    html = re.sub(r'(?is)<(style|script)\b.*?</\1>', ' ', html)
+    html = re.sub(r'(?i)<br\s*/?>|</(p|div|tr|li|h\d)>', '\n', html)
+    text = _TAG.sub(' ', html)
+    return _ENTITY.sub(
+        lambda m: _ENTITIES.get(m.group(1)) or chr(int(m.group(1)[1:])),
+        text)
+
+
+def walk_notification(message):
+    """Yield (part, mime type) for the parts written by the reporting MTA.
+
+    Unlike `Message.walk()` this does not descend into the returned
+    original: its text is the list's own post, not a diagnosis.
+    """
+    stack = [message]
+    seen = 0
+    while stack and seen < 200:
+        part = stack.pop(0)
+        seen += 1
+        mime_type = content_type(part)
+        yield part, mime_type
+        if mime_type.startswith('multipart/') and part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack[0:0] = [sub for sub in payload
+                              if isinstance(sub, Message)]
