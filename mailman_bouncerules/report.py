@@ -30,6 +30,7 @@ class RecipientReport:
     status: str | None = None           # RFC 3463 enhanced status code
     smtp_code: str | None = None        # SMTP reply code, e.g. '550'
     diagnostic: str | None = None       # the remote server's or MTA's words
+    smtp_command: str | None = None     # what the server was answering: RCPT, DATA...
     remote_mta: str | None = None
     reporting_mta: str | None = None
 

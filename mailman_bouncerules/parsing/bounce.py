@@ -7,7 +7,8 @@ from mailman_bouncerules.parsing.codes import ADDRESS
 from mailman_bouncerules.parsing.mime import (
     DELIVERY_STATUS_TYPES, FEEDBACK_TYPE, RETURNED_MESSAGE_TYPES,
     decoded_text, html_to_text, load_message, walk_notification)
-from mailman_bouncerules.report import BounceReport, Kind, OriginalMessage
+from mailman_bouncerules.report import (
+    BounceReport, Kind, OriginalMessage, RecipientReport)
 
 TOKEN_HEADER = 'X-BounceRules-Token'
 _HEADERS_IN_TEXT = re.compile(
@@ -94,7 +95,7 @@ def _parse(message):
         report.kind = Kind.AUTOREPLY
         report.recipients = kinds.auto_reply_recipient(message)
         return report
-    recipients = _merge(recipients, prose)
+    recipients = _merge(recipients, prose, freetext.notice_summary(human))
     if not recipients and looks_like_bounce:
         recipients = _returned_recipient(returned, human)
     if recipients and any(r.is_failure for r in recipients):
@@ -181,7 +182,7 @@ def _returned_recipient(returned, human):
     return list(freetext.recipients_in_text(human, known=(to[0],)))[:1]
 
 
-def _merge(from_dsn, from_prose):
+def _merge(from_dsn, from_prose, notice=None):
     """DSN fields win; the prose fills in what the DSN left out.
 
     A DSN that names no recipient (or names none the prose does) leaves the
@@ -194,13 +195,34 @@ def _merge(from_dsn, from_prose):
     for report in from_dsn:
         prose = (by_address.get(report.address)
                  or by_address.get(report.original_address or ''))
+        if prose is None and len(from_dsn) == 1 and notice:
+            # The notice never names the address, but it is about the one
+            # recipient all the same: keep its words as evidence too.
+            prose = RecipientReport(address=report.address, diagnostic=notice)
         if prose is not None:
             report.status = report.status or prose.status
             report.smtp_code = report.smtp_code or prose.smtp_code
-            if not report.diagnostic or len(report.diagnostic) < 8:
-                report.diagnostic = prose.diagnostic
+            report.smtp_command = report.smtp_command or prose.smtp_command
+            report.diagnostic = _join_diagnostics(report.diagnostic,
+                                                  prose.diagnostic)
         merged.append(report)
     return _unique(merged)
+
+
+def _join_diagnostics(from_dsn, from_prose):
+    """Both the DSN's and the notice's words, so no evidence is dropped.
+
+    When the two disagree (the DSN says "user unknown", the notice "not
+    enough disk space") the rules see both, and the more cautious rule,
+    which comes first, wins.
+    """
+    if not from_prose or (from_dsn and from_prose in from_dsn):
+        return from_dsn
+    if not from_dsn or len(from_dsn) < 8:
+        return from_prose
+    if from_dsn in from_prose:
+        return from_prose
+    return '%s / %s' % (from_dsn, from_prose[:600])
 
 
 def _unique(reports):

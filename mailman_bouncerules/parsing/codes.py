@@ -8,7 +8,7 @@ STATUS = re.compile(r'(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)')
 # after a colon, '<<<', 'said:' ..., followed by a space, '-' or a status.
 SMTP_CODE = re.compile(r'(?:^|[\s:(\[>"])([245][0-5]\d)(?=[\s\-.,;:)]|$)')
 ADDRESS = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
+    r"[A-Za-z0-9!#$%&'*+=?^_`{|}~.-]+@"
     r'[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?'
     r'(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+')
 
@@ -29,3 +29,39 @@ def strip_address(value):
     if match is None:
         return None
     return match.group(0).strip('.').lower()
+
+
+# Which SMTP command the remote server was answering.  A "user unknown" in
+# reply to RCPT TO is about the address; the same words after DATA come
+# from a filter that read the message (Japanese carriers answer filtered
+# senders this way), so the rules need to tell them apart.
+_COMMAND_PHRASES = (
+    re.compile(r'in reply to (?:the )?(?:end of )?'
+               r'(DATA|RCPT TO|MAIL FROM|HELO|EHLO)\b', re.IGNORECASE),
+    re.compile(r'\bafter (?:end of )?(data|RCPT TO|MAIL FROM|HELO|EHLO)\b',
+               re.IGNORECASE),
+    re.compile(r"(?:did not|does not|didn't|doesn't) like (?:our )?"
+               r'(RCPT TO|recipient|MAIL FROM|sender|DATA)\b', re.IGNORECASE),
+)
+_TRANSCRIPT = re.compile(r'^\s*>>>\s*(DATA|RCPT TO|MAIL FROM|HELO|EHLO|QUIT|\.)'
+                         r'|^\s*<<<\s*([45]\d\d)', re.IGNORECASE | re.MULTILINE)
+_COMMAND_NAMES = {'data': 'DATA', '.': 'DATA', 'rcpt to': 'RCPT',
+                  'recipient': 'RCPT', 'mail from': 'MAIL', 'sender': 'MAIL',
+                  'helo': 'HELO', 'ehlo': 'HELO', 'quit': 'QUIT'}
+
+
+def smtp_command(text):
+    """'RCPT', 'DATA', 'MAIL' or 'HELO' if the text tells, else None."""
+    if not text:
+        return None
+    last_command = None
+    for match in _TRANSCRIPT.finditer(text):
+        if match.group(1):
+            last_command = match.group(1).lower()
+        elif last_command is not None:
+            return _COMMAND_NAMES.get(last_command)
+    for pattern in _COMMAND_PHRASES:
+        match = pattern.search(text)
+        if match:
+            return _COMMAND_NAMES.get(' '.join(match.group(1).lower().split()))
+    return None

@@ -8,7 +8,7 @@ the same fields into a text/plain part or the body.  Both go through
 import re
 
 from mailman_bouncerules.parsing.codes import (
-    first_smtp_code, first_status, strip_address)
+    first_smtp_code, first_status, smtp_command, strip_address)
 from mailman_bouncerules.report import RecipientReport
 
 _FIELD = re.compile(r'^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$')
@@ -80,6 +80,7 @@ def recipient_blocks(text):
             status=status,
             smtp_code=first_smtp_code(diagnostic or ''),
             diagnostic=diagnostic,
+            smtp_command=smtp_command(diagnostic),
             remote_mta=_typed_value(fields.get('remote-mta', '')) or None,
             reporting_mta=reporting_mta)
 

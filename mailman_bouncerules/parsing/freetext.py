@@ -10,7 +10,8 @@ one's diagnosis is the text that follows it up to the next recipient.
 
 import re
 
-from mailman_bouncerules.parsing.codes import ADDRESS, first_smtp_code, first_status
+from mailman_bouncerules.parsing.codes import (
+    ADDRESS, first_smtp_code, first_status, smtp_command)
 from mailman_bouncerules.report import RecipientReport
 
 # Where the notification ends and the returned original begins.
@@ -93,7 +94,8 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
             action='delayed' if delayed and _is_temporary(status) else 'failed',
             status=status,
             smtp_code=first_smtp_code(_reply_lines(window)),
-            diagnostic=_compact(window) or None)
+            diagnostic=_compact(window) or None,
+            smtp_command=smtp_command(window))
 
 
 def _set_apart(text, start, end):
@@ -105,6 +107,11 @@ def _set_apart(text, start, end):
     return (re.fullmatch(r'[\s<"\']*', before) is not None
             and re.fullmatch(r'[\s>"\':.,]*', after) is not None
             or re.search(r'RCPT TO:\s*<?$', before, re.IGNORECASE) is not None)
+
+
+def notice_summary(text):
+    """The notice's own words, compacted: evidence when it names no one."""
+    return _compact(notification_text(text))[:600] or None
 
 
 def _introduced_as_non_recipient(text, position):

@@ -1,0 +1,1 @@
+"""Configuration files shipped inside the package (found by importlib)."""

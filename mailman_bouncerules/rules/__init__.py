@@ -1,0 +1,1 @@
+"""The ordered, explainable rules that turn a report into a decision."""

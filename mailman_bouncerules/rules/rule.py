@@ -1,0 +1,117 @@
+"""A rule: a few tests on a recipient's report, all of which must pass.
+
+Each test is optional; a rule names at least one.  Within a test the listed
+values are alternatives.  When a rule matches, it says which values matched,
+so every decision can be explained by the code and words that caused it.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from public import public
+from zope.interface import implementer
+
+from mailman_bouncerules.interfaces import IRule
+
+CLASSIFICATIONS = ('hard', 'soft', 'complaint')
+ACTIONS = ('unsubscribe', 'count', 'record')
+SEVERITIES = ('permanent', 'temporary')
+
+
+@public
+@dataclass(frozen=True)
+class Evidence:
+    """What in the report made a rule match."""
+    status: str | None = None
+    smtp_code: str | None = None
+    text: str | None = None
+
+    def __str__(self):
+        parts = []
+        if self.status:
+            parts.append('status %s' % self.status)
+        if self.smtp_code:
+            parts.append('reply %s' % self.smtp_code)
+        if self.text:
+            parts.append('text "%s"' % self.text)
+        return ', '.join(parts) or 'message kind'
+
+
+@public
+def severity_of(recipient):
+    """Temporary or permanent, by the strongest signal the report has."""
+    if recipient.action == 'delayed':
+        return 'temporary'
+    if recipient.status:
+        return 'temporary' if recipient.status[0] == '4' else 'permanent'
+    if recipient.smtp_code:
+        return 'temporary' if recipient.smtp_code[0] == '4' else 'permanent'
+    return 'permanent'
+
+
+@public
+def code_pattern(pattern):
+    """'5.1.1' matches exactly, '5.7.*' a subject, '5.*' a class, '*' any."""
+    parts = pattern.split('.')
+    if parts[-1] == '*':
+        prefix = '.'.join(parts[:-1])
+        return lambda code: code is not None and (
+            not prefix or code == prefix or code.startswith(prefix + '.'))
+    return lambda code: code == pattern
+
+
+@public
+@implementer(IRule)
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    classification: str
+    action: str
+    reason: str
+    description: str = ''
+    kinds: frozenset = frozenset()
+    dsn_actions: frozenset = frozenset()
+    severities: frozenset = frozenset()
+    smtp_commands: frozenset = frozenset()
+    statuses: tuple = ()
+    smtp_codes: tuple = ()
+    texts: tuple = ()                       # compiled regular expressions
+    _status_tests: tuple = field(default=(), compare=False, repr=False)
+    _smtp_tests: tuple = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, '_status_tests',
+                           tuple(code_pattern(p) for p in self.statuses))
+        object.__setattr__(self, '_smtp_tests', tuple(
+            re.compile(p.replace('*', r'\d*')) for p in self.smtp_codes))
+
+    def match(self, kind, recipient):
+        if self.kinds and kind not in self.kinds:
+            return None
+        if self.dsn_actions and recipient.action not in self.dsn_actions:
+            return None
+        if self.severities and severity_of(recipient) not in self.severities:
+            return None
+        if (self.smtp_commands
+                and recipient.smtp_command not in self.smtp_commands):
+            return None
+        status = smtp_code = text = None
+        if self._status_tests:
+            if not any(test(recipient.status) for test in self._status_tests):
+                return None
+            status = recipient.status
+        if self.smtp_codes:
+            if not any(test.fullmatch(recipient.smtp_code or '')
+                       for test in self._smtp_tests):
+                return None
+            smtp_code = recipient.smtp_code
+        if self.texts:
+            found = None
+            for regex in self.texts:
+                found = regex.search(recipient.diagnostic or '')
+                if found:
+                    break
+            if found is None:
+                return None
+            text = found.group(0)
+        return Evidence(status=status, smtp_code=smtp_code, text=text)
