@@ -1,6 +1,7 @@
 """The parser's one entry point: bytes in, `BounceReport` out."""
 
 import re
+from email.message import Message
 
 from mailman_bouncerules.parsing import dsn, freetext, kinds, ses
 from mailman_bouncerules.parsing.codes import ADDRESS
@@ -67,8 +68,8 @@ def _parse(message):
             if dsn.looks_like_dsn(text) and not status_texts:
                 status_texts.append(text)
             human_texts.append(text)
-    human = '\n'.join(human_texts)
-    original = _original_identity(returned, human)
+    notice, quoted = freetext.split_notification('\n'.join(human_texts))
+    original = _original_identity(returned, quoted)
     report = BounceReport(kind=Kind.NOT_BOUNCE, original=original,
                           subject=subject or None)
     if kinds.is_feedback_report(message, mime_types, returned):
@@ -76,7 +77,7 @@ def _parse(message):
         report.recipients = kinds.feedback_recipients(
             message, feedback_text, returned)
         return report
-    found = ses.ses_notification(human)
+    found = ses.ses_notification(notice)
     if found is not None:
         report.kind, report.recipients = found
         return report
@@ -84,7 +85,7 @@ def _parse(message):
     for text in status_texts:
         recipients.extend(dsn.recipient_blocks(text))
     prose = list(freetext.recipients_in_text(
-        human,
+        notice,
         ignored=_addresses_in(message, 'From', 'Sender', 'Return-Path'),
         unlikely=_addresses_in(message, 'To', 'Cc', 'Reply-To'),
         known=_addresses_in(message, 'X-Failed-Recipients'),
@@ -95,9 +96,9 @@ def _parse(message):
         report.kind = Kind.AUTOREPLY
         report.recipients = kinds.auto_reply_recipient(message)
         return report
-    recipients = _merge(recipients, prose, freetext.notice_summary(human))
+    recipients = _merge(recipients, prose, freetext.notice_summary(notice))
     if not recipients and looks_like_bounce:
-        recipients = _returned_recipient(returned, human)
+        recipients = _returned_recipient(returned, notice, quoted)
     if recipients and any(r.is_failure for r in recipients):
         report.kind = Kind.BOUNCE
     elif recipients:
@@ -109,7 +110,11 @@ def _parse(message):
 def _delivery_status_text(part):
     payload = part.get_payload()
     if isinstance(payload, list):
-        return '\n\n'.join(block.as_string() for block in payload)
+        # Already split into header blocks by the email package; writing
+        # them back field by field is much cheaper than as_string().
+        return '\n\n'.join(
+            '\n'.join('%s: %s' % (name, value) for name, value in block.items())
+            for block in payload if isinstance(block, Message))
     return decoded_text(part)
 
 
@@ -125,27 +130,20 @@ def _returned_headers(part):
         return None
 
 
-def _original_identity(returned, human_text):
+def _original_identity(returned, quoted):
     found = {}
     if returned is not None:
         for name in ('Message-ID', 'List-Id', 'Message-ID-Hash', TOKEN_HEADER):
             value = returned.get(name)
             if value:
                 found[name.lower()] = ' '.join(str(value).split())
-    for name, value in _HEADERS_IN_TEXT.findall(
-            freetext_original_part(human_text)):
+    for name, value in _HEADERS_IN_TEXT.findall(quoted):
         found.setdefault(name.lower(), value.strip())
     return OriginalMessage(
         message_id=found.get('message-id'),
         message_id_hash=found.get('message-id-hash'),
         list_id=found.get('list-id'),
         token=found.get(TOKEN_HEADER.lower()))
-
-
-def freetext_original_part(text):
-    """The returned original quoted inline after the notification, if any."""
-    notice = freetext.notification_text(text)
-    return text[len(notice):]
 
 
 def _addresses_in(message, *headers):
@@ -164,7 +162,7 @@ def _looks_like_bounce(message, subject):
                 or message.get('X-Failed-Recipients'))
 
 
-def _returned_recipient(returned, human):
+def _returned_recipient(returned, notice, quoted):
     """Last resort: the returned original's single To address.
 
     Some notices ("Delivery report unavailable", old Sendmail transcripts)
@@ -174,12 +172,12 @@ def _returned_recipient(returned, human):
     if returned is not None:
         to_header = str(returned.get('To', ''))
     else:
-        match = _INLINE_TO.search(freetext_original_part(human))
+        match = _INLINE_TO.search(quoted)
         to_header = match.group(1) if match else ''
     to = [match.group(0).lower() for match in ADDRESS.finditer(to_header)]
     if len(set(to)) != 1:
         return []
-    return list(freetext.recipients_in_text(human, known=(to[0],)))[:1]
+    return list(freetext.recipients_in_text(notice, known=(to[0],)))[:1]
 
 
 def _merge(from_dsn, from_prose, notice=None):

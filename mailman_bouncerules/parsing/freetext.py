@@ -44,12 +44,12 @@ _DELAY_WORDS = re.compile(
 _MAX_WINDOW = 1200
 
 
-def notification_text(text):
-    """The part of `text` the reporting MTA wrote, before the original."""
+def split_notification(text):
+    """(what the reporting MTA wrote, the original quoted after it)."""
     match = _RETURNED_MARKERS.search(text)
     if match is not None and match.start() > 0:
-        return text[:match.start()]
-    return text
+        return text[:match.start()], text[match.start():]
+    return text, ''
 
 
 def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
@@ -60,8 +60,8 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
     `unlikely` ones (its To) are taken only where the text sets them apart
     as a failed address; `known` ones come from a header such as
     X-Failed-Recipients and are reported even if the text omits them.
+    `text` is the notice alone, as `split_notification()` returns it.
     """
-    text = notification_text(text)
     occurrences = []
     seen = set()
     for match in ADDRESS.finditer(text):
@@ -111,7 +111,7 @@ def _set_apart(text, start, end):
 
 def notice_summary(text):
     """The notice's own words, compacted: evidence when it names no one."""
-    return _compact(notification_text(text))[:600] or None
+    return _compact(text)[:600] or None
 
 
 def _introduced_as_non_recipient(text, position):

@@ -1,0 +1,1 @@
+"""`mailman` sub-commands, found by Mailman through the component package."""

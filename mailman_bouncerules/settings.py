@@ -1,0 +1,24 @@
+"""The plugin's own settings, read from the file its configuration names."""
+
+from public import public
+
+# Used when the plugin runs outside a Mailman site (the console script).
+DEFAULT_CONFIGURATION = 'python:mailman_bouncerules.config.bouncerules'
+
+
+@public
+def plugin_settings(plugin_name='bouncerules'):
+    """The `[bouncerules]` section of the plugin's configuration file."""
+    from mailman.config import config
+    from mailman.config.config import external_configuration
+    plugin_config = getattr(config, 'plugin.' + plugin_name, None)
+    path = getattr(plugin_config, 'configuration', '') or DEFAULT_CONFIGURATION
+    parser = external_configuration(path)
+    return parser['bouncerules'] if parser.has_section('bouncerules') else {}
+
+
+@public
+def configured_rules_file(plugin_name='bouncerules'):
+    """The admin's rule file named in the settings, or None."""
+    value = plugin_settings(plugin_name).get('rules_file', '')
+    return value.strip() or None
