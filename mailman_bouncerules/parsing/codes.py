@@ -36,10 +36,10 @@ def strip_address(value):
 # from a filter that read the message (Japanese carriers answer filtered
 # senders this way), so the rules need to tell them apart.
 _COMMAND_PHRASES = (
-    re.compile(r'in reply to (?:the )?(?:end of )?'
-               r'(DATA|RCPT TO|MAIL FROM|HELO|EHLO)\b', re.IGNORECASE),
-    re.compile(r'\bafter (?:end of )?(data|RCPT TO|MAIL FROM|HELO|EHLO)\b',
-               re.IGNORECASE),
+    re.compile(r'in\s+reply\s+to\s+(?:the\s+)?(?:end\s+of\s+)?'
+               r'(DATA|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b', re.IGNORECASE),
+    re.compile(r'\bafter\s+(?:end\s+of\s+)?'
+               r'(data|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b', re.IGNORECASE),
     re.compile(r"(?:did not|does not|didn't|doesn't) like (?:our )?"
                r'(RCPT TO|recipient|MAIL FROM|sender|DATA)\b', re.IGNORECASE),
 )

@@ -44,7 +44,8 @@ class RulesError(Exception):
 @public
 def load_rules(admin_path=None):
     """The rules in force: defaults, changed by the admin's file if given."""
-    sections = _read(DEFAULT_RULES.read_text(encoding='utf-8'), DEFAULT_RULES)
+    sections, words = _read(DEFAULT_RULES.read_text(encoding='utf-8'),
+                            DEFAULT_RULES)
     if admin_path:
         try:
             text = open(admin_path, encoding='utf-8').read()
@@ -52,7 +53,9 @@ def load_rules(admin_path=None):
             raise RulesError(admin_path, None,
                              'cannot read rule file: %s' % error.strerror)
         added = []
-        for name, values in _read(text, admin_path).items():
+        admin_sections, admin_words = _read(text, admin_path)
+        words.update(admin_words)
+        for name, values in admin_sections.items():
             if name in sections:
                 sections[name] = {**sections[name], **values}
             else:
@@ -63,7 +66,7 @@ def load_rules(admin_path=None):
         source = DEFAULT_RULES
     rules = []
     for name, values in sections.items():
-        rule = _build(name, values, source)
+        rule = _build(name, values, words, source)
         if rule is not None:
             rules.append(rule)
     return rules
@@ -79,21 +82,28 @@ def _read(text, path):
     except ConfigParserError as error:
         raise RulesError(path, None, 'not a valid rule file: %s'
                          % ' '.join(str(error).split()))
-    sections = {}
+    sections, words = {}, {}
     for section in parser.sections():
+        if section.startswith('words.') and len(section) > 6:
+            unknown = sorted(set(parser[section]) - {'description', 'text'})
+            if unknown:
+                raise RulesError(path, section, 'a word list has only '
+                                 'description and text, not %s' % ', '.join(unknown))
+            words[section[6:]] = parser[section].get('text', '')
+            continue
         if not section.startswith('rule.') or len(section) == 5:
             raise RulesError(path, section,
-                             'sections must be named [rule.NAME]')
+                             'sections must be named [rule.NAME] or [words.NAME]')
         values = dict(parser.items(section))
         unknown = sorted(set(values) - _KEYS)
         if unknown:
             raise RulesError(path, section[5:], 'unknown key(s): %s; known: %s'
                              % (', '.join(unknown), ', '.join(sorted(_KEYS))))
         sections[section[5:]] = values
-    return sections
+    return sections, words
 
 
-def _build(name, values, path):
+def _build(name, values, words, path):
     enabled = values.get('enabled', 'yes').strip().lower()
     if enabled not in ('yes', 'no', 'true', 'false', 'on', 'off', '1', '0'):
         raise RulesError(path, name, 'enabled must be yes or no')
@@ -124,7 +134,8 @@ def _build(name, values, path):
             values, 'smtp_command', _SMTP_COMMANDS, path, name)),
         statuses=tuple(_patterns(values, 'status', _STATUS, path, name)),
         smtp_codes=tuple(_patterns(values, 'smtp_code', _SMTP, path, name)),
-        texts=tuple(_regexes(values.get('text', ''), path, name)))
+        texts=tuple(_regexes(_expand(values.get('text', ''), words, path,
+                                     name), path, name)))
 
 
 def _one_of(values, key, choices, path, name):
@@ -150,6 +161,21 @@ def _patterns(values, key, shape, path, name):
         if not shape.match(pattern):
             raise RulesError(path, name, 'bad %s pattern %r' % (key, pattern))
     return patterns
+
+
+def _expand(text, words, path, name):
+    """Replace each '@NAME' line with the lines of [words.NAME]."""
+    lines = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith('@'):
+            if line[1:] not in words:
+                raise RulesError(path, name, 'no word list [words.%s]'
+                                 % line[1:])
+            lines.extend(words[line[1:]].splitlines())
+        else:
+            lines.append(line)
+    return '\n'.join(lines)
 
 
 def _regexes(text, path, name):
