@@ -4,7 +4,7 @@ import pytest
 
 from mailman_bouncerules.classifier import Classifier
 
-import samples
+from mailman_bouncerules.testing import samples
 
 R = 'bart@example.org'
 

@@ -1,4 +1,4 @@
-"""Bounce messages in the styles of real MTAs, written for these tests.
+"""Bounce messages in the styles of real MTAs, for tests and the demo.
 
 Each builder returns bytes.  They follow the shapes the MTAs produce
 (headers, wording, layout) without copying any real message.

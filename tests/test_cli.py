@@ -1,0 +1,87 @@
+"""The `bouncerules classify` contract that scripts rely on."""
+
+import json
+
+from click.testing import CliRunner
+
+from mailman_bouncerules.cli import bouncerules
+
+from mailman_bouncerules.testing import samples
+
+
+def bounce_files(tmp_path):
+    unknown = tmp_path / 'unknown.eml'
+    unknown.write_bytes(samples.rfc3464(
+        'bart@example.org', '5.1.1',
+        '550 5.1.1 <bart@example.org>: Recipient address rejected: '
+        'User unknown in local recipient table'))
+    spam = tmp_path / 'spam.eml'
+    spam.write_bytes(samples.rfc3464(
+        'cris@example.org', '5.7.1', '550 5.7.1 Message rejected as spam'))
+    return str(unknown), str(spam)
+
+
+def test_json_contract(tmp_path):
+    unknown, spam = bounce_files(tmp_path)
+    result = CliRunner().invoke(bouncerules, ['classify', '--json', unknown, spam])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)
+    assert first == {
+        'file': unknown,
+        'kind': 'bounce',
+        'recipients': [{
+            'address': 'bart@example.org',
+            'status': '5.1.1',
+            'smtp_code': '550',
+            'diagnostic': first['recipients'][0]['diagnostic'],
+            'classification': 'hard',
+            'action': 'unsubscribe',
+            'rule': 'user-unknown',
+        }],
+    }
+    assert 'User unknown' in first['recipients'][0]['diagnostic']
+    assert second['recipients'][0]['action'] == 'record'
+    assert second['recipients'][0]['classification'] == 'soft'
+
+
+def test_table_explains(tmp_path):
+    unknown, _spam = bounce_files(tmp_path)
+    result = CliRunner().invoke(bouncerules, ['classify', unknown])
+    assert result.exit_code == 0
+    assert 'bart@example.org' in result.output
+    assert 'unsubscribe' in result.output
+    assert 'why: rule user-unknown' in result.output
+
+
+def test_unreadable_file_reported_after_the_others(tmp_path):
+    unknown, spam = bounce_files(tmp_path)
+    missing = str(tmp_path / 'missing.eml')
+    result = CliRunner().invoke(
+        bouncerules, ['classify', '--json', unknown, missing, spam])
+    assert result.exit_code == 1
+    assert 'cannot read %s' % missing in result.stderr
+    files = [json.loads(line)['file'] for line in result.stdout.splitlines()]
+    assert files == [unknown, spam]
+
+
+def test_rules_option_applies(tmp_path):
+    unknown, _spam = bounce_files(tmp_path)
+    rules = tmp_path / 'rules.cfg'
+    rules.write_text('[rule.user-unknown]\naction: count\n')
+    result = CliRunner().invoke(
+        bouncerules, ['classify', '--json', '--rules', str(rules), unknown])
+    assert json.loads(result.output)['recipients'][0]['action'] == 'count'
+
+
+def test_bad_rules_file_is_a_clear_error(tmp_path):
+    unknown, _spam = bounce_files(tmp_path)
+    rules = tmp_path / 'rules.cfg'
+    rules.write_text('[rule.broken]\ntext: (\nclassification: hard\n'
+                     'action: count\n')
+    result = CliRunner().invoke(
+        bouncerules, ['classify', '--rules', str(rules), unknown])
+    assert result.exit_code != 0
+    assert 'rule broken' in result.output
+    assert 'bad text pattern' in result.output

@@ -1,0 +1,56 @@
+"""The plugin inside a real (test) Mailman: loading, utility, sub-command."""
+
+import json
+
+from click.testing import CliRunner
+from zope.component import getUtility
+
+from mailman_bouncerules.interfaces import IClassifier
+from mailman_bouncerules.plugin import BounceRulesPlugin
+
+from mailman_bouncerules.testing import samples
+
+
+def test_plugin_is_loaded_by_mailman(mailman):
+    plugin = mailman.plugins['bouncerules']
+    assert isinstance(plugin, BounceRulesPlugin)
+    assert plugin.name == 'bouncerules'
+
+
+def test_classifier_utility_registered(mailman):
+    classifier = getUtility(IClassifier)
+    _report, [decision] = classifier.classify(samples.rfc3464(
+        'bart@example.org', '5.7.1', '550 5.7.1 rejected by spam filter'))
+    assert decision.action == 'record'
+
+
+def test_mailman_sub_command_is_found(mailman):
+    from mailman.bin.mailman import Subcommands
+    command = Subcommands().get_command(None, 'bouncerules')
+    assert command is not None
+    assert 'classify' in command.commands
+
+
+def test_mailman_bouncerules_classify(mailman, tmp_path):
+    from mailman.bin.mailman import Subcommands
+    bounce = tmp_path / 'b.eml'
+    bounce.write_bytes(samples.exim(
+        'bart@example.org', '550 5.1.1 <bart@example.org>: unknown user'))
+    command = Subcommands().get_command(None, 'bouncerules')
+    result = CliRunner().invoke(command, ['classify', '--json', str(bounce)])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record['recipients'][0]['action'] == 'unsubscribe'
+
+
+def test_bad_admin_rules_stop_the_plugin(mailman, tmp_path, monkeypatch):
+    import pytest
+    from mailman_bouncerules import plugin as plugin_module
+    from mailman_bouncerules.rules.loader import RulesError
+    rules = tmp_path / 'rules.cfg'
+    rules.write_text('[rule.bad]\nstatus: 9.9.9\nclassification: hard\n'
+                     'action: count\n')
+    monkeypatch.setattr(plugin_module, 'configured_rules_file',
+                        lambda name: str(rules))
+    with pytest.raises(RulesError, match='rule bad'):
+        BounceRulesPlugin().pre_hook()

@@ -1,0 +1,139 @@
+"""Rule files: how admins extend, override and disable, and how errors read."""
+
+from textwrap import dedent
+
+import pytest
+
+from mailman_bouncerules.classifier import Classifier
+from mailman_bouncerules.rules.loader import RulesError, load_rules
+from mailman_bouncerules.rules.ruleset import RuleSet
+
+from mailman_bouncerules.testing import samples
+
+
+def write(tmp_path, text, name='rules.cfg'):
+    path = tmp_path / name
+    path.write_text(dedent(text))
+    return path
+
+
+def names(rules):
+    return [rule.name for rule in rules]
+
+
+def test_defaults_load_in_file_order():
+    rules = load_rules()
+    order = names(rules)
+    assert order[0] == 'feedback-report'
+    # Sender-side rules come before anything that removes a member.
+    assert order.index('spam-or-content-status') < order.index('user-unknown')
+    assert order.index('blocklisted') < order.index('user-unknown-status')
+    assert order[-1] == 'unrecognised-failure'
+
+
+def test_admin_rule_goes_first(tmp_path):
+    path = write(tmp_path, r'''
+        [rule.local-dead-domain]
+        text: mailbox full
+        classification: hard
+        action: unsubscribe
+        ''')
+    rules = load_rules(path)
+    assert names(rules)[0] == 'local-dead-domain'
+    classifier = Classifier(RuleSet(rules))
+    _report, [decision] = classifier.classify(samples.rfc3464(
+        'bart@example.org', '4.2.2', '452 4.2.2 mailbox full', action='delayed'))
+    assert (decision.rule, decision.action) == ('local-dead-domain',
+                                                'unsubscribe')
+
+
+def test_override_changes_only_given_keys(tmp_path):
+    path = write(tmp_path, '''
+        [rule.user-unknown]
+        action: count
+        ''')
+    rules = {rule.name: rule for rule in load_rules(path)}
+    defaults = {rule.name: rule for rule in load_rules()}
+    assert rules['user-unknown'].action == 'count'
+    assert rules['user-unknown'].texts == defaults['user-unknown'].texts
+    # In place, not moved to the front.
+    assert names(load_rules(path)).index('user-unknown') == \
+        names(load_rules()).index('user-unknown')
+
+
+def test_disable_by_name(tmp_path):
+    path = write(tmp_path, '''
+        [rule.user-unknown-status]
+        enabled: no
+        ''')
+    assert 'user-unknown-status' not in names(load_rules(path))
+    assert 'user-unknown-status' in names(load_rules())
+
+
+def test_admin_word_list(tmp_path):
+    path = write(tmp_path, r'''
+        [words.dead]
+        text: \bgone fishing forever\b
+
+        [rule.dead-words]
+        text: @dead
+        classification: hard
+        action: count
+        ''')
+    [rule] = [r for r in load_rules(path) if r.name == 'dead-words']
+    assert rule.texts[0].search('Mailbox GONE FISHING FOREVER')
+
+
+@pytest.mark.parametrize('text, rule, words', [
+    ('[rule.x]\nclassification: hard\naction: count\n', 'x', 'at least one'),
+    ('[rule.x]\ntext: (unclosed\nclassification: hard\naction: count\n',
+     'x', 'bad text pattern'),
+    ('[rule.x]\nstatus: 5.x.1\nclassification: hard\naction: count\n',
+     'x', 'bad status pattern'),
+    ('[rule.x]\nsmtp_code: 5500\nclassification: hard\naction: count\n',
+     'x', 'bad smtp_code pattern'),
+    ('[rule.x]\nstatus: 5.1.1\nclassification: fatal\naction: count\n',
+     'x', 'classification must be one of'),
+    ('[rule.x]\nstatus: 5.1.1\nclassification: hard\naction: delete\n',
+     'x', 'action must be one of'),
+    ('[rule.x]\nstatus: 5.1.1\nclassification: hard\naction: count\n'
+     'colour: red\n', 'x', 'unknown key(s): colour'),
+    ('[rule.x]\nkind: spam\nclassification: soft\naction: record\n',
+     'x', "kind 'spam'"),
+    ('[rule.x]\nkind: feedback\nclassification: complaint\naction: count\n',
+     'x', 'never counted as a bounce'),
+    ('[rule.x]\ntext: @nothing\nclassification: hard\naction: count\n',
+     'x', 'no word list'),
+    ('[rule.x]\nstatus: 5.1.1\nclassification: hard\naction: count\n'
+     'enabled: maybe\n', 'x', 'enabled must be yes or no'),
+    ('[other]\nkey: value\n', 'other', 'sections must be named'),
+])
+def test_bad_rule_file_names_file_rule_and_reason(tmp_path, text, rule, words):
+    path = write(tmp_path, text)
+    with pytest.raises(RulesError) as raised:
+        load_rules(path)
+    error = raised.value
+    assert error.path == str(path)
+    assert error.rule == rule
+    assert words in str(error)
+    assert str(path) in str(error)
+
+
+def test_not_an_ini_file(tmp_path):
+    path = write(tmp_path, 'this is not\n[an ini file')
+    with pytest.raises(RulesError, match='not a valid rule file'):
+        load_rules(path)
+
+
+def test_missing_file_is_an_error_not_a_fallback(tmp_path):
+    with pytest.raises(RulesError, match='cannot read rule file'):
+        load_rules(tmp_path / 'absent.cfg')
+
+
+def test_shipped_example_loads_and_applies():
+    from pathlib import Path
+    example = Path(__file__).parent.parent / 'etc' / 'example-rules.cfg'
+    rules = {rule.name: rule for rule in load_rules(example)}
+    assert 'mail-loop' not in rules
+    assert rules['user-unknown-after-data'].action == 'count'
+    assert next(iter(rules)) == 'example-provider-unavailable'
