@@ -25,16 +25,17 @@ class Evidence:
     status: str | None = None
     smtp_code: str | None = None
     text: str | None = None
+    facts: tuple = ()       # e.g. ('kind autoreply', 'answer to DATA')
 
     def __str__(self):
-        parts = []
+        parts = list(self.facts)
         if self.status:
             parts.append('status %s' % self.status)
         if self.smtp_code:
             parts.append('reply %s' % self.smtp_code)
         if self.text:
             parts.append('text "%s"' % self.text)
-        return ', '.join(parts) or 'message kind'
+        return ', '.join(parts)
 
 
 @public
@@ -86,15 +87,24 @@ class Rule:
             re.compile(p.replace('*', r'\d*')) for p in self.smtp_codes))
 
     def match(self, kind, recipient):
-        if self.kinds and kind not in self.kinds:
-            return None
-        if self.dsn_actions and recipient.action not in self.dsn_actions:
-            return None
-        if self.severities and severity_of(recipient) not in self.severities:
-            return None
-        if (self.smtp_commands
-                and recipient.smtp_command not in self.smtp_commands):
-            return None
+        facts = []
+        if self.kinds:
+            if kind not in self.kinds:
+                return None
+            facts.append('kind %s' % kind)
+        if self.dsn_actions:
+            if recipient.action not in self.dsn_actions:
+                return None
+            facts.append('action %s' % recipient.action)
+        if self.severities:
+            severity = severity_of(recipient)
+            if severity not in self.severities:
+                return None
+            facts.append(severity)
+        if self.smtp_commands:
+            if recipient.smtp_command not in self.smtp_commands:
+                return None
+            facts.append('answer to %s' % recipient.smtp_command)
         status = smtp_code = text = None
         if self._status_tests:
             if not any(test(recipient.status) for test in self._status_tests):
@@ -114,4 +124,5 @@ class Rule:
             if found is None:
                 return None
             text = found.group(0)
-        return Evidence(status=status, smtp_code=smtp_code, text=text)
+        return Evidence(status=status, smtp_code=smtp_code, text=text,
+                        facts=tuple(facts))

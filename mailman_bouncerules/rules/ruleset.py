@@ -25,7 +25,8 @@ class Decision:
     evidence: Evidence
 
     def explain(self):
-        return 'rule %s (%s): %s' % (self.rule, self.reason, self.evidence)
+        return 'rule %s (%s): %s' % (self.rule, self.reason,
+                                     str(self.evidence) or 'no rule matched')
 
 
 @public
