@@ -92,7 +92,7 @@ CASES = [
     ('moved',
      samples.rfc3464(R, '5.1.6', '551 5.1.6 User has moved; please try '
                      '<bart@example.net>'),
-     'hard', 'count', 'has-moved'),
+     'hard', 'count', 'has-moved-status'),
     ('mailbox-unavailable-is-ambiguous',
      samples.postfix_prose(R, '550 Requested action not taken: mailbox '
                               'unavailable', command='end of DATA'),

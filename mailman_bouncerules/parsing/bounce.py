@@ -15,6 +15,7 @@ TOKEN_HEADER = 'X-BounceRules-Token'
 _HEADERS_IN_TEXT = re.compile(
     r'^(Message-I[dD]|List-Id|Message-ID-Hash|%s)[ \t]*:[ \t]*(.+)$'
     % TOKEN_HEADER, re.IGNORECASE | re.MULTILINE)
+_SHORT_NOTICE = 300
 _INLINE_TO = re.compile(r'^To:[ \t]*(.+)$', re.MULTILINE)
 _SYSTEM_SENDER = re.compile(
     r'(?:^|\s)(?:mailer-daemon|postmaster|mail-daemon|maildaemon|'
@@ -85,7 +86,7 @@ def _parse(message):
     for text in status_texts:
         recipients.extend(dsn.recipient_blocks(text))
     prose = list(freetext.recipients_in_text(
-        notice,
+        notice, with_preamble=not recipients,
         ignored=_addresses_in(message, 'From', 'Sender', 'Return-Path'),
         unlikely=_addresses_in(message, 'To', 'Cc', 'Reply-To'),
         known=_addresses_in(message, 'X-Failed-Recipients'),
@@ -193,9 +194,11 @@ def _merge(from_dsn, from_prose, notice=None):
     for report in from_dsn:
         prose = (by_address.get(report.address)
                  or by_address.get(report.original_address or ''))
-        if prose is None and len(from_dsn) == 1 and notice:
-            # The notice never names the address, but it is about the one
-            # recipient all the same: keep its words as evidence too.
+        if (prose is None and len(from_dsn) == 1 and notice
+                and len(notice) <= _SHORT_NOTICE):
+            # A short notice that never names the address is still about
+            # the one recipient, and says why in few words: keep them as
+            # evidence too.  (Long notices are boilerplate.)
             prose = RecipientReport(address=report.address, diagnostic=notice)
         if prose is not None:
             report.status = report.status or prose.status

@@ -71,7 +71,8 @@ def recipient_blocks(text):
         if address is None:
             continue
         diagnostic = _typed_value(fields.get('diagnostic-code', '')) or None
-        status = first_status(fields.get('status', ''))
+        status = _most_specific(first_status(fields.get('status', '')),
+                                first_status(diagnostic or ''))
         yield RecipientReport(
             address=address,
             original_address=original if original != address else None,
@@ -83,6 +84,19 @@ def recipient_blocks(text):
             smtp_command=smtp_command(diagnostic),
             remote_mta=_typed_value(fields.get('remote-mta', '')) or None,
             reporting_mta=reporting_mta)
+
+
+def _most_specific(reported, replied):
+    """The remote server's own code beats the reporting MTA's generic one.
+
+    MTAs fill Status with X.0.0 when they have nothing better, even when
+    the server's reply quoted in Diagnostic-Code says "5.7.1".
+    """
+    if reported is None or (replied is not None
+                            and reported.endswith('.0.0')
+                            and replied[0] == reported[0]):
+        return replied or reported
+    return reported
 
 
 def _typed_value(value):

@@ -53,7 +53,7 @@ def split_notification(text):
 
 
 def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
-                       known=(), subject=''):
+                       known=(), subject='', with_preamble=True):
     """Yield a `RecipientReport` per address the prose reports on.
 
     `ignored` addresses are never recipients (the notice's From);
@@ -61,6 +61,8 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
     as a failed address; `known` ones come from a header such as
     X-Failed-Recipients and are reported even if the text omits them.
     `text` is the notice alone, as `split_notification()` returns it.
+    `with_preamble` adds the words before a lone recipient's address to its
+    diagnosis; without a DSN they are often the only reason given.
     """
     occurrences = []
     seen = set()
@@ -84,7 +86,7 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
         stop = (occurrences[index + 1][0] if index + 1 < len(occurrences)
                 else len(text))
         window = text[end:min(stop, end + _MAX_WINDOW)]
-        if len(occurrences) == 1 or start == len(text):
+        if with_preamble and (len(occurrences) == 1 or start == len(text)):
             # One recipient: the whole notice is about it, including the
             # words some MTAs put before the address.
             window = text[:start] + ' ' + window
