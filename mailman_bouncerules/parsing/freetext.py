@@ -15,8 +15,8 @@ from mailman_bouncerules.parsing.codes import (
 from mailman_bouncerules.report import RecipientReport
 
 # Where the notification ends and the returned original begins.
-_RETURNED_MARKERS = re.compile(
-    r'^[\s>|-]*(?:'
+_RETURNED_MARKER = re.compile(
+    r'[ \t>|-]*(?:'
     r'-+\s*(?:This is a copy of|Below this line|Original message|Undelivered message|'
     r'The (?:header|text|original message)|Message header|Returned message|Unsent message)|'
     r'(?:-+\s*)?Original message (?:follows|headers?)|'
@@ -24,7 +24,7 @@ _RETURNED_MARKERS = re.compile(
     r'Message headers follow|'
     r'Received: from .*\S|Return-Path:\s*<|'
     r'-+\s*Forwarded message)',
-    re.IGNORECASE | re.MULTILINE)
+    re.IGNORECASE)
 # A line that introduces the sender or the message, not a recipient.
 _NOT_A_RECIPIENT_CONTEXT = re.compile(
     r'(?:\bfrom|sender|MAIL FROM|envelope-from|Return-Path|Reply-To|'
@@ -45,10 +45,15 @@ _MAX_WINDOW = 1200
 
 
 def split_notification(text):
-    """(what the reporting MTA wrote, the original quoted after it)."""
-    match = _RETURNED_MARKERS.search(text)
-    if match is not None and match.start() > 0:
-        return text[:match.start()], text[match.start():]
+    """(what the reporting MTA wrote, the original quoted after it).
+
+    Tried at each line start only: much cheaper than a multi-line search.
+    """
+    start = text.find('\n') + 1
+    while 0 < start < len(text):
+        if _RETURNED_MARKER.match(text, start):
+            return text[:start], text[start:]
+        start = text.find('\n', start) + 1
     return text, ''
 
 

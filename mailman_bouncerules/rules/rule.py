@@ -12,6 +12,7 @@ from public import public
 from zope.interface import implementer
 
 from mailman_bouncerules.interfaces import IRule
+from mailman_bouncerules.rules.prefilter import required_literals
 
 CLASSIFICATIONS = ('hard', 'soft', 'complaint')
 ACTIONS = ('unsubscribe', 'count', 'record')
@@ -79,12 +80,15 @@ class Rule:
     texts: tuple = ()                       # compiled regular expressions
     _status_tests: tuple = field(default=(), compare=False, repr=False)
     _smtp_tests: tuple = field(default=(), compare=False, repr=False)
+    _literals: tuple = field(default=(), compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, '_status_tests',
                            tuple(code_pattern(p) for p in self.statuses))
         object.__setattr__(self, '_smtp_tests', tuple(
             re.compile(p.replace('*', r'\d*')) for p in self.smtp_codes))
+        object.__setattr__(self, '_literals', tuple(
+            required_literals(regex.pattern) for regex in self.texts))
 
     def match(self, kind, recipient):
         facts = []
@@ -116,9 +120,14 @@ class Rule:
                 return None
             smtp_code = recipient.smtp_code
         if self.texts:
+            diagnostic = recipient.diagnostic or ''
+            folded = diagnostic.casefold()
             found = None
-            for regex in self.texts:
-                found = regex.search(recipient.diagnostic or '')
+            for regex, literals in zip(self.texts, self._literals):
+                if literals is not None and not any(
+                        literal in folded for literal in literals):
+                    continue
+                found = regex.search(diagnostic)
                 if found:
                     break
             if found is None:
