@@ -47,7 +47,8 @@ def parse_bounce(data):
 
 
 def _parse(message):
-    subject = ' '.join(str(message.get('Subject', '')).split())
+    headers = _header_map(message)
+    subject = ' '.join(' '.join(headers.get('subject', ())).split())
     status_texts, human_texts, feedback_text = [], [], None
     returned = None
     mime_types = set()
@@ -87,11 +88,11 @@ def _parse(message):
         recipients.extend(dsn.recipient_blocks(text))
     prose = list(freetext.recipients_in_text(
         notice, with_preamble=not recipients,
-        ignored=_addresses_in(message, 'From', 'Sender', 'Return-Path'),
-        unlikely=_addresses_in(message, 'To', 'Cc', 'Reply-To'),
-        known=_addresses_in(message, 'X-Failed-Recipients'),
+        ignored=_addresses_in(headers, 'from', 'sender', 'return-path'),
+        unlikely=_addresses_in(headers, 'to', 'cc', 'reply-to'),
+        known=_addresses_in(headers, 'x-failed-recipients'),
         subject=subject))
-    looks_like_bounce = _looks_like_bounce(message, subject)
+    looks_like_bounce = _looks_like_bounce(headers, subject)
     if (not recipients and not looks_like_bounce
             and kinds.is_auto_reply(message)):
         report.kind = Kind.AUTOREPLY
@@ -147,20 +148,28 @@ def _original_identity(returned, quoted):
         token=found.get(TOKEN_HEADER.lower()))
 
 
-def _addresses_in(message, *headers):
+def _header_map(message):
+    """{lower-case name: [values]}: one pass instead of a scan per lookup."""
+    headers = {}
+    for name, value in message.items():
+        headers.setdefault(name.lower(), []).append(str(value))
+    return headers
+
+
+def _addresses_in(headers, *names):
     found = []
-    for header in headers:
-        for value in message.get_all(header) or ():
+    for name in names:
+        for value in headers.get(name, ()):
             found.extend(match.group(0).strip('.').lower()
-                         for match in ADDRESS.finditer(str(value)))
+                         for match in ADDRESS.finditer(value))
     return tuple(dict.fromkeys(found))
 
 
-def _looks_like_bounce(message, subject):
+def _looks_like_bounce(headers, subject):
     """Sent by a mail system about a failure, going by its envelope."""
-    sender = ' '.join(_addresses_in(message, 'From', 'Return-Path'))
+    sender = ' '.join(_addresses_in(headers, 'from', 'return-path'))
     return bool(_SYSTEM_SENDER.search(sender) or _BOUNCE_SUBJECT.search(subject)
-                or message.get('X-Failed-Recipients'))
+                or 'x-failed-recipients' in headers)
 
 
 def _returned_recipient(returned, notice, quoted):

@@ -6,6 +6,8 @@ from mailman_bouncerules.parsing.codes import strip_address
 from mailman_bouncerules.parsing.dsn import field_blocks
 from mailman_bouncerules.report import RecipientReport
 
+_FEEDBACK_REPORT_TYPE = re.compile(r'report-type\s*=\s*"?feedback-report',
+                                   re.IGNORECASE)
 _AUTOREPLY_SUBJECT = re.compile(
     r'\b(?:out of (?:the )?office|auto(?:matic)?[ -]?(?:reply|response|antwort)|'
     r'autoreply|away until|on vacation|vacation|abwesenheit|absence|'
@@ -20,11 +22,7 @@ def is_feedback_report(message, mime_types, returned_headers):
     if (returned_headers is not None
             and returned_headers.get('X-HmXmrOriginalRecipient')):
         return True
-    try:
-        report_type = message.get_param('report-type') or ''
-    except Exception:
-        report_type = ''
-    if str(report_type).lower() == 'feedback-report':
+    if _FEEDBACK_REPORT_TYPE.search(str(message.get('Content-Type', ''))):
         return True
     return str(message.get('X-Apple-Unsubscribe', '')).strip().lower() == 'true'
 

@@ -10,6 +10,7 @@ IGNORECASE matches, and when no such words can be derived the expression
 always runs.
 """
 
+import re
 from re import _constants as sre, _parser as sre_parser
 
 # Shorter literals pass too often to be worth the check.
@@ -17,7 +18,7 @@ MIN_LITERAL = 3
 
 
 def required_literals(pattern):
-    """A set of case-folded strings one of which every match contains.
+    """Sets of case-folded strings; every match contains one of each set.
 
     Returns None when no useful set can be derived (the caller must then
     always run the expression).
@@ -26,13 +27,20 @@ def required_literals(pattern):
         parsed = sre_parser.parse(pattern)
     except Exception:
         return None
-    return _sequence(list(parsed))
+    return _necessary(list(parsed)) or None
 
 
-def _sequence(items):
-    """The best necessary set of a sequence: the one with the longest
-    shortest member, as long words reject the most text."""
-    candidates = []
+def passes(literal_sets, folded_text):
+    """Might the expression match?  False only when it cannot."""
+    return literal_sets is None or all(
+        any(literal in folded_text for literal in literals)
+        for literals in literal_sets)
+
+
+def _necessary(items):
+    """Every necessary set of a sequence: literal runs and the sets of its
+    groups and alternations."""
+    found = []
     run = []
     for op, argument in items + [(None, None)]:
         if op is sre.LITERAL:
@@ -41,29 +49,67 @@ def _sequence(items):
         if op is sre.AT:
             continue            # zero-width (\b, ^): does not break a run
         if len(run) >= MIN_LITERAL:
-            candidates.append({''.join(run)})
+            found.append({''.join(run)})
         run = []
         if op is None:
             break
-        found = _item(op, argument)
-        if found:
-            candidates.append(found)
-    if not candidates:
+        literals = _item(op, argument)
+        if literals:
+            found.append(literals)
+    return found
+
+
+def _best(items):
+    """One necessary set of a sequence: the one whose shortest member is
+    longest, as long words reject the most text."""
+    found = _necessary(items)
+    if not found:
         return None
-    return max(candidates, key=lambda found: min(map(len, found)))
+    return max(found, key=lambda literals: min(map(len, literals)))
 
 
 def _item(op, argument):
     if op is sre.SUBPATTERN:
-        return _sequence(list(argument[-1]))
+        return _best(list(argument[-1]))
     if op is sre.BRANCH:
         union = set()
         for branch in argument[1]:
-            found = _sequence(list(branch))
-            if not found:
+            literals = _best(list(branch))
+            if not literals:
                 return None
-            union |= found
+            union |= literals
         return union
     if op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and argument[0] >= 1:
-        return _sequence(list(argument[2]))
+        return _best(list(argument[2]))
     return None
+
+
+def split_alternatives(regex):
+    """The top-level alternatives of a compiled expression, compiled alone.
+
+    "a|b|c" matches where one of a, b, c does; apart, each gets its own
+    prefilter instead of sharing the weakest one.
+    """
+    branches, depth, start, escaped, in_class = [], 0, 0, False, False
+    pattern = regex.pattern
+    for index, char in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif char == '\\':
+            escaped = True
+        elif in_class:
+            in_class = char != ']' or index == start
+        elif char == '[':
+            in_class = True
+        elif char == '(':
+            depth += 1
+        elif char == ')':
+            depth -= 1
+        elif char == '|' and depth == 0:
+            branches.append(pattern[start:index])
+            start = index + 1
+    branches.append(pattern[start:])
+    try:
+        return [re.compile(branch, regex.flags) for branch in branches]
+    except re.error:
+        return [regex]

@@ -12,7 +12,8 @@ from public import public
 from zope.interface import implementer
 
 from mailman_bouncerules.interfaces import IRule
-from mailman_bouncerules.rules.prefilter import required_literals
+from mailman_bouncerules.rules.prefilter import (
+    passes, required_literals, split_alternatives)
 
 CLASSIFICATIONS = ('hard', 'soft', 'complaint')
 ACTIONS = ('unsubscribe', 'count', 'record')
@@ -80,15 +81,16 @@ class Rule:
     texts: tuple = ()                       # compiled regular expressions
     _status_tests: tuple = field(default=(), compare=False, repr=False)
     _smtp_tests: tuple = field(default=(), compare=False, repr=False)
-    _literals: tuple = field(default=(), compare=False, repr=False)
+    _searches: tuple = field(default=(), compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, '_status_tests',
                            tuple(code_pattern(p) for p in self.statuses))
         object.__setattr__(self, '_smtp_tests', tuple(
             re.compile(p.replace('*', r'\d*')) for p in self.smtp_codes))
-        object.__setattr__(self, '_literals', tuple(
-            required_literals(regex.pattern) for regex in self.texts))
+        object.__setattr__(self, '_searches', tuple(
+            (branch, required_literals(branch.pattern))
+            for regex in self.texts for branch in split_alternatives(regex)))
 
     def match(self, kind, recipient):
         facts = []
@@ -123,9 +125,8 @@ class Rule:
             diagnostic = recipient.diagnostic or ''
             folded = diagnostic.casefold()
             found = None
-            for regex, literals in zip(self.texts, self._literals):
-                if literals is not None and not any(
-                        literal in folded for literal in literals):
+            for regex, literals in self._searches:
+                if not passes(literals, folded):
                     continue
                 found = regex.search(diagnostic)
                 if found:
