@@ -14,8 +14,11 @@ class IRule(Interface):
     reason = Attribute('A one-word reason, e.g. userunknown or mailboxfull.')
     description = Attribute('Why the rule exists, in words for an admin.')
 
-    def match(kind, recipient):
-        """Return the `Evidence` if the rule applies, else None."""
+    def match(kind, recipient, folded=None):
+        """Return the `Evidence` if the rule applies, else None.
+
+        `folded` is the recipient's diagnostic, case-folded, if known.
+        """
 
 
 @public

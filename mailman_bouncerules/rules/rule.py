@@ -53,17 +53,6 @@ def severity_of(recipient):
 
 
 @public
-def code_pattern(pattern):
-    """'5.1.1' matches exactly, '5.7.*' a subject, '5.*' a class, '*' any."""
-    parts = pattern.split('.')
-    if parts[-1] == '*':
-        prefix = '.'.join(parts[:-1])
-        return lambda code: code is not None and (
-            not prefix or code == prefix or code.startswith(prefix + '.'))
-    return lambda code: code == pattern
-
-
-@public
 @implementer(IRule)
 @dataclass(frozen=True)
 class Rule:
@@ -79,60 +68,76 @@ class Rule:
     statuses: tuple = ()
     smtp_codes: tuple = ()
     texts: tuple = ()                       # compiled regular expressions
-    _status_tests: tuple = field(default=(), compare=False, repr=False)
+    _exact_statuses: frozenset = field(default=frozenset(), compare=False,
+                                       repr=False)
+    _status_prefixes: tuple = field(default=(), compare=False, repr=False)
     _smtp_tests: tuple = field(default=(), compare=False, repr=False)
     _searches: tuple = field(default=(), compare=False, repr=False)
 
     def __post_init__(self):
-        object.__setattr__(self, '_status_tests',
-                           tuple(code_pattern(p) for p in self.statuses))
+        object.__setattr__(self, '_exact_statuses', frozenset(
+            p for p in self.statuses if not p.endswith('*')))
+        object.__setattr__(self, '_status_prefixes', tuple(
+            p[:-1] for p in self.statuses if p.endswith('*')))
         object.__setattr__(self, '_smtp_tests', tuple(
             re.compile(p.replace('*', r'\d*')) for p in self.smtp_codes))
         object.__setattr__(self, '_searches', tuple(
             (branch, required_literals(branch.pattern))
             for regex in self.texts for branch in split_alternatives(regex)))
 
-    def match(self, kind, recipient):
-        facts = []
-        if self.kinds:
-            if kind not in self.kinds:
-                return None
-            facts.append('kind %s' % kind)
-        if self.dsn_actions:
-            if recipient.action not in self.dsn_actions:
-                return None
-            facts.append('action %s' % recipient.action)
-        if self.severities:
-            severity = severity_of(recipient)
-            if severity not in self.severities:
-                return None
-            facts.append(severity)
-        if self.smtp_commands:
-            if recipient.smtp_command not in self.smtp_commands:
-                return None
-            facts.append('answer to %s' % recipient.smtp_command)
-        status = smtp_code = text = None
-        if self._status_tests:
-            if not any(test(recipient.status) for test in self._status_tests):
-                return None
-            status = recipient.status
-        if self.smtp_codes:
-            if not any(test.fullmatch(recipient.smtp_code or '')
-                       for test in self._smtp_tests):
-                return None
-            smtp_code = recipient.smtp_code
+    def match(self, kind, recipient, folded=None):
+        """The evidence if every test passes, else None.
+
+        `folded` is the case-folded diagnostic, when the caller has it: a
+        rule set folds it once for all its rules.
+        """
+        if ((self.kinds and kind not in self.kinds)
+                or (self.dsn_actions
+                    and recipient.action not in self.dsn_actions)
+                or (self.severities
+                    and severity_of(recipient) not in self.severities)
+                or (self.smtp_commands
+                    and recipient.smtp_command not in self.smtp_commands)
+                or (self.statuses and not self._status_matches(
+                    recipient.status))
+                or (self.smtp_codes and not any(
+                    test.fullmatch(recipient.smtp_code or '')
+                    for test in self._smtp_tests))):
+            return None
+        text = None
         if self.texts:
-            diagnostic = recipient.diagnostic or ''
+            text = self._search(recipient.diagnostic or '', folded)
+            if text is None:
+                return None
+        return Evidence(
+            status=recipient.status if self.statuses else None,
+            smtp_code=recipient.smtp_code if self.smtp_codes else None,
+            text=text,
+            facts=self._facts(kind, recipient))
+
+    def _status_matches(self, status):
+        return status is not None and (
+            status in self._exact_statuses
+            or status.startswith(self._status_prefixes))
+
+    def _search(self, diagnostic, folded):
+        if folded is None:
             folded = diagnostic.casefold()
-            found = None
-            for regex, literals in self._searches:
-                if not passes(literals, folded):
-                    continue
+        for regex, literals in self._searches:
+            if passes(literals, folded):
                 found = regex.search(diagnostic)
                 if found:
-                    break
-            if found is None:
-                return None
-            text = found.group(0)
-        return Evidence(status=status, smtp_code=smtp_code, text=text,
-                        facts=tuple(facts))
+                    return found.group(0)
+        return None
+
+    def _facts(self, kind, recipient):
+        facts = []
+        if self.kinds:
+            facts.append('kind %s' % kind)
+        if self.dsn_actions:
+            facts.append('action %s' % recipient.action)
+        if self.severities:
+            facts.append(severity_of(recipient))
+        if self.smtp_commands:
+            facts.append('answer to %s' % recipient.smtp_command)
+        return tuple(facts)

@@ -41,8 +41,9 @@ class RuleSet:
         return cls(load_rules(admin_path))
 
     def decide(self, kind, recipient):
+        folded = (recipient.diagnostic or '').casefold()
         for rule in self.rules:
-            evidence = rule.match(kind, recipient)
+            evidence = rule.match(kind, recipient, folded)
             if evidence is not None:
                 return Decision(recipient, rule.classification, rule.action,
                                 rule.name, rule.reason, evidence)
