@@ -85,8 +85,7 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
         occurrences.append((match.start(), match.end(), address))
     occurrences.extend((len(text), len(text), address) for address in known
                        if address not in seen)
-    delayed = bool(_DELAY_WORDS.search(subject or '')
-                   or _DELAY_WORDS.search(text))
+    delayed = None      # looked up only if a status leaves it open
     for index, (start, end, address) in enumerate(occurrences):
         stop = (occurrences[index + 1][0] if index + 1 < len(occurrences)
                 else len(text))
@@ -96,6 +95,9 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
             # words some MTAs put before the address.
             window = text[:start] + ' ' + window
         status = first_status(window)
+        if delayed is None and _is_temporary(status):
+            delayed = bool(_DELAY_WORDS.search(subject or '')
+                           or _DELAY_WORDS.search(text))
         yield RecipientReport(
             address=address,
             action='delayed' if delayed and _is_temporary(status) else 'failed',

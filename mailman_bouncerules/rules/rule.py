@@ -123,8 +123,8 @@ class Rule:
     def _search(self, diagnostic, folded):
         if folded is None:
             folded = diagnostic.casefold()
-        for regex, literals in self._searches:
-            if passes(literals, folded):
+        for regex, literal_sets in self._searches:
+            if passes(literal_sets, folded):
                 found = regex.search(diagnostic)
                 if found:
                     return found.group(0)
