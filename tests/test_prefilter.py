@@ -1,0 +1,57 @@
+"""The literal prefilter may skip an expression only when it cannot match."""
+
+import re
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from mailman_bouncerules.rules.loader import load_rules
+from mailman_bouncerules.rules.prefilter import (
+    passes, required_literals, split_alternatives)
+
+DEFAULT_BRANCHES = [branch for rule in load_rules() for regex in rule.texts
+                    for branch in split_alternatives(regex)]
+
+
+def test_literals_of_simple_patterns():
+    assert required_literals(r'\bno such (?:user|mailbox)\b') == [
+        {'no such '}, {'user', 'mailbox'}]
+    assert required_literals(r'\bSPAM\b|\bjunk\b') == [{'spam', 'junk'}]
+    assert required_literals(r'.*') is None
+    assert required_literals(r'(?:ab)?') is None
+
+
+def test_split_respects_groups_classes_and_escapes():
+    parts = split_alternatives(re.compile(r'a(b|c)|[|x]|d\|e|f'))
+    assert [p.pattern for p in parts] == ['a(b|c)', '[|x]', r'd\|e', 'f']
+
+
+def test_every_default_expression_has_a_prefilter():
+    assert all(required_literals(b.pattern) for b in DEFAULT_BRANCHES)
+
+
+# Words from the default rules' own vocabulary make matches likely, so the
+# property is tested where it matters, not only on random noise.
+WORDS = ['user', 'unknown', 'mailbox', 'full', 'no', 'such', 'spam', 'SPF',
+         'quota', 'exceeded', 'Host', 'not', 'found', 'blocked', '5.7.1',
+         'relay', 'denied', 'does', 'exist', 'is', 'the', 'account', ':', '-']
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WORDS) | st.text(max_size=8), max_size=12))
+def test_prefilter_never_hides_a_match(words):
+    text = ' '.join(words)
+    folded = text.casefold()
+    for branch in DEFAULT_BRANCHES:
+        if branch.search(text):
+            assert passes(required_literals(branch.pattern), folded), (
+                branch.pattern, text)
+
+
+@pytest.mark.parametrize('text', [
+    'Mailbox is FULL', 'User Unknown', 'no such user here', 'ÜSER unknown',
+    '550 5.7.1 spam', 'K\u212aelvin unknown'])
+def test_prefilter_agrees_on_examples(text):
+    for branch in DEFAULT_BRANCHES:
+        if branch.search(text):
+            assert passes(required_literals(branch.pattern), text.casefold())
