@@ -35,5 +35,7 @@ class IRuleSet(Interface):
 class IClassifier(Interface):
     """Reads a bounce and decides, per recipient, what it means."""
 
+    ruleset = Attribute('The IRuleSet it decides with.')
+
     def classify(message):
         """Return (BounceReport, list of Decision) for bytes or a Message."""

@@ -1,17 +1,22 @@
-"""The Mailman plugin: loads the rules once and offers the classifier."""
+"""The Mailman plugin: wires the rules into Mailman's extension points."""
 
 import logging
 
+import zope.event
+from mailman.interfaces.bounce import IBounceProcessor
 from mailman.interfaces.plugin import IPlugin
 from public import public
 from zope.component import getGlobalSiteManager
 from zope.interface import implementer
 
 from mailman_bouncerules.classifier import Classifier
+from mailman_bouncerules.database import setup_tables
 from mailman_bouncerules.interfaces import IClassifier
+from mailman_bouncerules.processor import RulesBounceProcessor
 from mailman_bouncerules.rules.loader import RulesError
 from mailman_bouncerules.rules.ruleset import RuleSet
 from mailman_bouncerules.settings import configured_rules_file
+from mailman_bouncerules.subscribers import on_event
 
 log = logging.getLogger('mailman.plugins')
 
@@ -36,8 +41,15 @@ class BounceRulesPlugin:
         except RulesError as error:
             log.error('bouncerules: rule file rejected: %s', error)
             raise
-        getGlobalSiteManager().registerUtility(Classifier(ruleset),
-                                               IClassifier)
+        site = getGlobalSiteManager()
+        site.registerUtility(Classifier(ruleset), IClassifier)
+        # Replaces Mailman's day-counting processor (registered by ZCML
+        # before plugins load).
+        site.registerUtility(RulesBounceProcessor(), IBounceProcessor)
+        if on_event not in zope.event.subscribers:
+            zope.event.subscribers.append(on_event)
 
     def post_hook(self):
-        """Nothing needs the database yet; required by IPlugin."""
+        """Create or upgrade the plugin's tables, now that the database is
+        up (every Mailman process does this; it is locked and idempotent)."""
+        setup_tables()

@@ -22,3 +22,11 @@ def configured_rules_file(plugin_name='bouncerules'):
     """The admin's rule file named in the settings, or None."""
     value = plugin_settings(plugin_name).get('rules_file', '')
     return value.strip() or None
+
+
+@public
+def default_confirm_after(plugin_name='bouncerules'):
+    """Consecutive hard-bounced campaigns that confirm a bounce (site-wide
+    default; a list can override it)."""
+    value = plugin_settings(plugin_name).get('confirm_after', '') or '3'
+    return max(1, int(value))

@@ -6,14 +6,34 @@ configuration must be in place before the layer initialises Mailman,
 hence the environment variable set at import time.
 """
 
+import atexit
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 HERE = Path(__file__).parent
-os.environ.setdefault('MAILMAN_EXTRA_TESTING_CFG',
-                      str(HERE / 'plugin-testing.cfg'))
+# The plugin enabled exactly as etc/mailman-bouncerules.cfg tells admins to,
+# on the database BOUNCERULES_TEST_DATABASE names (SQLite by default).
+ADMIN_LINES = (HERE.parent / 'etc' / 'mailman-bouncerules.cfg').read_text()
+DATABASE_URL = os.environ.get('BOUNCERULES_TEST_DATABASE', '')
+
+
+def _testing_configuration():
+    text = ADMIN_LINES
+    if DATABASE_URL.startswith('postgresql'):
+        text += ('\n[database]\n'
+                 'class: mailman.database.postgresql.PostgreSQLDatabase\n'
+                 'url: %s\n' % DATABASE_URL)
+    handle, path = tempfile.mkstemp(prefix='bouncerules-', suffix='.cfg')
+    with os.fdopen(handle, 'w') as file:
+        file.write(text)
+    atexit.register(os.remove, path)
+    return path
+
+
+os.environ.setdefault('MAILMAN_EXTRA_TESTING_CFG', _testing_configuration())
 
 
 @pytest.fixture(scope='session')
@@ -30,8 +50,11 @@ def mailman(mailman_site):
     """One test inside the layer; the world is reset afterwards."""
     from mailman.config import config
     from mailman.testing.layers import ConfigLayer, MockAndMonkeyLayer
+    from mailman_bouncerules.database import delete_all_rows
     ConfigLayer.testSetUp()
     yield config
     config.db.abort()
+    delete_all_rows(config.db.store)    # Mailman's reset leaves them
+    config.db.commit()
     ConfigLayer.testTearDown()
     MockAndMonkeyLayer.testTearDown()

@@ -1,0 +1,119 @@
+"""Handling one bounce for one list: classify, attribute, record, act.
+
+Used by the bounce runner (every message to a list's -bounces address),
+by the IBounceProcessor override (refusals at SMTP time), by the REST
+`classify` resource and by the demo.  Runs inside the caller's transaction:
+a crash anywhere leaves nothing half applied.
+"""
+
+import hashlib
+import logging
+
+from mailman.app.bounces import StandardVERP, maybe_forward
+from mailman.config import config
+from mailman.utilities.datetime import now
+from public import public
+from zope.component import getUtility
+
+from mailman_bouncerules.campaigns import attribute, latest_campaign
+from mailman_bouncerules.interfaces import IClassifier
+from mailman_bouncerules.ledger import Ledger, campaign_kind
+from mailman_bouncerules.model import SeenBounce
+from mailman_bouncerules.parsing.codes import first_smtp_code, first_status
+from mailman_bouncerules.report import Kind, RecipientReport
+from mailman_bouncerules.storage import (
+    insert_ignoring_duplicates, normalize_message_id)
+
+log = logging.getLogger('mailman.bounce')
+
+
+@public
+def bounce_key(msg):
+    """What makes two deliveries of a bounce the same bounce."""
+    message_id = normalize_message_id(msg.get('Message-ID'))
+    if message_id:
+        return message_id[:255]
+    return 'sha1:' + hashlib.sha1(msg.as_bytes()).hexdigest()
+
+
+@public
+class BounceHandler:
+
+    def __init__(self, classifier=None):
+        self.classifier = classifier or getUtility(IClassifier)
+
+    def handle(self, mlist, msg, received_at=None):
+        """Process a bounce sent to the list; False if not recognised.
+
+        An unrecognised message is offered to Mailman's
+        `forward_unrecognized_bounces_to`, as stock Mailman does.
+        """
+        store = config.db.store
+        received_at = received_at or now()
+        if not insert_ignoring_duplicates(
+                store, SeenBounce, list_id=mlist.list_id,
+                message_key=bounce_key(msg), seen_at=received_at):
+            log.info('bouncerules: %s already processed for %s',
+                     msg.get('Message-ID', 'n/a'), mlist.list_id)
+            return True
+        report, decisions = self.classifier.classify(msg)
+        if not decisions:
+            if report.kind == Kind.DELIVERED:
+                return True
+            log.info('bouncerules: unrecognised %s for %s (%s)',
+                     msg.get('Message-ID', 'n/a'), mlist.list_id, report.kind)
+            maybe_forward(mlist, msg)
+            return False
+        verp = StandardVERP().get_verp(mlist, msg)
+        for decision in decisions:
+            self._apply(mlist, msg, report, decision, verp, received_at,
+                        single=len(decisions) == 1)
+        return True
+
+    def handle_smtp_failure(self, mlist, email, msg):
+        """A permanent refusal at SMTP time, as Mailman's outgoing runner
+        reports it: a short text naming the code and the server's words."""
+        report, decisions = self.classifier.classify(msg)
+        ours = [d for d in decisions if d.recipient.address == email.lower()]
+        if not ours:
+            # Not recognised as a report on `email`: classify the text as
+            # the server's reply to that address.
+            text = str(msg.get_payload())
+            recipient = RecipientReport(
+                address=email.lower(), action='failed',
+                status=first_status(text), smtp_code=first_smtp_code(text),
+                diagnostic=' '.join(text.split()))
+            ours = [self.classifier.ruleset.decide(Kind.BOUNCE, recipient)]
+        for decision in ours:
+            self._apply(mlist, msg, report, decision, (), now(), single=True)
+
+    def _apply(self, mlist, msg, report, decision, verp, received_at, single):
+        recipient = decision.recipient
+        candidates = [recipient.address, recipient.original_address]
+        if single:
+            # A VERPed -bounces address names the member even when the
+            # bounce names a forwarding target instead.
+            candidates.extend(verp)
+        member, email = None, recipient.address
+        for candidate in filter(None, candidates):
+            member = mlist.members.get_member(candidate)
+            if member is not None:
+                email = candidate
+                break
+        if member is None:
+            log.info('bouncerules: %s is not a member of %s (%s)',
+                     recipient.address, mlist.list_id, decision.explain())
+            return
+        store = config.db.store
+        campaign, how = attribute(store, mlist.list_id, report.original,
+                                  received_at, campaign_kind(member))
+        Ledger(mlist, store).apply(member, email, decision, campaign, how,
+                                   received_at)
+
+
+@public
+def latest_sequence(mlist, member):
+    """The newest campaign the member could have seen, or 0."""
+    campaign = latest_campaign(config.db.store, mlist.list_id,
+                               campaign_kind(member))
+    return campaign.sequence if campaign else 0

@@ -1,0 +1,251 @@
+"""The bounce ledger of a list: decisions in, member states out.
+
+Everything that changes a member's bounce state goes through here, inside
+the caller's transaction, with the member's row locked: several runner
+processes may handle bounces of the same member at once.
+
+The confirmed state depends only on *which* campaigns hard-bounced, never
+on the order bounces arrive in: a member is confirmed when the set of its
+counted hard-bounced campaigns holds `confirm_after` consecutive sequence
+numbers.  A reset (an open, a post, a re-enable) moves a watermark: hard
+bounces of campaigns up to it no longer count.
+"""
+
+import logging
+
+import zope.event
+from mailman.app.membership import delete_member
+from mailman.interfaces.member import DeliveryMode, DeliveryStatus, NotAMemberError
+from mailman.utilities.datetime import now
+from public import public
+from sqlalchemy import select
+
+from mailman_bouncerules import notices
+from mailman_bouncerules.events import (
+    BounceClassified, BounceConfirmed, BounceRunReset, MemberRemoved)
+from mailman_bouncerules.model import (
+    CONFIRMED, DIGEST, HARD, OK, POST, REMOVED, SOFT, Campaign, Event,
+    HardBounce, ListSettings, MemberState)
+from mailman_bouncerules.settings import default_confirm_after
+from mailman_bouncerules.storage import insert_ignoring_duplicates
+
+log = logging.getLogger('mailman.bounce')
+
+DIAGNOSTIC_LIMIT = 2000
+
+
+@public
+def campaign_kind(member):
+    """Digest members' campaigns are digests; everyone else's, posts."""
+    if member is not None and member.delivery_mode != DeliveryMode.regular:
+        return DIGEST
+    return POST
+
+
+@public
+def longest_run_through(sequences, sequence):
+    """Length of the run of consecutive numbers in `sequences` through
+    `sequence` (0 if it is not there)."""
+    if sequence not in sequences:
+        return 0
+    low = high = sequence
+    while low - 1 in sequences:
+        low -= 1
+    while high + 1 in sequences:
+        high += 1
+    return high - low + 1
+
+
+@public
+class Ledger:
+    """One list's bounce states and history."""
+
+    def __init__(self, mlist, store):
+        self.mlist = mlist
+        self.store = store
+        self.list_id = mlist.list_id
+
+    # -- reading --------------------------------------------------------
+
+    def confirm_after(self):
+        settings = self.store.get(ListSettings, self.list_id)
+        if settings is not None and settings.confirm_after:
+            return settings.confirm_after
+        return default_confirm_after()
+
+    def state_of(self, email, lock=False):
+        query = select(MemberState).filter_by(list_id=self.list_id,
+                                              email=email.lower())
+        if lock:
+            query = query.with_for_update()
+        return self.store.scalars(query).one_or_none()
+
+    # -- writing --------------------------------------------------------
+
+    def locked_state(self, email):
+        """The member's state row, created if new, locked for this
+        transaction (PostgreSQL; SQLite serialises writers anyway)."""
+        insert_ignoring_duplicates(
+            self.store, MemberState, list_id=self.list_id, email=email.lower(),
+            state=OK, run=0, reset_after=0)
+        return self.state_of(email, lock=True)
+
+    def apply(self, member, email, decision, campaign, attribution, at):
+        """Record one classified bounce and act on it."""
+        state = self.locked_state(email)
+        counted = False
+        recipient = decision.recipient
+        state.last_bounce_at = at
+        state.last_classification = decision.classification
+        state.last_rule = decision.rule
+        state.last_status = recipient.status
+        state.last_smtp_code = recipient.smtp_code
+        state.last_campaign = campaign.message_id if campaign else None
+        if decision.action == 'count' and campaign is not None:
+            counted = self._count(state, campaign)
+        elif state.state in (OK, SOFT) and decision.classification != 'complaint':
+            # Flagged only: a soft bounce, or a hard one with no campaign
+            # to count it against.
+            state.state = SOFT if decision.classification == 'soft' else HARD
+        self._event(email, 'bounce', at, decision=decision, campaign=campaign,
+                    attribution=attribution, counted=counted)
+        zope.event.notify(BounceClassified(self.mlist, email, decision,
+                                           campaign, counted))
+        if decision.action == 'unsubscribe':
+            self._remove(member, email, state, decision, at)
+        elif counted and state.state != CONFIRMED:
+            self._maybe_confirm(member, email, state, campaign, at)
+        self._mirror(member, state, at)
+        return state
+
+    def reset(self, member, email, why, sequence, at=None):
+        """The member showed life: hard bounces up to `sequence` are void.
+
+        Confirmed and removed members are not reset (only an admin's
+        re-enable brings a confirmed member back).  Returns True if reset.
+        """
+        at = at or now()
+        state = self.locked_state(email)
+        if state.state in (CONFIRMED, REMOVED):
+            self._event(email, why, at, detail='no reset: member is %s'
+                        % state.state)
+            return False
+        kind = campaign_kind(member)
+        state.reset_after = max(state.reset_after, sequence or 0)
+        state.run = self._current_run(email, kind, state.reset_after)
+        if state.run == 0:
+            state.state = OK
+        state.changed_at = at
+        self._event(email, why, at, detail='hard bounces up to campaign %d '
+                    'no longer count' % state.reset_after)
+        self._mirror(member, state, None)
+        zope.event.notify(BounceRunReset(self.mlist, email, why))
+        return True
+
+    def reenable(self, member, email, latest_sequence, at=None):
+        """An admin's decision: deliver again and forget the run."""
+        at = at or now()
+        state = self.locked_state(email)
+        state.state = OK
+        state.run = 0
+        state.reset_after = max(state.reset_after, latest_sequence or 0)
+        state.changed_at = at
+        if member is not None:
+            member.preferences.delivery_status = DeliveryStatus.enabled
+        self._event(email, 'reenable', at)
+        self._mirror(member, state, None)
+        zope.event.notify(BounceRunReset(self.mlist, email, 'reenable'))
+        return state
+
+    # -- internals ------------------------------------------------------
+
+    def _count(self, state, campaign):
+        """Count a hard bounce once per campaign; False if already counted
+        or voided by a later reset."""
+        if state.state == CONFIRMED or campaign.sequence <= state.reset_after:
+            return False
+        return insert_ignoring_duplicates(
+            self.store, HardBounce, list_id=self.list_id, email=state.email,
+            kind=campaign.kind, sequence=campaign.sequence)
+
+    def _hard_sequences(self, email, kind, after):
+        return set(self.store.scalars(
+            select(HardBounce.sequence).filter_by(
+                list_id=self.list_id, email=email.lower(), kind=kind).filter(
+                HardBounce.sequence > after)))
+
+    def _current_run(self, email, kind, after):
+        """The run ending at the member's newest counted hard bounce."""
+        sequences = self._hard_sequences(email, kind, after)
+        return longest_run_through(sequences, max(sequences)) if sequences else 0
+
+    def _maybe_confirm(self, member, email, state, campaign, at):
+        sequences = self._hard_sequences(email, campaign.kind,
+                                         state.reset_after)
+        state.run = longest_run_through(sequences, max(sequences))
+        through_this = longest_run_through(sequences, campaign.sequence)
+        threshold = self.confirm_after()
+        if max(through_this, state.run) < threshold:
+            state.state = HARD
+            return
+        state.state = CONFIRMED
+        state.run = max(through_this, state.run)
+        state.changed_at = at
+        if member is not None:
+            member.preferences.delivery_status = DeliveryStatus.by_bounces
+        campaigns = self.store.scalars(select(Campaign.message_id).filter_by(
+            list_id=self.list_id, kind=campaign.kind).filter(
+            Campaign.sequence.in_(sorted(sequences))).order_by(
+            Campaign.sequence)).all()
+        self._event(email, 'confirmed', at, campaign=campaign,
+                    detail='hard bounces in %d consecutive campaigns'
+                    % state.run)
+        log.info('bouncerules: %s confirmed bouncing on %s (%d campaigns)',
+                 email, self.list_id, state.run)
+        if self.mlist.bounce_notify_owner_on_disable:
+            notices.confirmed(self.mlist, email, state, campaigns)
+        zope.event.notify(BounceConfirmed(self.mlist, email, state.run))
+
+    def _remove(self, member, email, state, decision, at):
+        state.state = REMOVED
+        state.run = 0
+        state.changed_at = at
+        self._event(email, 'removed', at, decision=decision)
+        if member is None:
+            return
+        try:
+            # No goodbye to a dead mailbox, and Mailman's own owner notice
+            # is replaced by ours, which says why.
+            delete_member(self.mlist, email, admin_notif=False, userack=False)
+        except NotAMemberError:
+            return
+        log.info('bouncerules: removed %s from %s: %s', email, self.list_id,
+                 decision.explain())
+        if self.mlist.bounce_notify_owner_on_removal:
+            notices.removed(self.mlist, email, decision)
+        zope.event.notify(MemberRemoved(self.mlist, email, decision))
+
+    def _mirror(self, member, state, at):
+        """Keep Mailman's own fields meaningful for existing tools."""
+        if member is None or state.state == REMOVED:
+            return
+        member.bounce_score = state.run
+        if at is not None:
+            member.last_bounce_received = at
+
+    def _event(self, email, name, at, decision=None, campaign=None,
+               attribution=None, counted=False, detail=None):
+        event = Event(list_id=self.list_id, email=email.lower(), event=name,
+                      at=at, counted=counted, detail=detail,
+                      attribution=attribution,
+                      campaign=campaign.message_id if campaign else None)
+        if decision is not None:
+            recipient = decision.recipient
+            event.classification = decision.classification
+            event.action = decision.action
+            event.rule = decision.rule
+            event.reason = decision.reason
+            event.status = recipient.status
+            event.smtp_code = recipient.smtp_code
+            event.diagnostic = (recipient.diagnostic or '')[:DIAGNOSTIC_LIMIT]
+        self.store.add(event)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the plugin's tables (own version table)."""

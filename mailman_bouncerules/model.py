@@ -1,0 +1,124 @@
+"""The plugin's own tables in Mailman's database.
+
+They live beside Mailman's, prefixed `bouncerules_`, with no foreign keys
+into Mailman's tables (lists and members are named by List-ID and email),
+so that Mailman's own migrations never see or touch them.  Their schema is
+versioned by the plugin's alembic migrations (see database.py).
+"""
+
+from public import public
+from sqlalchemy import (
+    Boolean, Column, DateTime, Index, Integer, String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase
+
+# Campaign kinds: one list post, or one digest, is one campaign.
+POST, DIGEST = 'post', 'digest'
+
+# Member states, as `status` shows them.
+OK, SOFT, HARD, CONFIRMED, REMOVED = 'ok', 'soft', 'hard', 'confirmed', 'removed'
+STATES = (OK, SOFT, HARD, CONFIRMED, REMOVED)
+
+
+@public
+class Base(DeclarativeBase):
+    """Not Mailman's `Model`: Mailman's test resets and migrations must not
+    own these tables."""
+
+
+@public
+class ListSettings(Base):
+    """Per-list counters and settings."""
+    __tablename__ = 'bouncerules_list'
+
+    list_id = Column(String(255), primary_key=True)
+    post_sequence = Column(Integer, nullable=False, default=0)
+    digest_sequence = Column(Integer, nullable=False, default=0)
+    # Hard bounces in this many consecutive campaigns confirm a bounce;
+    # None: the site default.
+    confirm_after = Column(Integer, nullable=True)
+
+
+@public
+class Campaign(Base):
+    """One list post or one digest as Mailman delivered it."""
+    __tablename__ = 'bouncerules_campaign'
+    __table_args__ = (
+        UniqueConstraint('list_id', 'message_id'),
+        UniqueConstraint('list_id', 'kind', 'sequence'),
+    )
+
+    id = Column(Integer, primary_key=True)
+    list_id = Column(String(255), nullable=False, index=True)
+    kind = Column(String(10), nullable=False)
+    sequence = Column(Integer, nullable=False)
+    message_id = Column(String(998), nullable=False)
+    sent_at = Column(DateTime, nullable=False)
+
+
+@public
+class MemberState(Base):
+    """What the plugin knows of one address on one list."""
+    __tablename__ = 'bouncerules_member'
+    __table_args__ = (UniqueConstraint('list_id', 'email'),
+                      Index('ix_bouncerules_member_state', 'list_id', 'state'))
+
+    id = Column(Integer, primary_key=True)
+    list_id = Column(String(255), nullable=False)
+    email = Column(String(255), nullable=False)
+    state = Column(String(10), nullable=False, default=OK)
+    run = Column(Integer, nullable=False, default=0)
+    # Hard bounces of campaigns up to this sequence no longer count: the
+    # member showed life (an open, a post) or was re-enabled after them.
+    reset_after = Column(Integer, nullable=False, default=0)
+    last_bounce_at = Column(DateTime)
+    last_classification = Column(String(10))
+    last_rule = Column(String(100))
+    last_status = Column(String(20))
+    last_smtp_code = Column(String(3))
+    last_campaign = Column(String(998))
+    changed_at = Column(DateTime)
+
+
+@public
+class HardBounce(Base):
+    """A campaign in which the member hard-bounced: counted once each."""
+    __tablename__ = 'bouncerules_hard'
+
+    list_id = Column(String(255), primary_key=True)
+    email = Column(String(255), primary_key=True)
+    kind = Column(String(10), primary_key=True)
+    sequence = Column(Integer, primary_key=True)
+
+
+@public
+class Event(Base):
+    """The history: every bounce, reset, open, confirmation and removal."""
+    __tablename__ = 'bouncerules_event'
+    __table_args__ = (Index('ix_bouncerules_event_member', 'list_id', 'email'),)
+
+    id = Column(Integer, primary_key=True)
+    list_id = Column(String(255), nullable=False)
+    email = Column(String(255), nullable=False)
+    event = Column(String(20), nullable=False)
+    at = Column(DateTime, nullable=False)
+    classification = Column(String(10))
+    action = Column(String(12))
+    rule = Column(String(100))
+    reason = Column(String(40))
+    status = Column(String(20))
+    smtp_code = Column(String(3))
+    diagnostic = Column(Text)
+    campaign = Column(String(998))
+    attribution = Column(String(12))
+    counted = Column(Boolean, nullable=False, default=False)
+    detail = Column(Text)
+
+
+@public
+class SeenBounce(Base):
+    """Bounce messages already processed: the same one twice changes nothing."""
+    __tablename__ = 'bouncerules_seen'
+
+    list_id = Column(String(255), primary_key=True)
+    message_key = Column(String(255), primary_key=True)
+    seen_at = Column(DateTime, nullable=False)

@@ -1,0 +1,47 @@
+"""Notices to list owners that say what happened and why."""
+
+from mailman.email.message import OwnerNotification
+from public import public
+
+
+@public
+def confirmed(mlist, email, state, campaigns):
+    text = '\n'.join([
+        'Delivery to %s on %s has been stopped: its mail hard-bounced in'
+        % (email, mlist.fqdn_listname),
+        '%d consecutive campaigns.  The member stays subscribed and is listed'
+        % state.run,
+        'as a confirmed bounce; re-enable it with',
+        '',
+        '    mailman bouncerules reenable %s %s' % (mlist.list_id, email),
+        '',
+        'Last bounce: rule %s, status %s, reply %s.' % (
+            state.last_rule, state.last_status or '-',
+            state.last_smtp_code or '-'),
+        'Campaigns (Message-IDs):',
+    ] + ['    <%s>' % message_id for message_id in campaigns])
+    _send(mlist, "%s's delivery stopped by bounces on %s"
+          % (email, mlist.display_name), text)
+
+
+@public
+def removed(mlist, email, decision):
+    recipient = decision.recipient
+    text = '\n'.join([
+        '%s has been removed from %s because its mailbox does not exist.'
+        % (email, mlist.fqdn_listname),
+        '',
+        'Why: %s' % decision.explain(),
+        'Status %s, reply %s.' % (recipient.status or '-',
+                                  recipient.smtp_code or '-'),
+        'The server said: %s' % (recipient.diagnostic or '-')[:500],
+        '',
+        'No goodbye message was sent to the dead address.',
+    ])
+    _send(mlist, '%s removed from %s by bounces' % (email, mlist.display_name),
+          text)
+
+
+def _send(mlist, subject, text):
+    OwnerNotification(mlist, subject, text,
+                      roster=mlist.administrators).send(mlist)
