@@ -1,0 +1,67 @@
+"""Helpers for tests that run inside Mailman's test layers."""
+
+from email import message_from_bytes
+
+from mailman.app.lifecycle import create_list
+from mailman.config import config
+from mailman.email.message import Message
+from mailman.interfaces.member import DeliveryMode, MemberRole
+from mailman.interfaces.usermanager import IUserManager
+from mailman.testing.helpers import get_queue_messages, make_testable_runner
+from mailman.utilities.datetime import now
+from zope.component import getUtility
+
+from mailman_bouncerules.campaigns import record_campaign
+from mailman_bouncerules.ledger import Ledger
+from mailman_bouncerules.runner import RulesBounceRunner
+
+
+def make_list(name='ant@example.com'):
+    mlist = create_list(name)
+    config.db.commit()
+    return mlist
+
+
+def add_member(mlist, email, digest=False):
+    address = getUtility(IUserManager).create_address(email)
+    address.verified_on = now()
+    member = mlist.subscribe(address, MemberRole.member)
+    if digest:
+        member.preferences.delivery_mode = DeliveryMode.plaintext_digests
+    config.db.commit()
+    return member
+
+
+def send_campaign(mlist, number, kind='post'):
+    """Record campaign <post-N@example.com> as the delivery hook would."""
+    message_id = '<post-%d@example.com>' % number
+    record_campaign(mlist.list_id, message_id, kind)
+    return message_id
+
+
+def as_message(data, message_id=None):
+    msg = message_from_bytes(data, Message)
+    if message_id is not None:
+        del msg['Message-ID']
+        msg['Message-ID'] = message_id
+    return msg
+
+
+def bounce(mlist, data, message_id=None, **msgdata):
+    """Put one bounce into the bounces queue and run the runner over it."""
+    msg = as_message(data, message_id)
+    if msg.get('Message-ID') is None:
+        from email.utils import make_msgid
+        msg['Message-ID'] = make_msgid()
+    config.switchboards['bounces'].enqueue(msg, listid=mlist.list_id,
+                                           **msgdata)
+    make_testable_runner(RulesBounceRunner, 'bounces').run()
+    config.db.commit()
+
+
+def state(mlist, email):
+    return Ledger(mlist, config.db.store).state_of(email)
+
+
+def queue(name):
+    return get_queue_messages(name)

@@ -1,0 +1,280 @@
+"""Bounces through Mailman's bounce runner to member states."""
+
+import pytest
+from mailman.app.lifecycle import remove_list
+from mailman.config import config
+from mailman.interfaces.bounce import IBounceProcessor
+from mailman.interfaces.member import DeliveryStatus
+from mailman.runners.outgoing import OutgoingRunner
+from mailman.testing.helpers import make_testable_runner
+from zope.component import getUtility
+
+from mailman_bouncerules.model import Event
+from mailman_bouncerules.runner import RulesBounceRunner
+from mailman_bouncerules.testing import samples
+
+from sitehelpers import (
+    add_member, as_message, bounce, make_list, queue, send_campaign, state)
+
+BART = 'bart@example.org'
+
+
+def hard(campaign_id, address=BART):
+    """A mailbox-disabled DSN: hard, counted, never an immediate removal."""
+    return samples.rfc3464(address, '5.2.1', '550 5.2.1 This mailbox is '
+                           'disabled', original_id=campaign_id)
+
+
+def events(mlist, email=BART):
+    return config.db.store.query(Event).filter_by(
+        list_id=mlist.list_id, email=email).order_by(Event.id).all()
+
+
+@pytest.fixture
+def ant(mailman):
+    mlist = make_list()
+    member = add_member(mlist, BART)
+    return mlist, member
+
+
+def test_soft_bounce_is_recorded_and_member_keeps_mail(ant):
+    mlist, member = ant
+    campaign = send_campaign(mlist, 1)
+    bounce(mlist, samples.rfc3464(BART, '5.2.2', '552 5.2.2 Mailbox full',
+                                  original_id=campaign))
+    member_state = state(mlist, BART)
+    assert member_state.state == 'soft'
+    assert member_state.run == 0
+    assert member.delivery_status == DeliveryStatus.enabled
+    [event] = events(mlist)
+    assert (event.classification, event.rule, event.status,
+            event.campaign) == ('soft', 'mailbox-full', '5.2.2',
+                                'post-1@example.com')
+    assert event.attribution == 'message-id'
+
+
+def test_temporary_failure_is_recorded_not_dropped(ant):
+    mlist, _member = ant
+    send_campaign(mlist, 1)
+    bounce(mlist, samples.rfc3464(BART, '4.4.1', '421 4.4.1 Connection timed '
+                                  'out', action='delayed'))
+    assert state(mlist, BART).state == 'soft'
+    assert events(mlist)[0].rule == 'delivery-delayed'
+
+
+def test_hard_bounce_counts_once_per_campaign(ant):
+    mlist, member = ant
+    campaign = send_campaign(mlist, 1)
+    bounce(mlist, hard(campaign))
+    bounce(mlist, samples.exim(BART, '550 5.2.1 mailbox is disabled')
+           .replace(b'<post-2@example.com>', campaign.encode()))
+    member_state = state(mlist, BART)
+    assert (member_state.state, member_state.run) == ('hard', 1)
+    assert [e.counted for e in events(mlist)] == [True, False]
+    assert member.bounce_score == 1
+    assert member.last_bounce_received is not None
+
+
+def test_three_consecutive_campaigns_confirm(ant):
+    mlist, member = ant
+    for number in (1, 2, 3):
+        bounce(mlist, hard(send_campaign(mlist, number)))
+    member_state = state(mlist, BART)
+    assert (member_state.state, member_state.run) == ('confirmed', 3)
+    assert member.delivery_status == DeliveryStatus.by_bounces
+    assert member.bounce_score == 3
+    assert 'confirmed' in [e.event for e in events(mlist)]
+    # Not removed: still a member, listed separately.
+    assert mlist.members.get_member(BART) is not None
+
+
+def test_a_campaign_without_hard_bounce_breaks_the_run(ant):
+    mlist, _member = ant
+    one, two = send_campaign(mlist, 1), send_campaign(mlist, 2)
+    three, four = send_campaign(mlist, 3), send_campaign(mlist, 4)
+    for campaign in (one, two, four):
+        bounce(mlist, hard(campaign))
+    member_state = state(mlist, BART)
+    assert member_state.state == 'hard'
+    assert member_state.run == 1            # the run ending at campaign 4
+    # The late bounce of campaign 3 closes the gap: 1-4 are consecutive.
+    bounce(mlist, hard(three))
+    assert state(mlist, BART).state == 'confirmed'
+
+
+@pytest.mark.parametrize('order', [(3, 1, 2), (2, 3, 1), (1, 3, 2)])
+def test_outcome_does_not_depend_on_arrival_order(ant, order):
+    mlist, _member = ant
+    campaigns = {n: send_campaign(mlist, n) for n in (1, 2, 3)}
+    for number in order[:2]:
+        bounce(mlist, hard(campaigns[number]))
+    assert state(mlist, BART).state == 'hard'
+    bounce(mlist, hard(campaigns[order[2]]))
+    assert state(mlist, BART).state == 'confirmed'
+
+
+def test_same_bounce_twice_changes_nothing(ant):
+    mlist, _member = ant
+    campaign = send_campaign(mlist, 1)
+    data = hard(campaign)
+    bounce(mlist, data, message_id='<dsn-1@relay.example.com>')
+    bounce(mlist, data, message_id='<dsn-1@relay.example.com>')
+    assert len(events(mlist)) == 1
+    assert state(mlist, BART).run == 1
+
+
+def test_user_unknown_removes_at_once_without_goodbye(ant):
+    mlist, _member = ant
+    mlist.bounce_notify_owner_on_removal = True
+    add_member(mlist, 'owner@example.com')      # someone else stays
+    config.db.commit()
+    queue('virgin')
+    campaign = send_campaign(mlist, 1)
+    bounce(mlist, samples.rfc3464(BART, '5.1.1', '550 5.1.1 <bart@example.org>'
+                                  ': Recipient address rejected: User unknown',
+                                  original_id=campaign))
+    assert mlist.members.get_member(BART) is None
+    assert state(mlist, BART).state == 'removed'
+    assert [e.event for e in events(mlist)] == ['bounce', 'removed']
+    notices = queue('virgin')
+    # One notice, to the owners, none to the dead mailbox.
+    assert len(notices) == 1
+    assert BART not in notices[0].msgdata['recipients']
+    assert 'removed' in str(notices[0].msg['Subject'])
+    assert 'user-unknown' in notices[0].msg.get_payload()
+
+
+def test_no_owner_notice_when_list_says_no(ant):
+    mlist, _member = ant
+    mlist.bounce_notify_owner_on_removal = False
+    config.db.commit()
+    queue('virgin')
+    bounce(mlist, samples.rfc3464(BART, '5.1.1', '550 5.1.1 User unknown'))
+    assert mlist.members.get_member(BART) is None
+    assert queue('virgin') == []
+
+
+def test_spam_block_never_removes(ant):
+    mlist, member = ant
+    for number in (1, 2, 3, 4):
+        bounce(mlist, samples.rfc3464(
+            BART, '5.7.1', '550 5.7.1 Message rejected as spam; user unknown',
+            original_id=send_campaign(mlist, number)))
+    assert mlist.members.get_member(BART) is not None
+    assert member.delivery_status == DeliveryStatus.enabled
+    assert state(mlist, BART).state == 'soft'
+
+
+def test_smtp_time_refusal_goes_through_the_rules(ant):
+    mlist, _member = ant
+    send_campaign(mlist, 1)
+    # Exactly what Mailman's outgoing runner hands the processor.
+    dsn = OutgoingRunner._fake_dsn(None, mlist, BART, 550,
+                                   b'5.1.1 <bart@example.org>: User unknown')
+    getUtility(IBounceProcessor).register(mlist, BART, dsn)
+    config.db.commit()
+    assert mlist.members.get_member(BART) is None
+    [bounce_event, _removed] = events(mlist)
+    assert bounce_event.rule.startswith('user-unknown')
+    assert bounce_event.attribution == 'time'
+
+
+def test_smtp_time_policy_refusal_is_soft(ant):
+    mlist, _member = ant
+    dsn = OutgoingRunner._fake_dsn(None, mlist, BART, 554,
+                                   b'5.7.1 Service unavailable; client host '
+                                   b'blocked using Spamhaus')
+    getUtility(IBounceProcessor).register(mlist, BART, dsn)
+    assert state(mlist, BART).state == 'soft'
+
+
+def test_non_member_bounce_changes_nothing(ant):
+    mlist, _member = ant
+    bounce(mlist, samples.rfc3464('nobody@example.org', '5.1.1',
+                                  '550 5.1.1 User unknown'))
+    assert state(mlist, 'nobody@example.org') is None
+    assert events(mlist, 'nobody@example.org') == []
+
+
+def test_bounce_for_deleted_list_is_kept_aside(mailman):
+    """Mailman's runner shunts mail for a list that no longer exists: the
+    bounce is neither lost nor applied, and the runner carries on."""
+    mlist = make_list('gone@example.com')
+    add_member(mlist, BART)
+    list_id = mlist.list_id
+    remove_list(mlist)
+    config.db.commit()
+    queue('shunt')
+    config.switchboards['bounces'].enqueue(
+        as_message(samples.rfc3464(BART, '5.1.1', '550 5.1.1 User unknown')),
+        listid=list_id)
+    make_testable_runner(RulesBounceRunner, 'bounces').run()
+    assert queue('bounces') == []
+    assert len(queue('shunt')) == 1
+    assert config.db.store.query(Event).filter_by(list_id=list_id).all() == []
+
+
+def test_lists_not_processing_bounces_are_left_alone(ant):
+    mlist, _member = ant
+    mlist.process_bounces = False
+    config.db.commit()
+    bounce(mlist, samples.rfc3464(BART, '5.1.1', '550 5.1.1 User unknown'))
+    assert mlist.members.get_member(BART) is not None
+    assert state(mlist, BART) is None
+
+
+def test_unrecognised_bounce_is_forwarded(ant):
+    mlist, _member = ant
+    queue('virgin')
+    bounce(mlist, b'From: someone@example.net\nSubject: hello\n\n'
+                  b'Just chatting, no failure here.\n')
+    forwarded = queue('virgin')
+    assert len(forwarded) == 1
+    assert 'Uncaught bounce' in str(forwarded[0].msg['Subject'])
+
+
+def test_time_attribution_picks_latest_campaign(ant):
+    mlist, _member = ant
+    send_campaign(mlist, 1)
+    send_campaign(mlist, 2)
+    bounce(mlist, samples.gmail(BART, '550 5.2.1 The email account that you '
+                                'tried to reach is disabled.'))
+    [event] = events(mlist)
+    assert (event.campaign, event.attribution) == ('post-2@example.com', 'time')
+
+
+def test_hard_bounce_before_any_campaign_is_recorded_not_counted(ant):
+    mlist, _member = ant
+    bounce(mlist, hard('<welcome@example.com>'))
+    [event] = events(mlist)
+    assert (event.attribution, event.counted) == ('none', False)
+    assert state(mlist, BART).run == 0
+
+
+def test_digest_members_count_digest_campaigns(mailman):
+    mlist = make_list()
+    add_member(mlist, BART, digest=True)
+    send_campaign(mlist, 1)                     # posts do not reach Bart
+    for number in (11, 12):
+        bounce(mlist, hard(send_campaign(mlist, number, kind='digest')))
+    send_campaign(mlist, 2)
+    bounce(mlist, hard(send_campaign(mlist, 13, kind='digest')))
+    assert state(mlist, BART).state == 'confirmed'
+
+
+def test_a_bad_message_is_shunted_and_the_runner_goes_on(ant, monkeypatch):
+    mlist, _member = ant
+    from mailman_bouncerules import handling
+
+    def explode(self, message):
+        raise RuntimeError('boom')
+    monkeypatch.setattr(handling.BounceHandler, 'handle',
+                        lambda self, *args: explode(self, None))
+    queue('shunt')
+    bounce(mlist, hard('<x@example.com>'))
+    monkeypatch.undo()
+    assert len(queue('shunt')) == 1
+    assert queue('bounces') == []
+    # The next bounce is processed as usual.
+    bounce(mlist, hard(send_campaign(mlist, 1)))
+    assert state(mlist, BART).run == 1
