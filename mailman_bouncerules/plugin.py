@@ -27,7 +27,16 @@ class BounceRulesPlugin:
     """Enabled by `[plugin.bouncerules]` in mailman.cfg."""
 
     name = 'bouncerules'        # Mailman sets the section's name here too
-    resource = None
+
+    @property
+    def resource(self):
+        """The REST root, /3.1/plugins/bouncerules/.
+
+        Imported on first use: mailman.rest reads the password settings at
+        import time, which are not there yet when plugins are loaded.
+        """
+        from mailman_bouncerules.rest import Root
+        return Root()
 
     def pre_hook(self):
         """Load the rules before any runner starts.

@@ -1,0 +1,158 @@
+"""What list admins ask and do: the one implementation behind the
+`mailman bouncerules` commands and the REST resources.
+
+Errors are `AdminError`s with a message fit to show; the command line
+prints them, REST turns them into 400 or 404.
+"""
+
+from mailman.config import config
+from mailman.interfaces.listmanager import IListManager
+from public import public
+from sqlalchemy import func, select
+from zope.component import getUtility
+
+from mailman_bouncerules.campaigns import find_campaign
+from mailman_bouncerules.handling import latest_sequence
+from mailman_bouncerules.ledger import Ledger, campaign_kind
+from mailman_bouncerules.model import (
+    CONFIRMED, HARD, OK, REMOVED, SOFT, STATES, Event, ListSettings,
+    MemberState)
+
+
+@public
+class AdminError(Exception):
+    """Bad input: `not_found` tells a missing thing from a malformed one."""
+
+    def __init__(self, message, not_found=False):
+        super().__init__(message)
+        self.not_found = not_found
+
+
+@public
+def find_list(spec):
+    """A list by posting address (ant@example.com) or List-ID."""
+    mlist = getUtility(IListManager).get(spec.strip()) if spec else None
+    if mlist is None:
+        raise AdminError('No such list: %s' % spec, not_found=True)
+    return mlist
+
+
+@public
+class ListAdmin:
+    """Reports and actions for one list."""
+
+    def __init__(self, mlist):
+        self.mlist = mlist
+        self.store = config.db.store
+        self.ledger = Ledger(mlist, self.store)
+
+    def members(self, state=None):
+        """One row per current member: its state and last bounce."""
+        if state is not None and state not in STATES:
+            raise AdminError('Unknown state %r; one of %s'
+                             % (state, ', '.join(STATES)))
+        known = {row.email: row for row in self.store.scalars(
+            select(MemberState).filter_by(list_id=self.mlist.list_id))}
+        rows = []
+        for member in self.mlist.members.members:
+            email = member.address.email.lower()
+            row = _member_row(email, known.get(email))
+            if state is None or row['state'] == state:
+                rows.append(row)
+        if state == REMOVED:
+            rows = [_member_row(row.email, row) for row in known.values()
+                    if row.state == REMOVED]
+        return sorted(rows, key=lambda row: row['email'])
+
+    def history(self, email):
+        events = self.store.scalars(
+            select(Event).filter_by(list_id=self.mlist.list_id,
+                                    email=email.strip().lower())
+            .order_by(Event.at, Event.id)).all()
+        if not events and self.mlist.members.get_member(email) is None:
+            raise AdminError('No history for %s on %s'
+                             % (email, self.mlist.list_id), not_found=True)
+        return [_event_row(event) for event in events]
+
+    def stats(self):
+        states = [row['state'] for row in self.members()]
+        removed = self.store.scalar(
+            select(func.count()).select_from(MemberState).filter_by(
+                list_id=self.mlist.list_id, state=REMOVED))
+        return {
+            'members': len(states),
+            'active': len([s for s in states if s != CONFIRMED]),
+            'soft': states.count(SOFT),
+            'hard': states.count(HARD),
+            'confirmed': states.count(CONFIRMED),
+            'removed': removed,
+        }
+
+    def record_open(self, email, campaign=None):
+        """An open of `campaign` (Message-ID; default: the newest one)."""
+        member = self._member(email)
+        if campaign:
+            found = find_campaign(self.store, self.mlist.list_id, campaign)
+            if found is None:
+                raise AdminError('No campaign %s on %s'
+                                 % (campaign, self.mlist.list_id),
+                                 not_found=True)
+            sequence = (found.sequence if found.kind == campaign_kind(member)
+                        else 0)
+        else:
+            sequence = latest_sequence(self.mlist, member)
+        reset = self.ledger.reset(member, member.address.email, 'open',
+                                  sequence)
+        return {'email': member.address.email, 'reset': reset,
+                **self._state(member.address.email)}
+
+    def reenable(self, email):
+        member = self._member(email)
+        self.ledger.reenable(member, member.address.email,
+                             latest_sequence(self.mlist, member))
+        return {'email': member.address.email,
+                **self._state(member.address.email)}
+
+    def configure(self, confirm_after):
+        if confirm_after is not None and confirm_after < 1:
+            raise AdminError('confirm_after must be at least 1')
+        settings = self.store.get(ListSettings, self.mlist.list_id)
+        if settings is None:
+            settings = ListSettings(list_id=self.mlist.list_id,
+                                    post_sequence=0, digest_sequence=0)
+            self.store.add(settings)
+        settings.confirm_after = confirm_after
+        return {'list_id': self.mlist.list_id,
+                'confirm_after': self.ledger.confirm_after()}
+
+    def _member(self, email):
+        member = self.mlist.members.get_member((email or '').strip())
+        if member is None:
+            raise AdminError('%s is not a member of %s'
+                             % (email, self.mlist.list_id), not_found=True)
+        return member
+
+    def _state(self, email):
+        row = _member_row(email.lower(), self.ledger.state_of(email))
+        return {'state': row['state'], 'run': row['run']}
+
+
+def _member_row(email, state):
+    if state is None:
+        return {'email': email, 'state': OK, 'run': 0, 'last_bounce': None}
+    last = None
+    if state.last_bounce_at is not None:
+        last = {'time': state.last_bounce_at.isoformat(),
+                'classification': state.last_classification,
+                'rule': state.last_rule, 'status': state.last_status,
+                'smtp_code': state.last_smtp_code,
+                'campaign': state.last_campaign}
+    return {'email': email, 'state': state.state, 'run': state.run,
+            'last_bounce': last}
+
+
+def _event_row(event):
+    return {name: getattr(event, name) for name in (
+        'event', 'classification', 'action', 'rule', 'reason', 'status',
+        'smtp_code', 'campaign', 'attribution', 'counted', 'diagnostic',
+        'detail')} | {'time': event.at.isoformat()}

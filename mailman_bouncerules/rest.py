@@ -1,0 +1,221 @@
+"""REST resources under /3.1/plugins/bouncerules/ (Mailman's admin auth).
+
+    GET   lists                               every list with its counts
+    GET   lists/<list>                        counts and settings of one list
+    PATCH lists/<list>                        confirm_after=<n>
+    GET   lists/<list>/members[?state=hard]   members and their states
+    GET   lists/<list>/members/<email>        one member's state
+    GET   lists/<list>/members/<email>/history
+    POST  lists/<list>/members/<email>/opens  [campaign=<Message-ID>]
+    POST  lists/<list>/members/<email>/reenable
+    POST  classify                            a raw bounce message as body
+
+<list> is a posting address or a List-ID.  Bad input gets 400, unknown
+lists, members and campaigns 404, each with a description.
+"""
+
+import json
+
+from mailman.interfaces.listmanager import IListManager
+from mailman.rest.helpers import (
+    bad_request, child, etag, get_request_params, no_content, not_found,
+    okay)
+from public import public
+from zope.component import getUtility
+
+from mailman_bouncerules.admin import AdminError, ListAdmin, find_list
+from mailman_bouncerules.cli import as_record
+from mailman_bouncerules.interfaces import IClassifier
+
+MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+
+
+def _fail(response, error):
+    (not_found if error.not_found else bad_request)(response, str(error))
+
+
+def _params(request, allowed):
+    """Form or JSON fields, refusing any not in `allowed`."""
+    params = dict(get_request_params(request) or {})
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise AdminError('Unexpected parameters: %s' % ', '.join(unknown))
+    return params
+
+
+@public
+class Root:
+    """What `plugin.resource` returns: /3.1/plugins/bouncerules/"""
+
+    def on_get(self, request, response):
+        okay(response, etag(dict(plugin='bouncerules',
+                                 resources=['lists', 'classify'])))
+
+    @child()
+    def lists(self, context, segments):
+        if not segments:
+            return AllLists(), []
+        try:
+            mlist = find_list(segments[0])
+        except AdminError:
+            return _NotFoundResource('No such list: %s' % segments[0]), []
+        return OneList(mlist), segments[1:]
+
+    @child()
+    def classify(self, context, segments):
+        return Classify(), []
+
+
+class _NotFoundResource:
+    def __init__(self, description):
+        self.description = description
+
+    def on_get(self, request, response):
+        not_found(response, self.description)
+
+    on_post = on_patch = on_get
+
+
+class AllLists:
+
+    def on_get(self, request, response):
+        entries = [dict(list_id=mlist.list_id, **ListAdmin(mlist).stats())
+                   for mlist in getUtility(IListManager).mailing_lists]
+        okay(response, etag(dict(entries=entries, total_size=len(entries))))
+
+
+class OneList:
+
+    def __init__(self, mlist):
+        self.admin = ListAdmin(mlist)
+
+    def on_get(self, request, response):
+        body = dict(list_id=self.admin.mlist.list_id,
+                    confirm_after=self.admin.ledger.confirm_after(),
+                    **self.admin.stats())
+        okay(response, etag(body))
+
+    def on_patch(self, request, response):
+        try:
+            params = _params(request, {'confirm_after'})
+            value = params.get('confirm_after')
+            try:
+                confirm_after = int(value) if value is not None else None
+            except (TypeError, ValueError):
+                raise AdminError('confirm_after must be a whole number')
+            self.admin.configure(confirm_after)
+        except AdminError as error:
+            _fail(response, error)
+            return
+        no_content(response)
+
+    @child()
+    def stats(self, context, segments):
+        return _Stats(self.admin), []
+
+    @child()
+    def members(self, context, segments):
+        if not segments:
+            return Members(self.admin), []
+        return OneMember(self.admin, segments[0]), segments[1:]
+
+
+class _Stats:
+    def __init__(self, admin):
+        self.admin = admin
+
+    def on_get(self, request, response):
+        okay(response, etag(self.admin.stats()))
+
+
+class Members:
+
+    def __init__(self, admin):
+        self.admin = admin
+
+    def on_get(self, request, response):
+        try:
+            params = _params(request, {'state'})
+            rows = self.admin.members(params.get('state'))
+        except AdminError as error:
+            _fail(response, error)
+            return
+        okay(response, etag(dict(entries=rows, total_size=len(rows))))
+
+
+class OneMember:
+
+    def __init__(self, admin, email):
+        self.admin = admin
+        self.email = email
+
+    def on_get(self, request, response):
+        rows = [row for row in self.admin.members()
+                if row['email'] == self.email.lower()]
+        if not rows:
+            not_found(response, '%s is not a member of %s'
+                      % (self.email, self.admin.mlist.list_id))
+            return
+        okay(response, etag(rows[0]))
+
+    @child()
+    def history(self, context, segments):
+        return _Action(lambda params: dict(
+            entries=self.admin.history(self.email)), get=True), []
+
+    @child()
+    def opens(self, context, segments):
+        return _Action(lambda params: self.admin.record_open(
+            self.email, params.get('campaign')), allowed={'campaign'}), []
+
+    @child()
+    def reenable(self, context, segments):
+        return _Action(lambda params: self.admin.reenable(self.email)), []
+
+
+class _Action:
+    """A GET report or a POST action on one member."""
+
+    def __init__(self, function, get=False, allowed=()):
+        self.function = function
+        self.get = get
+        self.allowed = set(allowed)
+
+    def _respond(self, request, response):
+        try:
+            body = self.function(_params(request, self.allowed))
+        except AdminError as error:
+            _fail(response, error)
+            return
+        okay(response, etag(body))
+
+    def on_get(self, request, response):
+        if not self.get:
+            bad_request(response, 'Use POST')
+            return
+        self._respond(request, response)
+
+    def on_post(self, request, response):
+        if self.get:
+            bad_request(response, 'Use GET')
+            return
+        self._respond(request, response)
+
+
+class Classify:
+    """POST a raw bounce (any content type) and get the rules' verdict."""
+
+    def on_post(self, request, response):
+        length = request.content_length
+        if length is None or length == 0:
+            bad_request(response, 'Send the bounce message as the request '
+                        'body')
+            return
+        if length > MAX_MESSAGE_BYTES:
+            bad_request(response, 'Message larger than %d bytes'
+                        % MAX_MESSAGE_BYTES)
+            return
+        data = request.bounded_stream.read(length)
+        report, decisions = getUtility(IClassifier).classify(data)
+        record = as_record(None, report, decisions)
+        okay(response, json.dumps(record))

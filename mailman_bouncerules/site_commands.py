@@ -1,0 +1,111 @@
+"""`mailman bouncerules status|history|stats|open|reenable|configure`.
+
+These need a Mailman site, so they exist only under `mailman`, which
+initialises it and commits each command's transaction.
+"""
+
+import json
+
+import click
+
+from mailman_bouncerules.admin import AdminError, ListAdmin, find_list
+from mailman_bouncerules.model import STATES
+
+__all__ = ['SITE_COMMANDS']
+
+
+def _admin(spec):
+    try:
+        return ListAdmin(find_list(spec))
+    except AdminError as error:
+        raise click.ClickException(str(error))
+
+
+def _run(function, *args):
+    try:
+        return function(*args)
+    except AdminError as error:
+        raise click.ClickException(str(error))
+
+
+@click.command(help='Member bounce states of LIST (name or List-ID).')
+@click.argument('spec', metavar='LIST')
+@click.option('--state', type=click.Choice(STATES),
+              help='Only members in this state.')
+@click.option('--json', 'as_json', is_flag=True, help='A JSON array.')
+def status(spec, state, as_json):
+    rows = _run(_admin(spec).members, state)
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    click.echo('%-36s %-9s %3s  %-19s %-9s %-24s %-7s %s' % (
+        'member', 'state', 'run', 'last bounce', 'class', 'rule', 'status',
+        'campaign'))
+    for row in rows:
+        last = row['last_bounce'] or {}
+        click.echo('%-36s %-9s %3d  %-19s %-9s %-24s %-7s %s' % (
+            row['email'], row['state'], row['run'],
+            (last.get('time') or '-')[:19], last.get('classification') or '-',
+            last.get('rule') or '-', last.get('status') or '-',
+            last.get('campaign') or '-'))
+
+
+@click.command(help='Every recorded bounce and reset of EMAIL on LIST.')
+@click.argument('spec', metavar='LIST')
+@click.argument('email')
+@click.option('--json', 'as_json', is_flag=True, help='A JSON array.')
+def history(spec, email, as_json):
+    rows = _run(_admin(spec).history, email)
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    for row in rows:
+        click.echo('%s  %-9s %-9s %-11s %-24s %-7s %s' % (
+            row['time'][:19], row['event'], row['classification'] or '',
+            row['action'] or '', row['rule'] or '', row['status'] or '',
+            row['campaign'] or row['detail'] or ''))
+
+
+@click.command(help='Counts of members by bounce state on LIST.')
+@click.argument('spec', metavar='LIST')
+@click.option('--json', 'as_json', is_flag=True, help='A JSON object.')
+def stats(spec, as_json):
+    counts = _run(_admin(spec).stats)
+    if as_json:
+        click.echo(json.dumps(counts))
+        return
+    for name, value in counts.items():
+        click.echo('%-10s %d' % (name, value))
+
+
+@click.command('open', help='Record that EMAIL opened a post of LIST.')
+@click.argument('spec', metavar='LIST')
+@click.argument('email')
+@click.option('--campaign', metavar='MESSAGE-ID',
+              help='The post opened (default: the newest).')
+def record_open(spec, email, campaign):
+    result = _run(_admin(spec).record_open, email, campaign)
+    click.echo('%s: %s, run %d%s' % (
+        result['email'], result['state'], result['run'],
+        '' if result['reset'] else ' (not reset)'))
+
+
+@click.command(help='Deliver to EMAIL on LIST again and clear its state.')
+@click.argument('spec', metavar='LIST')
+@click.argument('email')
+def reenable(spec, email):
+    result = _run(_admin(spec).reenable, email)
+    click.echo('%s: %s' % (result['email'], result['state']))
+
+
+@click.command(help="Change LIST's bounce settings.")
+@click.argument('spec', metavar='LIST')
+@click.option('--confirm-after', type=click.IntRange(min=1),
+              help='Consecutive hard-bounced campaigns that confirm.')
+def configure(spec, confirm_after):
+    result = _run(_admin(spec).configure, confirm_after)
+    click.echo('%s: confirm after %d campaigns' % (
+        result['list_id'], result['confirm_after']))
+
+
+SITE_COMMANDS = (status, history, stats, record_open, reenable, configure)

@@ -1,0 +1,230 @@
+"""The admin contract: `mailman bouncerules ...` and REST, same answers."""
+
+import base64
+import json
+
+import falcon.testing
+import pytest
+from click.testing import CliRunner
+from mailman.config import config
+
+from mailman_bouncerules.testing import samples
+
+from sitehelpers import add_member, bounce, make_list, send_campaign, state
+
+BART, CRIS, DAVE = 'bart@example.org', 'cris@example.org', 'dave@example.org'
+
+
+def hard(campaign, address=BART):
+    return samples.rfc3464(address, '5.2.1', '550 5.2.1 mailbox disabled',
+                           original_id=campaign)
+
+
+@pytest.fixture
+def ant(mailman):
+    """Bart confirmed, Cris soft, Dave fine, Erin removed."""
+    mlist = make_list()
+    for email in (BART, CRIS, DAVE, 'erin@example.org'):
+        add_member(mlist, email)
+    for number in (1, 2, 3):
+        bounce(mlist, hard(send_campaign(mlist, number)))
+    bounce(mlist, samples.rfc3464(CRIS, '4.2.2', '452 4.2.2 over quota',
+                                  action='delayed'))
+    bounce(mlist, samples.rfc3464('erin@example.org', '5.1.1',
+                                  '550 5.1.1 user unknown'))
+    return mlist
+
+
+def mailman_command(*args):
+    from mailman.bin.mailman import Subcommands
+    command = Subcommands().get_command(None, 'bouncerules')
+    result = CliRunner().invoke(command, list(args))
+    config.db.commit()
+    return result
+
+
+def test_status_json(ant):
+    result = mailman_command('status', 'ant@example.com', '--json')
+    assert result.exit_code == 0, result.output
+    rows = {row['email']: row for row in json.loads(result.output)}
+    assert set(rows) == {BART, CRIS, DAVE}
+    assert (rows[BART]['state'], rows[BART]['run']) == ('confirmed', 3)
+    assert rows[BART]['last_bounce']['rule'] == 'mailbox-disabled-status'
+    assert rows[BART]['last_bounce']['campaign'] == 'post-3@example.com'
+    assert rows[CRIS]['state'] == 'soft'
+    assert (rows[DAVE]['state'], rows[DAVE]['last_bounce']) == ('ok', None)
+
+
+def test_status_filter_and_list_id(ant):
+    result = mailman_command('status', 'ant.example.com', '--state', 'soft',
+                             '--json')
+    assert [row['email'] for row in json.loads(result.output)] == [CRIS]
+    table = mailman_command('status', 'ant@example.com')
+    assert 'confirmed' in table.output and BART in table.output
+
+
+def test_stats(ant):
+    result = mailman_command('stats', 'ant@example.com', '--json')
+    assert json.loads(result.output) == {
+        'members': 3, 'active': 2, 'soft': 1, 'hard': 0, 'confirmed': 1,
+        'removed': 1}
+
+
+def test_history_kept_after_removal(ant):
+    result = mailman_command('history', 'ant@example.com',
+                             'erin@example.org', '--json')
+    assert result.exit_code == 0, result.output
+    assert [row['event'] for row in json.loads(result.output)] == [
+        'bounce', 'removed']
+
+
+def test_open_resets_a_hard_run(ant):
+    send_campaign(ant, 4)
+    bounce(ant, hard('<post-4@example.com>', CRIS))
+    assert state(ant, CRIS).run == 1
+    send_campaign(ant, 5)
+    result = mailman_command('open', 'ant@example.com', CRIS, '--campaign',
+                             'post-5@example.com')      # no angle brackets
+    assert result.exit_code == 0, result.output
+    assert (state(ant, CRIS).run, state(ant, CRIS).state) == (0, 'ok')
+    events = json.loads(mailman_command('history', 'ant@example.com', CRIS,
+                                        '--json').output)
+    assert events[-1]['event'] == 'open'
+
+
+def test_open_does_not_reset_a_confirmed_member(ant):
+    send_campaign(ant, 4)
+    result = mailman_command('open', 'ant@example.com', BART)
+    assert 'not reset' in result.output
+    assert state(ant, BART).state == 'confirmed'
+
+
+def test_reenable_clears_confirmed(ant):
+    from mailman.interfaces.member import DeliveryStatus
+    result = mailman_command('reenable', 'ant@example.com', BART)
+    assert result.exit_code == 0, result.output
+    assert (state(ant, BART).state, state(ant, BART).run) == ('ok', 0)
+    member = ant.members.get_member(BART)
+    assert member.delivery_status == DeliveryStatus.enabled
+    assert member.bounce_score == 0
+    # Old hard bounces no longer count: one more campaign does not confirm.
+    bounce(ant, hard(send_campaign(ant, 4)))
+    assert state(ant, BART).state == 'hard'
+
+
+def test_configure_confirm_after(ant):
+    result = mailman_command('configure', 'ant@example.com',
+                             '--confirm-after', '2')
+    assert 'confirm after 2' in result.output
+    for number in (4, 5):
+        bounce(ant, hard(send_campaign(ant, number), CRIS))
+    assert state(ant, CRIS).state == 'confirmed'
+
+
+@pytest.mark.parametrize('args, words', [
+    (('status', 'nope@example.com'), 'No such list'),
+    (('history', 'ant@example.com', 'zed@example.org'), 'No history'),
+    (('open', 'ant@example.com', 'zed@example.org'), 'not a member'),
+    (('open', 'ant@example.com', CRIS, '--campaign', '<nope@x>'),
+     'No campaign'),
+    (('reenable', 'ant@example.com', 'zed@example.org'), 'not a member'),
+])
+def test_command_errors_are_clear(ant, args, words):
+    result = mailman_command(*args)
+    assert result.exit_code != 0
+    assert words in result.output
+
+
+# -- REST --------------------------------------------------------------
+
+@pytest.fixture
+def rest(ant):
+    from mailman.rest.wsgiapp import make_application
+    app = make_application()
+    client = falcon.testing.TestClient(lambda environ, start: app(environ,
+                                                                  start))
+    credentials = base64.b64encode('{}:{}'.format(
+        config.webservice.admin_user,
+        config.webservice.admin_pass).encode()).decode()
+    headers = {'Authorization': 'Basic ' + credentials}
+
+    def call(method, path, **kws):
+        kws.setdefault('headers', {}).update(headers)
+        result = getattr(client, 'simulate_' + method)(
+            '/3.1/plugins/bouncerules' + ('/' + path if path else ''), **kws)
+        config.db.commit()
+        return result
+    return call
+
+
+FORM = {'Content-Type': 'application/x-www-form-urlencoded'}
+
+
+def test_rest_root_and_lists(rest):
+    root = rest('get', '')
+    assert root.status_code == 200, root.text
+    assert root.json['plugin'] == 'bouncerules'
+    [entry] = rest('get', 'lists').json['entries']
+    assert (entry['list_id'], entry['confirmed']) == ('ant.example.com', 1)
+    one = rest('get', 'lists/ant@example.com').json
+    assert (one['confirm_after'], one['members']) == (3, 3)
+
+
+def test_rest_members_by_state(rest):
+    body = rest('get', 'lists/ant.example.com/members',
+                params={'state': 'confirmed'}).json
+    assert [row['email'] for row in body['entries']] == [BART]
+    assert rest('get', 'lists/ant.example.com/members/%s' % CRIS
+                ).json['state'] == 'soft'
+
+
+def test_rest_history_open_reenable(rest, ant):
+    history = rest('get', 'lists/ant.example.com/members/%s/history' % BART)
+    assert [e['event'] for e in history.json['entries']][-1] == 'confirmed'
+    opened = rest('post', 'lists/ant.example.com/members/%s/opens' % CRIS,
+                  headers=dict(FORM), body='campaign=%3Cpost-3%40example.com%3E')
+    assert opened.status_code == 200, opened.text
+    assert opened.json['state'] == 'ok'
+    enabled = rest('post', 'lists/ant.example.com/members/%s/reenable' % BART)
+    assert enabled.json['state'] == 'ok'
+
+
+def test_rest_configure(rest, ant):
+    result = rest('patch', 'lists/ant.example.com', headers=dict(FORM),
+                  body='confirm_after=5')
+    assert result.status_code == 204
+    assert rest('get', 'lists/ant.example.com').json['confirm_after'] == 5
+
+
+def test_rest_classify(rest):
+    data = samples.rfc3464(BART, '5.7.1', '550 5.7.1 rejected as spam')
+    result = rest('post', 'classify', body=data,
+                  headers={'Content-Type': 'message/rfc822'})
+    assert result.status_code == 200, result.text
+    [recipient] = result.json['recipients']
+    assert (recipient['classification'], recipient['action']) == (
+        'soft', 'record')
+
+
+@pytest.mark.parametrize('method, path, kws, status', [
+    ('get', 'lists/nope@example.com', {}, 404),
+    ('get', 'lists/nope@example.com/members', {}, 404),
+    ('get', 'lists/ant.example.com/members/zed@example.org', {}, 404),
+    ('get', 'lists/ant.example.com/members', {'params': {'state': 'odd'}}, 400),
+    ('post', 'lists/ant.example.com/members/zed@example.org/opens', {}, 404),
+    ('post', 'lists/ant.example.com/members/%s/opens' % CRIS,
+     {'headers': dict(FORM), 'body': 'campaign=nope'}, 404),
+    ('post', 'lists/ant.example.com/members/%s/opens' % CRIS,
+     {'headers': dict(FORM), 'body': 'colour=red'}, 400),
+    ('get', 'lists/ant.example.com/members/%s/opens' % CRIS, {}, 400),
+    ('patch', 'lists/ant.example.com',
+     {'headers': dict(FORM), 'body': 'confirm_after=zero'}, 400),
+    ('patch', 'lists/ant.example.com',
+     {'headers': dict(FORM), 'body': 'confirm_after=0'}, 400),
+    ('post', 'classify', {}, 400),
+])
+def test_rest_errors(rest, method, path, kws, status):
+    result = rest(method, path, **kws)
+    assert result.status_code == status, result.text
+    if status != 204:
+        assert result.json.get('description') or result.json.get('title')
