@@ -16,14 +16,18 @@ from mailman_bouncerules.model import DIGEST, POST
 
 @public
 def campaign_kind_of(msgdata):
-    """'post', 'digest' or None for mail that is no campaign."""
-    if msgdata.get('_fasttrack') or 'probe_token' in msgdata:
-        return None             # Mailman's own notices, probes
+    """'post', 'digest' or None for mail that is no campaign.
+
+    Mailman's own notices and mail to the list owners are queued with
+    `nodecorate` (the `_fasttrack` flag does not survive the queue), probes
+    with a `probe_token`.
+    """
     if msgdata.get('isdigest'):
         return DIGEST
-    if msgdata.get('listid') and msgdata.get('recipients'):
-        return POST
-    return None
+    if (msgdata.get('nodecorate') or 'probe_token' in msgdata
+            or not msgdata.get('listid') or not msgdata.get('recipients')):
+        return None
+    return POST
 
 
 @public

@@ -58,3 +58,19 @@ def mailman(mailman_site):
     config.db.commit()
     ConfigLayer.testTearDown()
     MockAndMonkeyLayer.testTearDown()
+
+
+@pytest.fixture(scope='session')
+def smtp_server(mailman_site):
+    """Mailman's fake SMTP server on 127.0.0.1 ([mta] smtp_port)."""
+    from mailman.testing.layers import SMTPLayer
+    SMTPLayer.setUp()
+    yield SMTPLayer.smtpd
+    SMTPLayer.tearDown()
+
+
+@pytest.fixture
+def smtp(mailman, smtp_server):
+    from mailman.testing.layers import SMTPLayer
+    yield smtp_server
+    SMTPLayer.testTearDown()
