@@ -161,8 +161,12 @@ class Ledger:
 
     def _count(self, state, campaign):
         """Count a hard bounce once per campaign; False if already counted
-        or voided by a later reset."""
-        if state.state == CONFIRMED or campaign.sequence <= state.reset_after:
+        or voided by a later reset.
+
+        Late bounces still count after a confirmation, so that what is
+        recorded does not depend on the order bounces arrived in.
+        """
+        if campaign.sequence <= state.reset_after:
             return False
         return insert_ignoring_duplicates(
             self.store, HardBounce, list_id=self.list_id, email=state.email,

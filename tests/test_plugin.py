@@ -54,3 +54,21 @@ def test_bad_admin_rules_stop_the_plugin(mailman, tmp_path, monkeypatch):
                         lambda name: str(rules))
     with pytest.raises(RulesError, match='rule bad'):
         BounceRulesPlugin().pre_hook()
+
+
+def test_tables_created_with_their_own_version_table(mailman):
+    from sqlalchemy import inspect, text
+    from mailman_bouncerules.database import VERSION_TABLE, setup_tables
+    from mailman_bouncerules.model import Base
+    names = set(inspect(mailman.db.engine).get_table_names())
+    assert set(Base.metadata.tables) <= names
+    assert VERSION_TABLE in names
+    # Mailman's own version table is not ours to touch.
+    with mailman.db.engine.connect() as connection:
+        ours = connection.execute(text(
+            'SELECT version_num FROM %s' % VERSION_TABLE)).scalars().all()
+    assert ours == ['0001']
+    setup_tables()                  # idempotent, as every process runs it
+    with mailman.db.engine.connect() as connection:
+        assert connection.execute(text(
+            'SELECT count(*) FROM %s' % VERSION_TABLE)).scalar() == 1

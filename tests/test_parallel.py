@@ -1,0 +1,62 @@
+"""Several processes handling bounces of the same members at once.
+
+Mailman spreads a queue over runner slices by a hash that includes the
+enqueue time, so two bounces of one member can be handled in parallel.
+Every hard bounce must be counted exactly once per campaign, none lost.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from mailman.config import config
+from sqlalchemy import func, select
+
+from mailman_bouncerules.model import Event, HardBounce
+from mailman_bouncerules.testing import samples
+
+from sitehelpers import add_member, make_list, send_campaign, state
+
+WORKERS = 4
+MEMBERS = ['m%d@example.org' % n for n in range(5)]
+CAMPAIGNS = 6
+COPIES = 4          # each (member, campaign) bounces this many times
+
+
+def test_parallel_processes_count_each_campaign_once(mailman, tmp_path):
+    mlist = make_list()
+    for email in MEMBERS:
+        add_member(mlist, email)
+    campaigns = [send_campaign(mlist, n) for n in range(1, CAMPAIGNS + 1)]
+    config.db.commit()
+    files = []
+    for copy in range(COPIES):
+        for email in MEMBERS:
+            for number, campaign in enumerate(campaigns, 1):
+                data = samples.rfc3464(email, '5.2.1', '550 5.2.1 disabled',
+                                       original_id=campaign)
+                path = tmp_path / ('%d-%s-%d.eml' % (copy, email, number))
+                path.write_bytes(b'Message-ID: <dsn-%d-%s-%d@relay>\n'
+                                 % (copy, email.encode(), number) + data)
+                files.append(str(path))
+    # Interleave so that every worker sees every member.
+    shares = [files[worker::WORKERS] for worker in range(WORKERS)]
+    worker = Path(__file__).with_name('parallel_worker.py')
+    processes = [subprocess.Popen(
+        [sys.executable, str(worker), config.filename, 'ant@example.com']
+        + share, stderr=subprocess.PIPE) for share in shares]
+    for process in processes:
+        _out, errors = process.communicate(timeout=300)
+        assert process.returncode == 0, errors.decode()[-3000:]
+    config.db.abort()           # see the workers' commits
+    store = config.db.store
+    total = len(MEMBERS) * CAMPAIGNS
+    assert store.scalar(select(func.count()).select_from(HardBounce)) == total
+    assert store.scalar(select(func.count()).select_from(Event).filter_by(
+        event='bounce')) == total * COPIES
+    assert store.scalar(select(func.count()).select_from(Event).filter_by(
+        event='bounce', counted=True)) == total
+    for email in MEMBERS:
+        assert state(mlist, email).state == 'confirmed'
+        assert store.scalar(select(func.count()).select_from(Event).filter_by(
+            email=email, event='confirmed')) == 1
