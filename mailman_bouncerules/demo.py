@@ -1,63 +1,108 @@
-"""A throwaway Mailman site that shows the plugin at work.
+"""A throwaway Mailman site that shows every bounce state in seconds.
 
     python -m mailman_bouncerules.demo [FOLDER]
 
-Creates FOLDER (default ./demo) with a mailman.cfg that enables the plugin
-(SQLite database), creates a list, writes one bounce of each kind in the
-styles of real MTAs, and runs `mailman bouncerules classify` on them: the
-same command an admin runs on a live site.
+Creates FOLDER (default ./demo, emptied first) with a mailman.cfg that
+enables the plugin exactly as etc/mailman-bouncerules.cfg says (SQLite),
+starts an SMTP sink on 127.0.0.1, creates a list with seven members, and
+sends three posts through Mailman's own runners (incoming, pipeline,
+outgoing: the plugin's delivery hook records each campaign).  After each
+post it feeds back the bounces a real MTA would send, in several MTAs'
+styles, through the plugin's bounce runner, then prints what happened to
+every member and why.
 """
 
-import os
-import subprocess
+import shutil
+import socket
 import sys
+import textwrap
 from pathlib import Path
 
 import click
+from aiosmtpd.controller import Controller
 
 from mailman_bouncerules.testing import samples
 
-SITE_CONFIG = """\
-[mailman]
-layout: demo
-site_owner: postmaster@example.com
+LIST = 'ant@example.com'
+POSTER = 'anne@example.com'
 
-[paths.demo]
-var_dir: {var}
+# member -> (what their mailbox does, bounce builder or None)
+SCENARIO = {
+    'anne@example.com': ('delivers fine', None),
+    'bart@example.org': ('does not exist', lambda mid: samples.rfc3464(
+        'bart@example.org', '5.1.1', '550 5.1.1 <bart@example.org>: '
+        'Recipient address rejected: User unknown in local recipient table',
+        original_id=mid)),
+    'cris@example.org': ('is full', lambda mid: samples.exim(
+        'cris@example.org', '552 5.2.2 Mailbox quota exceeded')),
+    'dave@example.net': ('sits behind a spam filter that blocks the list',
+                         lambda mid: samples.exchange(
+        'dave@example.net', '5.7.1', '550 5.7.1 Service unavailable, client '
+        'host [192.0.2.7] blocked using Spamhaus')),
+    'elly@example.org': ('is disabled', lambda mid: samples.rfc3464(
+        'elly@example.org', '5.2.1', '550 5.2.1 The email account that you '
+        'tried to reach is disabled.', original_id=mid)),
+    'fred@example.org': ('is disabled but Fred reads the list elsewhere',
+                         lambda mid: samples.rfc3464(
+        'fred@example.org', '5.2.1', '550 5.2.1 mailbox disabled',
+        original_id=mid)),
+    'gwen@example.org': ('answers with an out-of-office note',
+                         lambda mid: samples.vacation('gwen@example.org')),
+}
+
+
+class Sink:
+    """An SMTP server that keeps what it is sent (the 'internet')."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return '250 OK'
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def site_config(folder, port):
+    """mailman.cfg: a local layout, the admin's plugin lines, the sink."""
+    plugin = Path(__file__).parent.parent / 'etc' / 'mailman-bouncerules.cfg'
+    plugin_lines = plugin.read_text() if plugin.exists() else PLUGIN_LINES
+    # The plugin lines have an [mta] section; the sink's address joins it,
+    # and no MTA alias files are written for the demo list.
+    plugin_lines = plugin_lines.replace(
+        '[mta]\n', '[mta]\nincoming: mailman.mta.null.NullMTA\n'
+        'smtp_host: 127.0.0.1\nsmtp_port: %d\n' % port)
+    return textwrap.dedent('''\
+        [mailman]
+        layout: demo
+        site_owner: postmaster@example.com
+
+        [paths.demo]
+        var_dir: {var}
+
+        ''').format(var=folder / 'var') + plugin_lines
+
+
+# The lines of etc/mailman-bouncerules.cfg, for an installed copy without
+# the source tree.
+PLUGIN_LINES = '''\
+[plugin.bouncerules]
+class: mailman_bouncerules.plugin.BounceRulesPlugin
+enabled: yes
+component_package: mailman_bouncerules
+configuration: python:mailman_bouncerules.config.bouncerules
+
+[runner.bounces]
+class: mailman_bouncerules.runner.RulesBounceRunner
 
 [mta]
-smtp_port: 9025
-
-{plugin}
-"""
-
-BOUNCES = {
-    'postfix-user-unknown.eml': lambda: samples.rfc3464(
-        'bart@example.org', '5.1.1', '550 5.1.1 <bart@example.org>: '
-        'Recipient address rejected: User unknown in local recipient table'),
-    'exim-mailbox-full.eml': lambda: samples.exim(
-        'cris@example.org', '552 5.2.2 Mailbox quota exceeded'),
-    'o365-spam-block.eml': lambda: samples.exchange(
-        'dave@example.org', '5.7.1', '550 5.7.1 Service unavailable, '
-        'client host [192.0.2.7] blocked using Spamhaus'),
-    'gmail-disabled.eml': lambda: samples.gmail(
-        'elly@example.org', '550 5.2.1 The email account that you tried to '
-        'reach is disabled.'),
-    'qmail-no-mailbox.eml': lambda: samples.qmail(
-        'fred@example.org', '550 sorry, no mailbox here by that name. '
-        '(#5.1.1)'),
-    'sendmail-filtered-after-data.eml': lambda: samples.sendmail_transcript(
-        'gwen@example.org', '550 Unknown user gwen@example.org',
-        last_command='DATA'),
-    'ses-domain-not-found.eml': lambda: samples.amazon_ses(
-        'hugh@example.net', 'Permanent', '5.1.2',
-        '550 5.1.2 Host or domain name not found'),
-    'delayed-try-later.eml': lambda: samples.rfc3464(
-        'iris@example.org', '4.4.1', '421 4.4.1 Connection timed out',
-        action='delayed'),
-    'out-of-office.eml': lambda: samples.vacation('jack@example.org'),
-    'abuse-report.eml': lambda: samples.arf('kate@example.org'),
-}
+outgoing: mailman_bouncerules.delivery.deliver
+'''
 
 
 @click.command()
@@ -65,39 +110,120 @@ BOUNCES = {
                                                         path_type=Path))
 def main(folder):
     folder = folder.resolve()
-    bounces = folder / 'bounces'
-    bounces.mkdir(parents=True, exist_ok=True)
-    plugin = (Path(__file__).parent.parent / 'etc' / 'mailman-bouncerules.cfg')
-    plugin_lines = (plugin.read_text() if plugin.exists()
-                    else _packaged_plugin_section())
-    config = folder / 'mailman.cfg'
-    config.write_text(SITE_CONFIG.format(var=folder / 'var',
-                                         plugin=plugin_lines))
-    for name, build in BOUNCES.items():
-        (bounces / name).write_bytes(build())
-    # The `mailman` script installed beside this interpreter.
-    mailman = [str(Path(sys.executable).parent / 'mailman'), '-C', str(config),
-               '--run-as-root']
-    click.echo('Mailman site: %s (SQLite in %s)' % (config, folder / 'var'))
-    # Mailman 3.3 itself triggers DeprecationWarnings on Python 3.11.
-    environment = dict(os.environ, PYTHONWARNINGS='ignore::DeprecationWarning')
-    subprocess.run(mailman + ['create', '--quiet', 'ant@example.com'],
-                   check=False, capture_output=True, env=environment)
-    click.echo('$ mailman bouncerules classify bounces/*.eml\n')
-    result = subprocess.run(
-        mailman + ['bouncerules', 'classify'] +
-        [str(bounces / name) for name in BOUNCES], check=False,
-        env=environment)
-    sys.exit(result.returncode)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname='127.0.0.1', port=port)
+    controller.start()
+    try:
+        config_file = folder / 'mailman.cfg'
+        config_file.write_text(site_config(folder, port))
+        run(config_file, sink)
+    finally:
+        controller.stop()
 
 
-def _packaged_plugin_section():
-    return ('[plugin.bouncerules]\n'
-            'class: mailman_bouncerules.plugin.BounceRulesPlugin\n'
-            'enabled: yes\n'
-            'component_package: mailman_bouncerules\n'
-            'configuration: python:mailman_bouncerules.config.bouncerules\n')
+def run(config_file, sink):
+    from mailman.core.initialize import initialize
+    initialize(str(config_file))
+    # Mailman's modules need an initialised site: imported only now.
+    from mailman.app.inject import inject_text
+    from mailman.app.lifecycle import create_list
+    from mailman.config import config
+    from mailman.interfaces.domain import IDomainManager
+    from mailman.interfaces.member import MemberRole
+    from mailman.interfaces.usermanager import IUserManager
+    from mailman.runners.incoming import IncomingRunner
+    from mailman.runners.outgoing import OutgoingRunner
+    from mailman.runners.pipeline import PipelineRunner
+    from mailman.testing.helpers import make_testable_runner
+    from mailman.utilities.datetime import now
+    from zope.component import getUtility
+
+    from mailman_bouncerules.admin import ListAdmin
+    from mailman_bouncerules.runner import RulesBounceRunner
+
+    say = click.echo
+    say('Mailman site: %s (SQLite database in %s)'
+        % (config_file, config_file.parent / 'var'))
+    getUtility(IDomainManager).add(LIST.partition('@')[2])
+    mlist = create_list(LIST)
+    mlist.bounce_notify_owner_on_removal = False
+    mlist.bounce_notify_owner_on_disable = False
+    users = getUtility(IUserManager)
+    for email in SCENARIO:
+        address = users.create_address(email)
+        address.verified_on = now()
+        mlist.subscribe(address, MemberRole.member)
+    config.db.commit()
+    say('List %s with %d members; each mailbox:' % (LIST, len(SCENARIO)))
+    for email, (behaviour, _bounce) in SCENARIO.items():
+        say('  %-20s %s' % (email, behaviour))
+
+    def run_queue(runner_class, name):
+        make_testable_runner(runner_class, name).run()
+        config.db.commit()
+
+    admin = ListAdmin(mlist)
+    sent = 0
+    for number in (1, 2, 3):
+        message_id = '<demo-post-%d@example.com>' % number
+        inject_text(mlist, 'From: %s\nTo: %s\nSubject: Post %d\n'
+                    'Message-ID: %s\n\nHello, this is post %d.\n'
+                    % (POSTER, LIST, number, message_id, number))
+        for runner_class, name in ((IncomingRunner, 'in'),
+                                   (PipelineRunner, 'pipeline'),
+                                   (OutgoingRunner, 'out')):
+            run_queue(runner_class, name)
+        envelopes = sink.messages[sent:]
+        sent = len(sink.messages)
+        say('\nPost %d went through Mailman to %d recipients (%d SMTP '
+            'transactions); bounces come back:' % (
+                number, sum(len(e.rcpt_tos) for e in envelopes),
+                len(envelopes)))
+        for email, (_behaviour, bounce) in SCENARIO.items():
+            if bounce is None or mlist.members.get_member(email) is None:
+                continue
+            if admin.ledger.state_of(email) is not None and \
+                    admin.ledger.state_of(email).state == 'confirmed':
+                continue        # no mail reaches it any more
+            config.switchboards['bounces'].enqueue(
+                _message(bounce(message_id)), listid=mlist.list_id)
+        run_queue(RulesBounceRunner, 'bounces')
+        if number == 2:
+            result = admin.record_open('fred@example.org')
+            config.db.commit()
+            say('  fred@example.org opened post 2 -> run reset to %d'
+                % result['run'])
+        _show(say, admin)
+    say('\nStats: %s' % admin.stats())
+    say('\nSame data from the command line:\n'
+        '  mailman -C %s --run-as-root bouncerules status %s\n'
+        '  mailman -C %s --run-as-root bouncerules history %s elly@example.org'
+        % (config_file, LIST, config_file, LIST))
+
+
+def _message(data):
+    from email import message_from_bytes
+    from email.utils import make_msgid
+
+    from mailman.email.message import Message
+    msg = message_from_bytes(data, Message)
+    if msg['Message-ID'] is None:
+        msg['Message-ID'] = make_msgid('dsn')
+    return msg
+
+
+def _show(say, admin):
+    for row in admin.members() + admin.members('removed'):
+        last = row['last_bounce'] or {}
+        reason = ('%s by rule %s (status %s)' % (
+            last['classification'], last['rule'], last['status'] or '-')
+            if last else '')
+        say('  %-20s %-9s run %d  %s' % (row['email'], row['state'],
+                                          row['run'], reason))
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

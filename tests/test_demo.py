@@ -1,0 +1,24 @@
+"""The README's first command: the demo site shows every state."""
+
+import re
+import subprocess
+import sys
+
+
+def test_demo_shows_every_state(tmp_path):
+    result = subprocess.run(
+        [sys.executable, '-W', 'ignore', '-m', 'mailman_bouncerules.demo',
+         str(tmp_path / 'site')], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    final = result.stdout.split('Post 3')[-1]
+
+    def state_of(email):
+        return re.search(r'%s\s+(\w+)\s+run (\d)' % re.escape(email),
+                         final).groups()
+    assert state_of('bart@example.org') == ('removed', '0')
+    assert state_of('cris@example.org') == ('soft', '0')
+    assert state_of('dave@example.net') == ('soft', '0')
+    assert state_of('elly@example.org') == ('confirmed', '3')
+    assert state_of('fred@example.org') == ('hard', '1')    # reset by open
+    assert state_of('anne@example.com') == ('ok', '0')
+    assert (tmp_path / 'site' / 'var').is_dir()
