@@ -53,6 +53,10 @@ CASES = [
      samples.exim(R, '550 5.1.1 Service unavailable; client host [192.0.2.9]'
                      ' blocked using zen.spamhaus.org; user unknown'),
      'soft', 'record', 'blocklisted'),
+    ('refused-at-mail-from-is-about-the-sender',
+     samples.exim(R, '553 5.1.0 sender.example.com does not exist',
+                  command='MAIL FROM:<ant-bounces@example.com>'),
+     'soft', 'record', 'rejected-at-mail-from'),
     ('dmarc',
      samples.rfc3464(R, '5.7.26', '550 5.7.26 Unauthenticated email from '
                      'example.com is not accepted due to domain\'s DMARC policy'),
