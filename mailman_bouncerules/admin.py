@@ -11,7 +11,8 @@ from public import public
 from sqlalchemy import func, select
 from zope.component import getUtility
 
-from mailman_bouncerules.campaigns import find_campaign
+from mailman_bouncerules import tracking
+from mailman_bouncerules.campaigns import find_campaign, latest_campaign
 from mailman_bouncerules.handling import latest_sequence
 from mailman_bouncerules.ledger import Ledger, campaign_kind
 from mailman_bouncerules.model import (
@@ -89,21 +90,21 @@ class ListAdmin:
         }
 
     def record_open(self, email, campaign=None):
-        """An open of `campaign` (Message-ID; default: the newest one)."""
+        """An open of `campaign` (Message-ID; default: the newest one), as
+        an ESP's webhook or another tracker reports it."""
         member = self._member(email)
         if campaign:
             found = find_campaign(self.store, self.mlist.list_id, campaign)
-            if found is None:
-                raise AdminError('No campaign %s on %s'
-                                 % (campaign, self.mlist.list_id),
-                                 not_found=True)
-            sequence = (found.sequence if found.kind == campaign_kind(member)
-                        else 0)
         else:
-            sequence = latest_sequence(self.mlist, member)
-        reset = self.ledger.reset(member, member.address.email, 'open',
-                                  sequence)
+            found = latest_campaign(self.store, self.mlist.list_id,
+                                    campaign_kind(member))
+        if found is None:
+            raise AdminError('No campaign %s on %s' % (
+                campaign or 'sent yet', self.mlist.list_id), not_found=True)
+        reset = tracking.record_open(self.mlist, member, member.address.email,
+                                     found, 'open')
         return {'email': member.address.email, 'reset': reset,
+                'campaign': found.message_id,
                 **self._state(member.address.email)}
 
     def reenable(self, email):
@@ -113,17 +114,30 @@ class ListAdmin:
         return {'email': member.address.email,
                 **self._state(member.address.email)}
 
-    def configure(self, confirm_after):
+    def configure(self, confirm_after=None, tracking_on=None):
+        """Change what is given; return all the list's settings."""
         if confirm_after is not None and confirm_after < 1:
             raise AdminError('confirm_after must be at least 1')
         settings = self.store.get(ListSettings, self.mlist.list_id)
         if settings is None:
             settings = ListSettings(list_id=self.mlist.list_id,
-                                    post_sequence=0, digest_sequence=0)
+                                    post_sequence=0, digest_sequence=0,
+                                    tracking=False)
             self.store.add(settings)
-        settings.confirm_after = confirm_after
+        if confirm_after is not None:
+            settings.confirm_after = confirm_after
+        if tracking_on is not None:
+            settings.tracking = bool(tracking_on)
+        return self.settings()
+
+    def settings(self):
         return {'list_id': self.mlist.list_id,
-                'confirm_after': self.ledger.confirm_after()}
+                'confirm_after': self.ledger.confirm_after(),
+                'tracking': tracking.tracking_enabled(self.store,
+                                                      self.mlist.list_id)}
+
+    def open_rates(self):
+        return tracking.open_rates(self.store, self.mlist.list_id)
 
     def _member(self, email):
         member = self.mlist.members.get_member((email or '').strip())

@@ -22,20 +22,21 @@ BY_TOKEN, BY_MESSAGE_ID, BY_TIME, UNATTRIBUTED = (
 
 
 @public
-def record_campaign(list_id, message_id, kind=POST, sent_at=None):
+def record_campaign(list_id, message_id, kind=POST, sent_at=None,
+                    recipients=None):
     """Record one delivery of a post or digest; idempotent per Message-ID.
 
     Runs in its own short transaction, committed at once: the numbering
     lock on the list is then held for milliseconds, not for the whole SMTP
     delivery, and bounces can be attributed while delivery is still going.
-    Returns the campaign's (kind, sequence).
+    Returns the campaign's id.
     """
     message_id = normalize_message_id(message_id)
     with Session(config.db.engine) as session, session.begin():
         existing = session.scalars(select(Campaign).filter_by(
             list_id=list_id, message_id=message_id)).one_or_none()
         if existing is not None:
-            return existing.kind, existing.sequence
+            return existing.id
         insert_ignoring_duplicates(session, ListSettings, list_id=list_id,
                                    post_sequence=0, digest_sequence=0)
         settings = session.scalars(select(ListSettings).filter_by(
@@ -44,15 +45,17 @@ def record_campaign(list_id, message_id, kind=POST, sent_at=None):
         existing = session.scalars(select(Campaign).filter_by(
             list_id=list_id, message_id=message_id)).one_or_none()
         if existing is not None:
-            return existing.kind, existing.sequence
+            return existing.id
         column = ('digest_sequence' if kind == DIGEST else 'post_sequence')
         sequence = getattr(settings, column) + 1
         session.execute(update(ListSettings).filter_by(
             list_id=list_id).values({column: sequence}))
-        session.add(Campaign(list_id=list_id, kind=kind, sequence=sequence,
-                             message_id=message_id,
-                             sent_at=sent_at or now()))
-        return kind, sequence
+        campaign = Campaign(list_id=list_id, kind=kind, sequence=sequence,
+                            message_id=message_id, sent_at=sent_at or now(),
+                            recipients=recipients)
+        session.add(campaign)
+        session.flush()
+        return campaign.id
 
 
 @public
@@ -72,12 +75,15 @@ def latest_campaign(store, list_id, kind, before=None):
 
 
 @public
-def attribute(store, list_id, original, received_at, kind):
+def attribute(store, list_id, original, received_at, kind, by_token=None):
     """(campaign or None, how) for a bounce, by the best evidence there is.
 
-    The returned original's Message-ID is exact; failing that, the newest
-    campaign of the member's kind sent before the bounce arrived.
+    A verified token (`by_token`, the campaign it names) is exact; so is
+    the returned original's Message-ID; failing both, the newest campaign
+    of the member's kind sent before the bounce arrived.
     """
+    if by_token is not None:
+        return by_token, BY_TOKEN
     if original is not None and original.message_id:
         campaign = find_campaign(store, list_id, original.message_id)
         if campaign is not None:

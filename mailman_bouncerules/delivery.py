@@ -1,17 +1,34 @@
 """Mailman's `[mta] outgoing` hook: record each campaign, then deliver.
 
-Mailman calls it for every message leaving the list: posts, digests and
+Mailman calls it for every message leaving a list: posts, digests and
 Mailman's own notices.  Posts and digests are campaigns; they are recorded
 (idempotently per Message-ID: the outgoing runner retries deliveries)
-before the stock delivery runs, so refusals at SMTP time and early bounces
-already find their campaign.
+before delivery, so refusals at SMTP time and early bounces already find
+their campaign.
+
+Lists with open tracking get one copy per recipient, each carrying its
+token (envelope sender, header, pixel); everything else is delivered by
+Mailman's own `deliver`, unchanged.
 """
 
-from mailman.mta.deliver import deliver as stock_deliver
+import logging
+import time
+
+from mailman.config import config
+from mailman.interfaces.mta import SomeRecipientsFailed
+from mailman.mta.deliver import Deliver, deliver as stock_deliver
 from public import public
 
 from mailman_bouncerules.campaigns import record_campaign
 from mailman_bouncerules.model import DIGEST, POST
+from mailman_bouncerules.parsing.bounce import TOKEN_HEADER
+from mailman_bouncerules.pixel import add_pixel
+from mailman_bouncerules.settings import plugin_settings
+from mailman_bouncerules.tokens import site_secret
+from mailman_bouncerules.tracking import (
+    recipient_ids, token_for, tracking_enabled)
+
+log = logging.getLogger('mailman.smtp')
 
 
 @public
@@ -33,6 +50,83 @@ def campaign_kind_of(msgdata):
 @public
 def deliver(mlist, msg, msgdata):
     kind = campaign_kind_of(msgdata)
-    if kind is not None and msg.get('Message-ID'):
-        record_campaign(mlist.list_id, msg['Message-ID'], kind)
+    if kind is None or not msg.get('Message-ID'):
+        return stock_deliver(mlist, msg, msgdata)
+    campaign_id = record_campaign(mlist.list_id, msg['Message-ID'], kind,
+                                  recipients=len(msgdata['recipients']))
+    if kind == POST and tracking_enabled(config.db.store, mlist.list_id):
+        return deliver_tracked(mlist, msg, msgdata, campaign_id)
     return stock_deliver(mlist, msg, msgdata)
+
+
+@public
+def deliver_tracked(mlist, msg, msgdata, campaign_id):
+    """One copy per recipient, each with its token.
+
+    What stock `deliver` does after its agent ran (close the connection,
+    split refusals into permanent and temporary) is done the same way, so
+    the outgoing runner retries and reports exactly as it would.
+    """
+    recipients = msgdata['recipients']
+    agent = TrackingDelivery()
+    # A copy: the runner may requeue `msgdata` for a retry.
+    agent_data = dict(msgdata, bouncerules_campaign=campaign_id,
+                      bouncerules_ids=recipient_ids(
+                          config.db.store, mlist.list_id, recipients))
+    started = time.time()
+    refused = agent.deliver(mlist, msg, agent_data)
+    agent._connection.quit()
+    log.info('%s: tracked delivery to %d recipients in %.3fs, %d refused',
+             msg.get('Message-ID', 'n/a').strip(), len(recipients),
+             time.time() - started, len(refused))
+    temporary, permanent = [], []
+    for recipient, (code, smtp_message) in refused.items():
+        # RFC 5321 4.5.3.1.10: a 552 for "too many recipients" is temporary.
+        if code >= 500 and code != 552:
+            permanent.append((recipient, code, smtp_message))
+        else:
+            temporary.append(recipient)
+    if temporary or permanent:
+        raise SomeRecipientsFailed(temporary, permanent)
+
+
+@public
+class TrackingDelivery(Deliver):
+    """Mailman's individual delivery, plus the recipient's token.
+
+    The token goes in before decoration (so footers can use
+    $bouncerules_token) and ARC signing stays last.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.callbacks.insert(self.callbacks.index(self.decorate),
+                              self.add_token)
+        self.secret = site_secret()
+        self.pixel_base = plugin_settings().get('tracker_url', '').strip()
+
+    def add_token(self, mlist, msg, msgdata):
+        recipient_id = msgdata['bouncerules_ids'].get(
+            msgdata['recipient'].lower())
+        if recipient_id is None:
+            return
+        token = token_for(self.secret, mlist.list_id,
+                          msgdata['bouncerules_campaign'], recipient_id)
+        msgdata['bouncerules_token'] = token
+        del msg[TOKEN_HEADER]
+        msg[TOKEN_HEADER] = token
+        # A fresh dict per copy: msgdata is a shallow copy of the original.
+        msgdata['decoration-data'] = dict(
+            msgdata.get('decoration-data') or {}, bouncerules_token=token)
+        if self.pixel_base:
+            add_pixel(msg, '%s/%s.gif' % (self.pixel_base.rstrip('/'), token))
+
+    def _get_sender(self, mlist, msg, msgdata):
+        """list-bounces+<token>@domain: the bounce names its recipient and
+        campaign even when it quotes nothing of the original."""
+        token = msgdata.get('bouncerules_token')
+        sender = super()._get_sender(mlist, msg, msgdata)
+        if token is None:
+            return sender
+        local, _at, domain = mlist.bounces_address.partition('@')
+        return '%s%s%s@%s' % (local, config.mta.verp_delimiter, token, domain)

@@ -8,6 +8,7 @@ a crash anywhere leaves nothing half applied.
 
 import hashlib
 import logging
+import re
 
 from mailman.app.bounces import StandardVERP, maybe_forward
 from mailman.config import config
@@ -23,8 +24,13 @@ from mailman_bouncerules.parsing.codes import first_smtp_code, first_status
 from mailman_bouncerules.report import Kind, RecipientReport
 from mailman_bouncerules.storage import (
     insert_ignoring_duplicates, normalize_message_id)
+from mailman_bouncerules.tracking import resolve
 
 log = logging.getLogger('mailman.bounce')
+
+# Where the address a bounce was sent to shows (LMTP keeps no RCPT TO).
+_ENVELOPE_HEADERS = ('To', 'Delivered-To', 'X-Original-To', 'Envelope-To',
+                     'Apparently-To')
 
 
 @public
@@ -65,10 +71,32 @@ class BounceHandler:
             maybe_forward(mlist, msg)
             return False
         verp = StandardVERP().get_verp(mlist, msg)
+        token = self._token(mlist, msg, report) if len(decisions) == 1 else None
         for decision in decisions:
             self._apply(mlist, msg, report, decision, verp, received_at,
-                        single=len(decisions) == 1)
+                        single=len(decisions) == 1, token=token)
         return True
+
+    def _token(self, mlist, msg, report):
+        """(campaign, email) named by a valid token of this list, if any:
+        in the VERP address the bounce was sent to, or in the returned
+        original's X-BounceRules-Token header."""
+        store = config.db.store
+        local = mlist.bounces_address.partition('@')[0]
+        pattern = re.compile(r'%s%s([a-z2-7]{12,40})@' % (
+            re.escape(local), re.escape(config.mta.verp_delimiter)),
+            re.IGNORECASE)
+        candidates = []
+        for header in _ENVELOPE_HEADERS:
+            for value in msg.get_all(header) or ():
+                candidates.extend(pattern.findall(str(value)))
+        if report.original.token:
+            candidates.append(report.original.token.strip())
+        for candidate in candidates:
+            found = resolve(store, candidate.lower(), mlist.list_id)
+            if found is not None:
+                return found
+        return None
 
     def handle_smtp_failure(self, mlist, email, msg):
         """A permanent refusal at SMTP time, as Mailman's outgoing runner
@@ -87,9 +115,14 @@ class BounceHandler:
         for decision in ours:
             self._apply(mlist, msg, report, decision, (), now(), single=True)
 
-    def _apply(self, mlist, msg, report, decision, verp, received_at, single):
+    def _apply(self, mlist, msg, report, decision, verp, received_at, single,
+               token=None):
         recipient = decision.recipient
         candidates = [recipient.address, recipient.original_address]
+        if token is not None:
+            # The token names the member exactly, whatever address the
+            # bounce reports (a forwarding target, a rewritten alias).
+            candidates.insert(0, token[1])
         if single:
             # A VERPed -bounces address names the member even when the
             # bounce names a forwarding target instead.
@@ -106,7 +139,8 @@ class BounceHandler:
             return
         store = config.db.store
         campaign, how = attribute(store, mlist.list_id, report.original,
-                                  received_at, campaign_kind(member))
+                                  received_at, campaign_kind(member),
+                                  by_token=token[0] if token else None)
         Ledger(mlist, store).apply(member, email, decision, campaign, how,
                                    received_at)
 

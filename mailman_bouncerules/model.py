@@ -8,7 +8,8 @@ versioned by the plugin's alembic migrations (see database.py).
 
 from public import public
 from sqlalchemy import (
-    Boolean, Column, DateTime, Index, Integer, String, Text, UniqueConstraint)
+    Boolean, Column, DateTime, Index, Integer, String, Text, UniqueConstraint,
+    false)
 from sqlalchemy.orm import DeclarativeBase
 
 # Campaign kinds: one list post, or one digest, is one campaign.
@@ -36,6 +37,9 @@ class ListSettings(Base):
     # Hard bounces in this many consecutive campaigns confirm a bounce;
     # None: the site default.
     confirm_after = Column(Integer, nullable=True)
+    # Open tracking (tokens, pixel): off unless the list owner turns it on.
+    tracking = Column(Boolean, nullable=False, default=False,
+                      server_default=false())
 
 
 @public
@@ -53,6 +57,7 @@ class Campaign(Base):
     sequence = Column(Integer, nullable=False)
     message_id = Column(String(998), nullable=False)
     sent_at = Column(DateTime, nullable=False)
+    recipients = Column(Integer, nullable=True)     # how many it went to
 
 
 @public
@@ -112,6 +117,17 @@ class Event(Base):
     attribution = Column(String(12))
     counted = Column(Boolean, nullable=False, default=False)
     detail = Column(Text)
+
+
+@public
+class Open(Base):
+    """A member opened a campaign (pixel, REST, command line)."""
+    __tablename__ = 'bouncerules_open'
+
+    campaign_id = Column(Integer, primary_key=True)
+    email = Column(String(255), primary_key=True)
+    first_at = Column(DateTime, nullable=False)
+    count = Column(Integer, nullable=False, default=1)
 
 
 @public

@@ -2,7 +2,9 @@
 
     GET   lists                               every list with its counts
     GET   lists/<list>                        counts and settings of one list
-    PATCH lists/<list>                        confirm_after=<n>
+    PATCH lists/<list>                        confirm_after=<n>, tracking=<bool>
+    GET   lists/<list>/stats                  the counts alone
+    GET   lists/<list>/campaigns              each campaign's open rate
     GET   lists/<list>/members[?state=hard]   members and their states
     GET   lists/<list>/members/<email>        one member's state
     GET   lists/<list>/members/<email>/history
@@ -90,28 +92,25 @@ class OneList:
         self.admin = ListAdmin(mlist)
 
     def on_get(self, request, response):
-        body = dict(list_id=self.admin.mlist.list_id,
-                    confirm_after=self.admin.ledger.confirm_after(),
-                    **self.admin.stats())
-        okay(response, etag(body))
+        okay(response, etag(dict(self.admin.settings(), **self.admin.stats())))
 
     def on_patch(self, request, response):
         try:
-            params = _params(request, {'confirm_after'})
-            value = params.get('confirm_after')
-            try:
-                confirm_after = int(value) if value is not None else None
-            except (TypeError, ValueError):
-                raise AdminError('confirm_after must be a whole number')
-            self.admin.configure(confirm_after)
+            params = _params(request, {'confirm_after', 'tracking'})
+            self.admin.configure(_whole_number(params.get('confirm_after')),
+                                 _yes_no(params.get('tracking')))
         except AdminError as error:
             _fail(response, error)
             return
         no_content(response)
 
     @child()
+    def campaigns(self, context, segments):
+        return _Report(lambda: dict(entries=self.admin.open_rates())), []
+
+    @child()
     def stats(self, context, segments):
-        return _Stats(self.admin), []
+        return _Report(self.admin.stats), []
 
     @child()
     def members(self, context, segments):
@@ -120,12 +119,34 @@ class OneList:
         return OneMember(self.admin, segments[0]), segments[1:]
 
 
-class _Stats:
-    def __init__(self, admin):
-        self.admin = admin
+class _Report:
+    """A read-only report."""
+
+    def __init__(self, build):
+        self.build = build
 
     def on_get(self, request, response):
-        okay(response, etag(self.admin.stats()))
+        okay(response, etag(self.build()))
+
+
+def _whole_number(value):
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise AdminError('confirm_after must be a whole number')
+
+
+def _yes_no(value):
+    if value is None or isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ('true', 'yes', 'on', '1'):
+        return True
+    if word in ('false', 'no', 'off', '0'):
+        return False
+    raise AdminError('tracking must be true or false')
 
 
 class Members:

@@ -69,13 +69,23 @@ def history(spec, email, as_json):
 @click.command(help='Counts of members by bounce state on LIST.')
 @click.argument('spec', metavar='LIST')
 @click.option('--json', 'as_json', is_flag=True, help='A JSON object.')
-def stats(spec, as_json):
-    counts = _run(_admin(spec).stats)
+@click.option('--opens', is_flag=True,
+              help='Also the open rate of each campaign.')
+def stats(spec, as_json, opens):
+    admin = _admin(spec)
+    counts = _run(admin.stats)
+    if opens:
+        counts['campaigns'] = admin.open_rates()
     if as_json:
         click.echo(json.dumps(counts))
         return
-    for name, value in counts.items():
-        click.echo('%-10s %d' % (name, value))
+    for name in ('members', 'active', 'soft', 'hard', 'confirmed', 'removed'):
+        click.echo('%-10s %d' % (name, counts[name]))
+    for row in counts.get('campaigns', ()):
+        click.echo('%-7s %4d  %-40s %4d of %-5s opened%s' % (
+            row['kind'], row['sequence'], row['campaign'][:40],
+            row['opened'], row['recipients'] or '?',
+            '' if row['rate'] is None else ' (%.1f%%)' % (100 * row['rate'])))
 
 
 @click.command('open', help='Record that EMAIL opened a post of LIST.')
@@ -98,14 +108,18 @@ def reenable(spec, email):
     click.echo('%s: %s' % (result['email'], result['state']))
 
 
-@click.command(help="Change LIST's bounce settings.")
+@click.command(help="Show or change LIST's bounce settings.")
 @click.argument('spec', metavar='LIST')
 @click.option('--confirm-after', type=click.IntRange(min=1),
               help='Consecutive hard-bounced campaigns that confirm.')
-def configure(spec, confirm_after):
-    result = _run(_admin(spec).configure, confirm_after)
-    click.echo('%s: confirm after %d campaigns' % (
-        result['list_id'], result['confirm_after']))
+@click.option('--tracking', type=click.Choice(['on', 'off']),
+              help='Open tracking (tokens, pixel) for posts; off by default.')
+def configure(spec, confirm_after, tracking):
+    result = _run(_admin(spec).configure, confirm_after,
+                  None if tracking is None else tracking == 'on')
+    click.echo('%s: confirm after %d campaigns, open tracking %s' % (
+        result['list_id'], result['confirm_after'],
+        'on' if result['tracking'] else 'off'))
 
 
 SITE_COMMANDS = (status, history, stats, record_open, reenable, configure)

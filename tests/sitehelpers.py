@@ -23,7 +23,8 @@ def make_list(name='ant@example.com'):
 
 
 def add_member(mlist, email, digest=False):
-    address = getUtility(IUserManager).create_address(email)
+    users = getUtility(IUserManager)
+    address = users.get_address(email) or users.create_address(email)
     address.verified_on = now()
     member = mlist.subscribe(address, MemberRole.member)
     if digest:

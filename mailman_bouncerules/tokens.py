@@ -1,0 +1,111 @@
+"""Per-recipient tokens: which campaign went to which member, signed.
+
+A token names a campaign and a recipient (the plugin's id for a member's
+address on the list), with an HMAC over them and the list's List-ID, keyed
+by a site secret.  It is short and case-insensitive (base32) so that it
+survives in a VERP envelope sender (`ant-bounces+<token>@example.com`), an
+X-BounceRules-Token header and a pixel URL, and it reveals no address.
+
+Checking a token costs one HMAC and a constant-time comparison; a forged,
+altered or foreign token reads as None.
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+
+from mailman.config import config
+from public import public
+
+from mailman_bouncerules.settings import plugin_settings
+
+MAC_BYTES = 6               # 48 bits: forging an open is not worth a guess
+MAX_TOKEN_CHARS = 40
+TOKEN_SHAPE = re.compile(r'^[a-z2-7]{%d,%d}$' % (12, MAX_TOKEN_CHARS))
+_DOMAIN = b'bouncerules-token-1'
+
+
+@public
+def site_secret():
+    """The secret from the settings file, or one generated on first use.
+
+    A generated secret lives in Mailman's var directory, readable by its
+    owner only; it is never logged.
+    """
+    configured = plugin_settings().get('secret', '').strip()
+    if configured:
+        return configured.encode('utf-8')
+    path = os.path.join(config.VAR_DIR, 'bouncerules-secret')
+    try:
+        with open(path, 'rb') as file:
+            return file.read().strip()
+    except FileNotFoundError:
+        pass
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:             # another process was first
+        with open(path, 'rb') as file:
+            return file.read().strip()
+    with os.fdopen(descriptor, 'wb') as file:
+        file.write(secrets.token_hex(32).encode('ascii'))
+    with open(path, 'rb') as file:
+        return file.read().strip()
+
+
+def _mac(secret, list_id, payload):
+    message = b'|'.join((_DOMAIN, list_id.encode('utf-8'), payload))
+    return hmac.new(secret, message, hashlib.sha256).digest()[:MAC_BYTES]
+
+
+def _varint(number):
+    out = bytearray()
+    while True:
+        byte, number = number & 0x7f, number >> 7
+        out.append(byte | (0x80 if number else 0))
+        if not number:
+            return bytes(out)
+
+
+def _read_varints(data):
+    numbers, number, shift = [], 0, 0
+    for byte in data:
+        number |= (byte & 0x7f) << shift
+        shift += 7
+        if shift > 63:
+            return None
+        if not byte & 0x80:
+            numbers.append(number)
+            number, shift = 0, 0
+    return numbers if shift == 0 else None
+
+
+@public
+def make_token(secret, list_id, campaign_id, recipient_id):
+    payload = _varint(campaign_id) + _varint(recipient_id)
+    raw = payload + _mac(secret, list_id, payload)
+    return base64.b32encode(raw).decode('ascii').rstrip('=').lower()
+
+
+@public
+def split_token(token):
+    """(campaign_id, recipient_id, payload, mac) or None if malformed."""
+    if not isinstance(token, str) or not TOKEN_SHAPE.match(token):
+        return None
+    padded = token.upper() + '=' * (-len(token) % 8)
+    try:
+        raw = base64.b32decode(padded)
+    except ValueError:
+        return None
+    payload, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
+    numbers = _read_varints(payload)
+    if numbers is None or len(numbers) != 2:
+        return None
+    return numbers[0], numbers[1], payload, mac
+
+
+@public
+def verify(secret, list_id, payload, mac):
+    return hmac.compare_digest(_mac(secret, list_id, payload), mac)

@@ -1,0 +1,337 @@
+"""Open tracking: tokens, the pixel, the endpoint over real HTTP, resets."""
+
+import json
+import threading
+import urllib.request
+from email import message_from_bytes
+
+import pytest
+from mailman.config import config
+from mailman.email.message import Message
+from mailman.runners.outgoing import OutgoingRunner
+from mailman.testing.helpers import make_testable_runner
+
+from mailman_bouncerules import delivery
+from mailman_bouncerules.admin import ListAdmin
+from mailman_bouncerules.campaigns import find_campaign
+from mailman_bouncerules.model import Event, Open
+from mailman_bouncerules.pixel import GIF, add_pixel
+from mailman_bouncerules.testing import samples
+from mailman_bouncerules.tokens import make_token, split_token, verify
+from mailman_bouncerules.tracker import TrackerRunner
+from mailman_bouncerules.tracking import recipient_ids, resolve, token_for
+
+from sitehelpers import add_member, as_message, bounce, make_list, state
+
+SECRET = b'0123456789abcdef'
+BART, CRIS = 'bart@example.org', 'cris@example.org'
+
+
+# -- tokens --------------------------------------------------------------
+
+def test_token_round_trip():
+    token = make_token(SECRET, 'ant.example.com', 4321, 987654)
+    assert token == token.lower() and len(token) <= 24
+    campaign, recipient, payload, mac = split_token(token)
+    assert (campaign, recipient) == (4321, 987654)
+    assert verify(SECRET, 'ant.example.com', payload, mac)
+
+
+def test_token_is_bound_to_secret_and_list():
+    _c, _r, payload, mac = split_token(
+        make_token(SECRET, 'ant.example.com', 1, 2))
+    assert not verify(b'another secret', 'ant.example.com', payload, mac)
+    assert not verify(SECRET, 'bee.example.com', payload, mac)
+
+
+def test_tampered_tokens_fail():
+    token = make_token(SECRET, 'ant.example.com', 1, 2)
+    for position in range(len(token)):
+        replacement = 'a' if token[position] != 'a' else 'b'
+        tampered = token[:position] + replacement + token[position + 1:]
+        parts = split_token(tampered)
+        assert parts is None or not verify(
+            SECRET, 'ant.example.com', parts[2], parts[3])
+
+
+@pytest.mark.parametrize('junk', ['', 'short', 'x' * 41, 'UPPER1890!!!!', None,
+                                  'aaaaaaaaaaaaaaaaaaaa', '../../../etc/pass'])
+def test_malformed_tokens_read_as_nothing(junk):
+    parts = split_token(junk)
+    assert parts is None or not verify(SECRET, 'ant.example.com', parts[2],
+                                       parts[3])
+
+
+# -- the pixel -------------------------------------------------------------
+
+ALTERNATIVE = b"""\
+From: anne@example.com
+Content-Type: multipart/alternative; boundary="B"
+
+--B
+Content-Type: text/plain
+
+Plain words.
+--B
+Content-Type: text/html; charset=utf-8
+
+<html><body><p>Rich words.</p></body></html>
+--B--
+"""
+
+
+def test_pixel_once_per_html_part_never_in_text():
+    msg = message_from_bytes(ALTERNATIVE, Message)
+    url = 'https://lists.example.com/bt/o/abc.gif'
+    assert add_pixel(msg, url) == 1
+    assert add_pixel(msg, url) == 0             # never twice
+    text, html = msg.get_payload()
+    assert url not in text.get_payload()
+    body = html.get_payload(decode=True).decode()
+    assert body.count(url) == 1
+    assert body.index(url) < body.index('</body>')
+
+
+def test_plain_text_post_gets_no_pixel():
+    msg = message_from_bytes(b'Subject: x\n\nJust text.\n', Message)
+    assert add_pixel(msg, 'https://x/o/t.gif') == 0
+
+
+# -- tracked delivery --------------------------------------------------------
+
+HTML_POST = b"""\
+From: anne@example.com
+To: ant@example.com
+Subject: News
+Message-ID: <%s>
+Content-Type: multipart/alternative; boundary="B"
+
+--B
+Content-Type: text/plain
+
+News.
+--B
+Content-Type: text/html; charset=utf-8
+
+<html><body><p>News.</p></body></html>
+--B--
+"""
+
+
+@pytest.fixture
+def tracked(smtp, monkeypatch):
+    mlist = make_list()
+    for email in (BART, CRIS):
+        add_member(mlist, email)
+    ListAdmin(mlist).configure(tracking_on=True)
+    config.db.commit()
+    settings = {'tracker_url': 'https://lists.example.com/bt/o'}
+    monkeypatch.setattr(delivery, 'plugin_settings', lambda: settings)
+    return mlist
+
+
+def post(mlist, number, **msgdata):
+    config.switchboards['out'].enqueue(
+        as_message(HTML_POST % (b'post-%d@example.com' % number)),
+        listid=mlist.list_id, recipients=[BART, CRIS], **msgdata)
+    make_testable_runner(OutgoingRunner, 'out').run()
+    config.db.commit()
+    return '<post-%d@example.com>' % number
+
+
+def test_each_copy_carries_its_token(tracked, smtp):
+    post(tracked, 1)
+    copies = {m['X-RcptTo']: m for m in smtp.messages}
+    assert set(copies) == {BART, CRIS}
+    for recipient, copy in copies.items():
+        token = copy['X-BounceRules-Token']
+        assert copy['X-MailFrom'] == 'ant-bounces+%s@example.com' % token
+        campaign, email = resolve(config.db.store, token, 'ant.example.com')
+        assert (email, campaign.message_id) == (recipient,
+                                                'post-1@example.com')
+        html = [p for p in copy.walk() if p.get_content_type() == 'text/html']
+        assert len(html) == 1
+        assert html[0].get_payload(decode=True).decode().count(
+            'https://lists.example.com/bt/o/%s.gif' % token) == 1
+    assert copies[BART]['X-BounceRules-Token'] != \
+        copies[CRIS]['X-BounceRules-Token']
+
+
+def test_lists_without_tracking_get_no_token(smtp):
+    mlist = make_list()
+    add_member(mlist, BART)
+    post(mlist, 1)
+    [copy] = list(smtp.messages)
+    assert copy['X-BounceRules-Token'] is None
+    assert copy['X-MailFrom'] == 'ant-bounces@example.com'
+
+
+def test_digests_get_no_token_or_pixel(tracked, smtp):
+    post(tracked, 7, isdigest=True)
+    for copy in smtp.messages:
+        assert copy['X-BounceRules-Token'] is None
+        assert b'/bt/o/' not in copy.as_bytes()
+
+
+def test_bounce_to_the_token_address_is_attributed_exactly(tracked, smtp):
+    post(tracked, 1)
+    post(tracked, 2)
+    token = {m['X-RcptTo']: m['X-BounceRules-Token'] for m in smtp.messages
+             if m['Message-ID'] == '<post-1@example.com>'}[BART]
+    # The bounce of post 1 came late and names a forwarding address; only
+    # the envelope (To: the VERP address) says whose it is.
+    dsn = samples.rfc3464('forwarded@elsewhere.example', '5.2.1',
+                          '550 5.2.1 mailbox disabled').replace(
+        b'To: ant-bounces@example.com',
+        b'To: ant-bounces+%s@example.com' % token.encode())
+    bounce(tracked, dsn)
+    [event] = config.db.store.query(Event).filter_by(email=BART).all()
+    assert (event.attribution, event.campaign) == ('token',
+                                                   'post-1@example.com')
+
+
+def test_a_token_of_another_list_is_ignored(tracked, smtp):
+    post(tracked, 1)
+    other = make_list('bee@example.com')
+    add_member(other, BART)
+    token = next(iter(smtp.messages))['X-BounceRules-Token']
+    assert resolve(config.db.store, token, other.list_id) is None
+
+
+# -- the endpoint, over HTTP on 127.0.0.1 --------------------------------------
+
+@pytest.fixture
+def endpoint(mailman):
+    config.push('tracker', '[runner.bouncetrack]\nclass: '
+                'mailman_bouncerules.tracker.TrackerRunner\npath:\n')
+    runner = TrackerRunner('bouncetrack')
+    settings = {'tracker_host': '127.0.0.1', 'tracker_port': '0'}
+    import mailman_bouncerules.tracker as tracker_module
+    original = tracker_module.plugin_settings
+    tracker_module.plugin_settings = lambda: settings
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    while runner.server is None:
+        pass
+    host, port = runner.server.server_address
+
+    def fetch(path, method='GET'):
+        request = urllib.request.Request('http://%s:%d%s' % (host, port, path),
+                                         method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        config.db.abort()           # see what the server committed
+        return response, body
+    yield fetch
+    runner.server.shutdown()
+    thread.join(timeout=10)
+    tracker_module.plugin_settings = original
+    config.pop('tracker')
+
+
+def hard(campaign, address=BART):
+    return samples.rfc3464(address, '5.2.1', '550 5.2.1 mailbox disabled',
+                           original_id=campaign)
+
+
+def token_of(mlist, email, message_id):
+    from mailman_bouncerules.tokens import site_secret
+    campaign = find_campaign(config.db.store, mlist.list_id, message_id)
+    ids = recipient_ids(config.db.store, mlist.list_id, [email])
+    config.db.commit()
+    return token_for(site_secret(), mlist.list_id, campaign.id, ids[email])
+
+
+def test_valid_token_resets_invalid_changes_nothing(endpoint):
+    from sitehelpers import send_campaign
+    mlist = make_list()
+    add_member(mlist, BART)
+    bounce(mlist, hard(send_campaign(mlist, 1)))
+    send_campaign(mlist, 2)
+    assert state(mlist, BART).run == 1
+    token = token_of(mlist, BART, '<post-2@example.com>')
+    forged = token[:-1] + ('a' if token[-1] != 'a' else 'b')
+    response, bad = endpoint('/o/%s.gif' % forged)
+    assert (response.status, bad) == (200, GIF)
+    assert response.headers['Cache-Control'].startswith('no-store')
+    assert state(mlist, BART).run == 1
+    response, good = endpoint('/o/%s.gif' % token)
+    assert good == bad == GIF                   # reveals nothing
+    assert (state(mlist, BART).run, state(mlist, BART).state) == (0, 'ok')
+    [opened] = config.db.store.query(Open).all()
+    assert (opened.email, opened.count) == (BART, 1)
+    # The same pixel again (a replay) changes nothing.
+    endpoint('/o/%s.gif' % token)
+    assert config.db.store.query(Open).one().count == 1
+    opens = config.db.store.query(Event).filter_by(event='open').count()
+    assert opens == 1
+
+
+def test_confirmed_member_is_not_reset_by_an_open(endpoint):
+    from sitehelpers import send_campaign
+    mlist = make_list()
+    add_member(mlist, BART)
+    for number in (1, 2, 3):
+        bounce(mlist, hard(send_campaign(mlist, number)))
+    assert state(mlist, BART).state == 'confirmed'
+    endpoint('/o/%s.gif' % token_of(mlist, BART, '<post-3@example.com>'))
+    assert state(mlist, BART).state == 'confirmed'
+
+
+def test_two_hard_an_open_a_third_hard_is_not_confirmed(endpoint):
+    from sitehelpers import send_campaign
+    mlist = make_list()
+    add_member(mlist, BART)
+    bounce(mlist, hard(send_campaign(mlist, 1)))
+    bounce(mlist, hard(send_campaign(mlist, 2)))
+    send_campaign(mlist, 3)
+    endpoint('/o/%s.gif' % token_of(mlist, BART, '<post-3@example.com>'))
+    bounce(mlist, hard('<post-3@example.com>'))
+    assert state(mlist, BART).state != 'confirmed'
+    bounce(mlist, hard(send_campaign(mlist, 4)))
+    assert state(mlist, BART).state != 'confirmed'
+
+
+@pytest.mark.parametrize('path, status', [
+    ('/o/not-a-token.gif', 200), ('/o/%s.gif' % ('a' * 30), 200),
+    ('/o/' + 'b' * 300 + '.gif', 200), ('/other', 404)])
+def test_endpoint_answers_everything_safely(endpoint, path, status):
+    try:
+        response, body = endpoint(path)
+        code = response.status
+    except urllib.error.HTTPError as error:
+        code, body = error.code, error.read()
+    assert code == status
+    if status == 200:
+        assert body == GIF
+
+
+# -- per-list switch and reports -------------------------------------------------
+
+def test_tracking_is_off_by_default_and_switched_per_list(mailman):
+    from click.testing import CliRunner
+    from mailman.bin.mailman import Subcommands
+    mlist = make_list()
+    assert ListAdmin(mlist).settings()['tracking'] is False
+    command = Subcommands().get_command(None, 'bouncerules')
+    result = CliRunner().invoke(command, ['configure', 'ant@example.com',
+                                          '--tracking', 'on'])
+    config.db.commit()
+    assert 'open tracking on' in result.output
+    assert ListAdmin(mlist).settings()['tracking'] is True
+
+
+def test_open_rate_per_campaign(tracked, smtp):
+    post(tracked, 1)
+    admin = ListAdmin(tracked)
+    admin.record_open(BART, '<post-1@example.com>')
+    config.db.commit()
+    [row] = admin.open_rates()
+    assert (row['campaign'], row['recipients'], row['opened'], row['rate']) \
+        == ('post-1@example.com', 2, 1, 0.5)
+    from click.testing import CliRunner
+    from mailman.bin.mailman import Subcommands
+    command = Subcommands().get_command(None, 'bouncerules')
+    result = CliRunner().invoke(command, ['stats', 'ant@example.com',
+                                          '--opens', '--json'])
+    assert json.loads(result.output)['campaigns'][0]['opened'] == 1
