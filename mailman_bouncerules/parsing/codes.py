@@ -7,8 +7,10 @@ STATUS = re.compile(r'(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)')
 # An SMTP reply code where a reply would stand: at the start of the text or
 # after a colon, '<<<', 'said:' ..., followed by a space, '-' or a status.
 SMTP_CODE = re.compile(r'(?:^|[\s:(\[>"])([245][0-5]\d)(?=[\s\-.,;:)]|$)')
+# The lookbehind makes a match start only where a local part can start, so
+# each word of a long text is tried once, not once per character.
 ADDRESS = re.compile(
-    r"[A-Za-z0-9!#$%&'*+=?^_`{|}~.-]+@"
+    r"(?<![A-Za-z0-9!#$%&'*+=?^_`{|}~.-])[A-Za-z0-9!#$%&'*+=?^_`{|}~.-]+@"
     r'[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?'
     r'(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+')
 

@@ -13,6 +13,7 @@ import re
 from mailman_bouncerules.parsing.codes import (
     ADDRESS, first_smtp_code, first_status, smtp_command)
 from mailman_bouncerules.report import RecipientReport
+from mailman_bouncerules.prefilter import passes, required_literals
 
 # Where the notification ends and the returned original begins.
 _RETURNED_MARKER = re.compile(
@@ -41,6 +42,7 @@ _DELAY_WORDS = re.compile(
     r'not yet been delivered|is being retried|temporarily deferred|'
     r'delivery (?:will be )?retr(?:y|ied)|Warning: message .* delayed)',
     re.IGNORECASE)
+_DELAY_LITERALS = required_literals(_DELAY_WORDS.pattern)
 _MAX_WINDOW = 1200
 
 
@@ -96,8 +98,7 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
             window = text[:start] + ' ' + window
         status = first_status(window)
         if delayed is None and _is_temporary(status):
-            delayed = bool(_DELAY_WORDS.search(subject or '')
-                           or _DELAY_WORDS.search(text))
+            delayed = _says_delayed(subject or '') or _says_delayed(text)
         yield RecipientReport(
             address=address,
             action='delayed' if delayed and _is_temporary(status) else 'failed',
@@ -105,6 +106,11 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
             smtp_code=first_smtp_code(_reply_lines(window)),
             diagnostic=_compact(window) or None,
             smtp_command=smtp_command(window))
+
+
+def _says_delayed(text):
+    return (passes(_DELAY_LITERALS, text.casefold())
+            and _DELAY_WORDS.search(text) is not None)
 
 
 def _set_apart(text, start, end):

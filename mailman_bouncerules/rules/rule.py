@@ -12,7 +12,7 @@ from public import public
 from zope.interface import implementer
 
 from mailman_bouncerules.interfaces import IRule
-from mailman_bouncerules.rules.prefilter import (
+from mailman_bouncerules.prefilter import (
     passes, required_literals, split_alternatives)
 
 CLASSIFICATIONS = ('hard', 'soft', 'complaint')
