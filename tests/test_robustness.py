@@ -90,3 +90,28 @@ def test_fuzz_dsn_fields_never_raise(text):
     data = samples.rfc3464('bart@example.org', '5.1.1', text.replace('\n', ' '))
     parse_bounce(data)
     parse_bounce(data.replace(b'5.1.1', text.encode('utf-8', 'replace')[:40]))
+
+
+RULE_WORDS = ['[rule.x]', '[rule.user-unknown]', '[words.w]', '[other]',
+              'text: (', 'text: @w', 'text: ok', 'status: 5.1.*',
+              'status: 9.9', 'smtp_code: 55*', 'classification: hard',
+              'classification: soft', 'action: count', 'action: record',
+              'action: unsubscribe', 'kind: feedback', 'severity: temporary',
+              'enabled: no', 'colour: red', '  continued', '=', ':', '%(x)s']
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(RULE_WORDS) | st.text(max_size=20),
+                max_size=12))
+def test_fuzz_rule_files_load_or_fail_clearly(tmp_path_factory, lines):
+    """Any text: the rules load, or RulesError says why; nothing else."""
+    from mailman_bouncerules.rules.loader import RulesError, load_rules
+    path = tmp_path_factory.mktemp('rules') / 'fuzz.cfg'
+    path.write_text('\n'.join(lines), encoding='utf-8', errors='replace')
+    try:
+        rules = load_rules(path)
+    except RulesError as error:
+        assert str(path) in str(error)
+    else:
+        assert all(rule.action in ('unsubscribe', 'count', 'record')
+                   for rule in rules)
