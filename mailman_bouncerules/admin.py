@@ -16,7 +16,7 @@ from mailman_bouncerules.campaigns import find_campaign, latest_campaign
 from mailman_bouncerules.handling import latest_sequence
 from mailman_bouncerules.ledger import Ledger, campaign_kind
 from mailman_bouncerules.model import (
-    CONFIRMED, HARD, OK, REMOVED, SOFT, STATES, Event, ListSettings,
+    CONFIRMED, HARD, OK, POST, REMOVED, SOFT, STATES, Event, ListSettings,
     MemberState)
 
 
@@ -114,6 +114,25 @@ class ListAdmin:
         return {'email': member.address.email,
                 **self._state(member.address.email)}
 
+    def undo(self, email, actor):
+        """Take back the plugin's last removal or confirmation of EMAIL."""
+        email = (email or '').strip().lower()
+        member = self.mlist.members.get_member(email)
+        try:
+            undone = self.ledger.undo(
+                email, actor,
+                latest_sequence(self.mlist, member) if member else
+                self._latest_any())
+        except LookupError:
+            raise AdminError('Nothing to undo for %s on %s'
+                             % (email, self.mlist.list_id), not_found=True)
+        return {'email': email, 'undone': undone.event,
+                'of': undone.at.isoformat(), **self._state(email)}
+
+    def _latest_any(self):
+        campaign = latest_campaign(self.store, self.mlist.list_id, POST)
+        return campaign.sequence if campaign else 0
+
     def configure(self, confirm_after=None, tracking_on=None):
         """Change what is given; return all the list's settings."""
         if confirm_after is not None and confirm_after < 1:
@@ -169,4 +188,4 @@ def _event_row(event):
     return {name: getattr(event, name) for name in (
         'event', 'classification', 'action', 'rule', 'reason', 'status',
         'smtp_code', 'campaign', 'attribution', 'counted', 'diagnostic',
-        'detail')} | {'time': event.at.isoformat()}
+        'detail', 'actor')} | {'time': event.at.isoformat()}

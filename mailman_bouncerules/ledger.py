@@ -11,14 +11,19 @@ numbers.  A reset (an open, a post, a re-enable) moves a watermark: hard
 bounces of campaigns up to it no longer count.
 """
 
+import json
 import logging
 
 import zope.event
 from mailman.app.membership import delete_member
-from mailman.interfaces.member import DeliveryMode, DeliveryStatus, NotAMemberError
+from mailman.interfaces.action import Action
+from mailman.interfaces.member import (
+    DeliveryMode, DeliveryStatus, MemberRole, NotAMemberError)
+from mailman.interfaces.usermanager import IUserManager
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import select
+from zope.component import getUtility
 
 from mailman_bouncerules import notices
 from mailman_bouncerules.events import (
@@ -40,6 +45,24 @@ def campaign_kind(member):
     if member is not None and member.delivery_mode != DeliveryMode.regular:
         return DIGEST
     return POST
+
+
+@public
+def member_snapshot(member):
+    """The member's own settings, as undo restores them (JSON-able)."""
+    if member is None:
+        return None
+    preferences = member.preferences
+    snapshot = {'display_name': member.display_name}
+    for name in ('delivery_mode', 'delivery_status'):
+        value = getattr(preferences, name)
+        snapshot[name] = value.name if value is not None else None
+    for name in ('acknowledge_posts', 'receive_list_copy',
+                 'receive_own_postings', 'hide_address'):
+        snapshot[name] = getattr(preferences, name)
+    action = member.moderation_action
+    snapshot['moderation_action'] = action.name if action is not None else None
+    return snapshot
 
 
 @public
@@ -157,6 +180,66 @@ class Ledger:
         zope.event.notify(BounceRunReset(self.mlist, email, 'reenable'))
         return state
 
+    def undo(self, email, actor, latest_sequence, at=None):
+        """Take back the plugin's last removal or confirmation of `email`.
+
+        A removed member is subscribed again with the delivery mode and
+        preferences it had, without a welcome message; a confirmed one gets
+        its delivery back.  Either way its run starts from zero.  Returns
+        the event undone; LookupError if there is nothing to undo.
+        """
+        at = at or now()
+        undone = self._last_undoable(email)
+        if undone is None:
+            raise LookupError(email)
+        snapshot = json.loads(undone.snapshot or '{}')
+        member = self.mlist.members.get_member(email)
+        if undone.event == 'removed' and member is None:
+            member = self._resubscribe(email, snapshot)
+        elif member is not None:
+            member.preferences.delivery_status = DeliveryStatus[
+                snapshot.get('delivery_status') or 'enabled']
+        state = self.locked_state(email)
+        state.state, state.run, state.changed_at = OK, 0, at
+        state.reset_after = max(state.reset_after, latest_sequence or 0)
+        self._event(email, 'undo', at, actor=actor,
+                    detail='undid the %s of %s' % (
+                        'removal' if undone.event == 'removed'
+                        else 'confirmation', undone.at.isoformat()))
+        self._mirror(member, state, None)
+        zope.event.notify(BounceRunReset(self.mlist, email, 'undo'))
+        return undone
+
+    def _last_undoable(self, email):
+        events = self.store.scalars(select(Event).filter_by(
+            list_id=self.list_id, email=email.lower()).filter(
+            Event.event.in_(('removed', 'confirmed', 'undo', 'reenable')))
+            .order_by(Event.at.desc(), Event.id.desc())).all()
+        if events and events[0].event in ('removed', 'confirmed'):
+            return events[0]
+        return None
+
+    def _resubscribe(self, email, snapshot):
+        users = getUtility(IUserManager)
+        address = users.get_address(email) or users.create_address(
+            email, snapshot.get('display_name'))
+        if address.verified_on is None:
+            address.verified_on = now()
+        member = self.mlist.subscribe(address, MemberRole.member,
+                                      send_welcome_message=False)
+        preferences = member.preferences
+        for name, enum in (('delivery_mode', DeliveryMode),
+                           ('delivery_status', DeliveryStatus)):
+            if snapshot.get(name):
+                setattr(preferences, name, enum[snapshot[name]])
+        for name in ('acknowledge_posts', 'receive_list_copy',
+                     'receive_own_postings', 'hide_address'):
+            if snapshot.get(name) is not None:
+                setattr(preferences, name, snapshot[name])
+        if snapshot.get('moderation_action'):
+            member.moderation_action = Action[snapshot['moderation_action']]
+        return member
+
     # -- internals ------------------------------------------------------
 
     def _count(self, state, campaign):
@@ -195,6 +278,7 @@ class Ledger:
         state.state = CONFIRMED
         state.run = max(through_this, state.run)
         state.changed_at = at
+        snapshot = member_snapshot(member)
         if member is not None:
             member.preferences.delivery_status = DeliveryStatus.by_bounces
         campaigns = self.store.scalars(select(Campaign.message_id).filter_by(
@@ -203,7 +287,7 @@ class Ledger:
             Campaign.sequence)).all()
         self._event(email, 'confirmed', at, campaign=campaign,
                     detail='hard bounces in %d consecutive campaigns'
-                    % state.run)
+                    % state.run, snapshot=snapshot)
         log.info('bouncerules: %s confirmed bouncing on %s (%d campaigns)',
                  email, self.list_id, state.run)
         if self.mlist.bounce_notify_owner_on_disable:
@@ -214,7 +298,8 @@ class Ledger:
         state.state = REMOVED
         state.run = 0
         state.changed_at = at
-        self._event(email, 'removed', at, decision=decision)
+        self._event(email, 'removed', at, decision=decision,
+                    snapshot=member_snapshot(member))
         if member is None:
             return
         try:
@@ -238,10 +323,12 @@ class Ledger:
             member.last_bounce_received = at
 
     def _event(self, email, name, at, decision=None, campaign=None,
-               attribution=None, counted=False, detail=None):
+               attribution=None, counted=False, detail=None, snapshot=None,
+               actor=None):
         event = Event(list_id=self.list_id, email=email.lower(), event=name,
                       at=at, counted=counted, detail=detail,
-                      attribution=attribution,
+                      attribution=attribution, actor=actor,
+                      snapshot=json.dumps(snapshot) if snapshot else None,
                       campaign=campaign.message_id if campaign else None)
         if decision is not None:
             recipient = decision.recipient

@@ -117,6 +117,9 @@ class Event(Base):
     attribution = Column(String(12))
     counted = Column(Boolean, nullable=False, default=False)
     detail = Column(Text)
+    # What an undo needs to restore (JSON), and who acted, for admin events.
+    snapshot = Column(Text)
+    actor = Column(String(255))
 
 
 @public

@@ -10,6 +10,7 @@
     GET   lists/<list>/members/<email>/history
     POST  lists/<list>/members/<email>/opens  [campaign=<Message-ID>]
     POST  lists/<list>/members/<email>/reenable
+    POST  lists/<list>/members/<email>/undo    [by=<who>]
     POST  classify                            a raw bounce message as body
 
 <list> is a posting address or a List-ID.  Bad input gets 400, unknown
@@ -192,6 +193,12 @@ class OneMember:
     @child()
     def reenable(self, context, segments):
         return _Action(lambda params: self.admin.reenable(self.email)), []
+
+    @child()
+    def undo(self, context, segments):
+        return _Action(lambda params: self.admin.undo(
+            self.email, 'rest:%s' % (params.get('by') or 'admin')),
+            allowed={'by'}), []
 
 
 class _Action:

@@ -4,6 +4,7 @@ These need a Mailman site, so they exist only under `mailman`, which
 initialises it and commits each command's transaction.
 """
 
+import getpass
 import json
 
 import click
@@ -108,6 +109,20 @@ def reenable(spec, email):
     click.echo('%s: %s' % (result['email'], result['state']))
 
 
+@click.command(help="Take back the plugin's last removal or confirmation "
+                    'of EMAIL on LIST: the member comes back as it was, '
+                    'without a welcome message.')
+@click.argument('spec', metavar='LIST')
+@click.argument('email')
+@click.option('--by', 'actor', default=None,
+              help='Who undoes it, for the history (default: your login).')
+def undo(spec, email, actor):
+    result = _run(_admin(spec).undo, email, actor or getpass.getuser())
+    click.echo('%s: undid the %s of %s; now %s' % (
+        result['email'], 'removal' if result['undone'] == 'removed'
+        else 'confirmation', result['of'][:19], result['state']))
+
+
 @click.command(help="Show or change LIST's bounce settings.")
 @click.argument('spec', metavar='LIST')
 @click.option('--confirm-after', type=click.IntRange(min=1),
@@ -122,4 +137,5 @@ def configure(spec, confirm_after, tracking):
         'on' if result['tracking'] else 'off'))
 
 
-SITE_COMMANDS = (status, history, stats, record_open, reenable, configure)
+SITE_COMMANDS = (status, history, stats, record_open, reenable, undo,
+                 configure)

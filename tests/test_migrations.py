@@ -25,6 +25,7 @@ def test_downgrade_and_upgrade_through_every_revision(tmp_path):
     assert 'tracking' in columns(engine, 'bouncerules_list')
     assert 'recipients' in columns(engine, 'bouncerules_campaign')
     assert 'bouncerules_open' in inspect(engine).get_table_names()
+    assert {'snapshot', 'actor'} <= columns(engine, 'bouncerules_event')
     # Mailman's own version table is never created or touched.
     assert 'alembic_version' not in inspect(engine).get_table_names()
     assert VERSION_TABLE in inspect(engine).get_table_names()
