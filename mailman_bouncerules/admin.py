@@ -16,8 +16,8 @@ from mailman_bouncerules.campaigns import find_campaign, latest_campaign
 from mailman_bouncerules.handling import latest_sequence
 from mailman_bouncerules.ledger import Ledger, campaign_kind
 from mailman_bouncerules.model import (
-    CONFIRMED, HARD, OK, POST, REMOVED, SOFT, STATES, Event, ListSettings,
-    MemberState)
+    CONFIRMED, HARD, HELD, OK, POST, REMOVED, SOFT, STATES, Campaign, Event,
+    Hold, ListSettings, MemberState)
 
 
 @public
@@ -128,6 +128,36 @@ class ListAdmin:
                              % (email, self.mlist.list_id), not_found=True)
         return {'email': email, 'undone': undone.event,
                 'of': undone.at.isoformat(), **self._state(email)}
+
+    def holds(self):
+        """The circuit breaker's trips on this list, newest first."""
+        rows = []
+        for hold in self.store.scalars(select(Hold).filter_by(
+                list_id=self.mlist.list_id).order_by(Hold.id.desc())):
+            campaign = self.store.get(Campaign, hold.campaign_id)
+            held = self.store.scalars(select(Event.email).filter_by(
+                list_id=self.mlist.list_id, event='held',
+                hold_id=hold.id)).all()
+            rows.append({
+                'id': hold.id, 'status': hold.status,
+                'campaign': campaign.message_id if campaign else None,
+                'domain': hold.domain, 'rule': hold.rule,
+                'failures': hold.failures, 'recipients': hold.recipients,
+                'held': sorted(set(held)), 'sample': hold.sample,
+                'tripped_at': hold.tripped_at.isoformat(),
+                'decided_by': hold.actor})
+        return rows
+
+    def decide_hold(self, hold_id, release, actor):
+        hold = self.store.get(Hold, hold_id)
+        if hold is None or hold.list_id != self.mlist.list_id:
+            raise AdminError('No hold %s on %s' % (hold_id,
+                                                   self.mlist.list_id),
+                             not_found=True)
+        if hold.status != HELD:
+            raise AdminError('Hold %s was already %s' % (hold_id, hold.status))
+        (self.ledger.release if release else self.ledger.discard)(hold, actor)
+        return next(row for row in self.holds() if row['id'] == hold_id)
 
     def _latest_any(self):
         campaign = latest_campaign(self.store, self.mlist.list_id, POST)

@@ -6,13 +6,16 @@ that "consecutive" has a meaning that does not depend on when bounces
 arrive.
 """
 
+from collections import Counter
+
 from mailman.config import config
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mailman_bouncerules.model import DIGEST, POST, Campaign, ListSettings
+from mailman_bouncerules.model import (
+    DIGEST, POST, Campaign, CampaignDomain, ListSettings)
 from mailman_bouncerules.storage import (
     insert_ignoring_duplicates, normalize_message_id)
 
@@ -23,13 +26,15 @@ BY_TOKEN, BY_MESSAGE_ID, BY_TIME, UNATTRIBUTED = (
 
 @public
 def record_campaign(list_id, message_id, kind=POST, sent_at=None,
-                    recipients=None):
+                    recipients=()):
     """Record one delivery of a post or digest; idempotent per Message-ID.
 
     Runs in its own short transaction, committed at once: the numbering
     lock on the list is then held for milliseconds, not for the whole SMTP
     delivery, and bounces can be attributed while delivery is still going.
-    Returns the campaign's id.
+    `recipients` (addresses) gives the campaign's size, per receiving
+    domain too, for open rates and the circuit breaker.  Returns the
+    campaign's id.
     """
     message_id = normalize_message_id(message_id)
     with Session(config.db.engine) as session, session.begin():
@@ -52,9 +57,14 @@ def record_campaign(list_id, message_id, kind=POST, sent_at=None,
             list_id=list_id).values({column: sequence}))
         campaign = Campaign(list_id=list_id, kind=kind, sequence=sequence,
                             message_id=message_id, sent_at=sent_at or now(),
-                            recipients=recipients)
+                            recipients=len(recipients) or None)
         session.add(campaign)
         session.flush()
+        domains = Counter(address.rpartition('@')[2].lower()
+                          for address in recipients)
+        session.add_all(CampaignDomain(campaign_id=campaign.id, domain=domain,
+                                       recipients=count)
+                        for domain, count in domains.items())
         return campaign.id
 
 

@@ -53,7 +53,7 @@ def deliver(mlist, msg, msgdata):
     if kind is None or not msg.get('Message-ID'):
         return stock_deliver(mlist, msg, msgdata)
     campaign_id = record_campaign(mlist.list_id, msg['Message-ID'], kind,
-                                  recipients=len(msgdata['recipients']))
+                                  recipients=msgdata['recipients'])
     if kind == POST and tracking_enabled(config.db.store, mlist.list_id):
         return deliver_tracked(mlist, msg, msgdata, campaign_id)
     return stock_deliver(mlist, msg, msgdata)

@@ -22,15 +22,17 @@ from mailman.interfaces.member import (
 from mailman.interfaces.usermanager import IUserManager
 from mailman.utilities.datetime import now
 from public import public
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from zope.component import getUtility
 
 from mailman_bouncerules import notices
 from mailman_bouncerules.events import (
     BounceClassified, BounceConfirmed, BounceRunReset, MemberRemoved)
+from mailman_bouncerules.breaker import CircuitBreaker
 from mailman_bouncerules.model import (
-    CONFIRMED, DIGEST, HARD, OK, POST, REMOVED, SOFT, Campaign, Event,
-    HardBounce, ListSettings, MemberState)
+    CONFIRMED, DIGEST, DISCARDED, HARD, OK, POST, RELEASED, REMOVED, SOFT,
+    Campaign, Event, HardBounce, ListSettings, MemberState)
+from mailman_bouncerules.report import RecipientReport
 from mailman_bouncerules.settings import default_confirm_after
 from mailman_bouncerules.storage import insert_ignoring_duplicates
 
@@ -134,10 +136,18 @@ class Ledger:
                     attribution=attribution, counted=counted)
         zope.event.notify(BounceClassified(self.mlist, email, decision,
                                            campaign, counted))
+        breaker = CircuitBreaker(self.mlist, self.store)
+        tripped = breaker.observe(campaign, email, decision)
+        if tripped is not None:
+            self._take_back(tripped, campaign, at)
+        hold = breaker.active_hold(campaign, email)
         if decision.action == 'unsubscribe':
-            self._remove(member, email, state, decision, at)
+            if hold is None:
+                self._remove(member, email, state, decision, at, campaign)
+            else:
+                self._hold(email, hold, decision, campaign, at)
         elif counted and state.state != CONFIRMED:
-            self._maybe_confirm(member, email, state, campaign, at)
+            self._maybe_confirm(member, email, state, campaign, at, hold)
         self._mirror(member, state, at)
         return state
 
@@ -240,6 +250,92 @@ class Ledger:
             member.moderation_action = Action[snapshot['moderation_action']]
         return member
 
+    # -- the circuit breaker's decisions ---------------------------------
+
+    def _hold(self, email, hold, decision, campaign, at):
+        """Keep a removal back until an admin releases or discards it."""
+        state = self.locked_state(email)
+        if state.state in (OK, SOFT):
+            state.state = HARD
+        self._event(email, 'held', at, decision=decision, campaign=campaign,
+                    hold_id=hold.id, detail='would remove')
+
+    def _take_back(self, hold, campaign, at):
+        """The breaker tripped: removals and confirmations this campaign
+        already caused in the hold's scope are undone and held instead."""
+        done = self.store.scalars(select(Event).filter_by(
+            list_id=self.list_id, campaign=campaign.message_id).filter(
+            Event.event.in_(('removed', 'confirmed')))).all()
+        for event in done:
+            if hold.domain not in ('*', event.email.rpartition('@')[2]):
+                continue
+            if self._last_undoable(event.email) is not event:
+                continue
+            self.undo(event.email, 'circuit-breaker', 0, at)
+            state = self.locked_state(event.email)
+            state.state = HARD
+            held = self._event(event.email, 'held', at, campaign=campaign,
+                               hold_id=hold.id, detail='would %s' % (
+                                   'remove' if event.event == 'removed'
+                                   else 'confirm'))
+            for name in ('classification', 'action', 'rule', 'reason',
+                         'status', 'smtp_code', 'diagnostic'):
+                setattr(held, name, getattr(event, name))
+
+    def release(self, hold, actor, at=None):
+        """Apply what the hold kept back, now."""
+        at = at or now()
+        for event in self._held_events(hold):
+            member = self.mlist.members.get_member(event.email)
+            state = self.locked_state(event.email)
+            if event.detail == 'would remove':
+                if member is not None:
+                    self._remove(member, event.email, state,
+                                 _StoredDecision(event), at)
+            elif member is not None and state.state != CONFIRMED:
+                campaign = self.store.get(Campaign, hold.campaign_id)
+                sequences = self._hard_sequences(event.email, campaign.kind,
+                                                 state.reset_after)
+                self._confirm(member, event.email, state, campaign, sequences,
+                              longest_run_through(sequences, max(sequences))
+                              if sequences else 0, at)
+            self._mirror(member, state, None)
+        self._decide(hold, RELEASED, actor, at)
+
+    def discard(self, hold, actor, at=None):
+        """Drop what the hold kept back; the hard bounces of that campaign
+        in the hold's scope stop counting."""
+        at = at or now()
+        campaign = self.store.get(Campaign, hold.campaign_id)
+        counted = [email for email in self.store.scalars(
+            select(HardBounce.email).filter_by(
+                list_id=self.list_id, kind=campaign.kind,
+                sequence=campaign.sequence))
+            if hold.domain in ('*', email.rpartition('@')[2])]
+        for email in counted:
+            self.store.execute(delete(HardBounce).filter_by(
+                list_id=self.list_id, email=email, kind=campaign.kind,
+                sequence=campaign.sequence))
+        held = {event.email for event in self._held_events(hold)}
+        for email in set(counted) | held:
+            state = self.locked_state(email)
+            member = self.mlist.members.get_member(email)
+            state.run = self._current_run(email, campaign_kind(member),
+                                          state.reset_after)
+            if state.run == 0 and state.state == HARD:
+                state.state = OK
+            self._mirror(member, state, None)
+        self._decide(hold, DISCARDED, actor, at)
+
+    def _held_events(self, hold):
+        return self.store.scalars(select(Event).filter_by(
+            list_id=self.list_id, event='held', hold_id=hold.id)).all()
+
+    def _decide(self, hold, status, actor, at):
+        hold.status, hold.actor, hold.decided_at = status, actor, at
+        for email in sorted({e.email for e in self._held_events(hold)}):
+            self._event(email, status, at, actor=actor, hold_id=hold.id)
+
     # -- internals ------------------------------------------------------
 
     def _count(self, state, campaign):
@@ -266,7 +362,7 @@ class Ledger:
         sequences = self._hard_sequences(email, kind, after)
         return longest_run_through(sequences, max(sequences)) if sequences else 0
 
-    def _maybe_confirm(self, member, email, state, campaign, at):
+    def _maybe_confirm(self, member, email, state, campaign, at, hold=None):
         sequences = self._hard_sequences(email, campaign.kind,
                                          state.reset_after)
         state.run = longest_run_through(sequences, max(sequences))
@@ -275,8 +371,18 @@ class Ledger:
         if max(through_this, state.run) < threshold:
             state.state = HARD
             return
+        if hold is not None:
+            state.state = HARD
+            self._event(email, 'held', at, campaign=campaign, hold_id=hold.id,
+                        detail='would confirm: %d consecutive campaigns'
+                        % max(through_this, state.run))
+            return
+        self._confirm(member, email, state, campaign, sequences,
+                      max(through_this, state.run), at)
+
+    def _confirm(self, member, email, state, campaign, sequences, run, at):
         state.state = CONFIRMED
-        state.run = max(through_this, state.run)
+        state.run = run
         state.changed_at = at
         snapshot = member_snapshot(member)
         if member is not None:
@@ -294,11 +400,11 @@ class Ledger:
             notices.confirmed(self.mlist, email, state, campaigns)
         zope.event.notify(BounceConfirmed(self.mlist, email, state.run))
 
-    def _remove(self, member, email, state, decision, at):
+    def _remove(self, member, email, state, decision, at, campaign=None):
         state.state = REMOVED
         state.run = 0
         state.changed_at = at
-        self._event(email, 'removed', at, decision=decision,
+        self._event(email, 'removed', at, decision=decision, campaign=campaign,
                     snapshot=member_snapshot(member))
         if member is None:
             return
@@ -324,10 +430,10 @@ class Ledger:
 
     def _event(self, email, name, at, decision=None, campaign=None,
                attribution=None, counted=False, detail=None, snapshot=None,
-               actor=None):
+               actor=None, hold_id=None):
         event = Event(list_id=self.list_id, email=email.lower(), event=name,
                       at=at, counted=counted, detail=detail,
-                      attribution=attribution, actor=actor,
+                      attribution=attribution, actor=actor, hold_id=hold_id,
                       snapshot=json.dumps(snapshot) if snapshot else None,
                       campaign=campaign.message_id if campaign else None)
         if decision is not None:
@@ -340,3 +446,21 @@ class Ledger:
             event.smtp_code = recipient.smtp_code
             event.diagnostic = (recipient.diagnostic or '')[:DIAGNOSTIC_LIMIT]
         self.store.add(event)
+        return event
+
+
+class _StoredDecision:
+    """A decision as the history recorded it, to apply it later."""
+
+    def __init__(self, event):
+        self.classification = event.classification
+        self.action = event.action
+        self.rule = event.rule
+        self.reason = event.reason
+        self.recipient = RecipientReport(
+            address=event.email, status=event.status,
+            smtp_code=event.smtp_code, diagnostic=event.diagnostic)
+
+    def explain(self):
+        return 'rule %s (%s), held by the circuit breaker and released' % (
+            self.rule, self.reason)

@@ -120,6 +120,7 @@ class Event(Base):
     # What an undo needs to restore (JSON), and who acted, for admin events.
     snapshot = Column(Text)
     actor = Column(String(255))
+    hold_id = Column(Integer)               # a decision the breaker holds
 
 
 @public
@@ -131,6 +132,40 @@ class Open(Base):
     email = Column(String(255), primary_key=True)
     first_at = Column(DateTime, nullable=False)
     count = Column(Integer, nullable=False, default=1)
+
+
+@public
+class CampaignDomain(Base):
+    """How many recipients of a campaign were at each receiving domain."""
+    __tablename__ = 'bouncerules_campaign_domain'
+
+    campaign_id = Column(Integer, primary_key=True)
+    domain = Column(String(255), primary_key=True)
+    recipients = Column(Integer, nullable=False)
+
+
+# What the circuit breaker did with the decisions it held.
+HELD, RELEASED, DISCARDED = 'held', 'released', 'discarded'
+
+
+@public
+class Hold(Base):
+    """The circuit breaker tripped for a campaign at a domain ('*': all)."""
+    __tablename__ = 'bouncerules_hold'
+    __table_args__ = (UniqueConstraint('campaign_id', 'domain'),)
+
+    id = Column(Integer, primary_key=True)
+    list_id = Column(String(255), nullable=False, index=True)
+    campaign_id = Column(Integer, nullable=False)
+    domain = Column(String(255), nullable=False)
+    rule = Column(String(100), nullable=False)
+    failures = Column(Integer, nullable=False)
+    recipients = Column(Integer, nullable=False)
+    sample = Column(Text)
+    tripped_at = Column(DateTime, nullable=False)
+    status = Column(String(10), nullable=False, default=HELD)
+    decided_at = Column(DateTime)
+    actor = Column(String(255))
 
 
 @public

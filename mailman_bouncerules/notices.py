@@ -42,6 +42,32 @@ def removed(mlist, email, decision):
           text)
 
 
+@public
+def breaker_tripped(mlist, campaign, hold):
+    scope = ('all recipients' if hold.domain == '*'
+             else 'recipients at %s' % hold.domain)
+    text = '\n'.join([
+        'The bounce circuit breaker tripped on %s.' % mlist.fqdn_listname,
+        '',
+        'Campaign <%s> (sent %s): %d of %d %s failed with the same rule, %s.'
+        % (campaign.message_id, campaign.sent_at.isoformat()[:16],
+           hold.failures, hold.recipients, scope, hold.rule),
+        'That many failures at once usually means the list server is',
+        'blocklisted or the provider has an outage, not that the mailboxes',
+        'are gone.  Every removal and confirmation for this campaign and',
+        'these recipients is held, and those already made were taken back.',
+        '',
+        'Sample diagnostic: %s' % (hold.sample or '-'),
+        '',
+        'Review, then apply or drop the held decisions:',
+        '    mailman bouncerules holds %s' % mlist.list_id,
+        '    mailman bouncerules release %s %d' % (mlist.list_id, hold.id),
+        '    mailman bouncerules discard %s %d' % (mlist.list_id, hold.id),
+    ])
+    _send(mlist, 'Bounce circuit breaker tripped on %s' % mlist.display_name,
+          text)
+
+
 def _send(mlist, subject, text):
     OwnerNotification(mlist, subject, text,
                       roster=mlist.administrators).send(mlist)

@@ -11,6 +11,9 @@
     POST  lists/<list>/members/<email>/opens  [campaign=<Message-ID>]
     POST  lists/<list>/members/<email>/reenable
     POST  lists/<list>/members/<email>/undo    [by=<who>]
+    GET   lists/<list>/holds                  the circuit breaker's holds
+    POST  lists/<list>/holds/<id>/release     [by=<who>]  apply them
+    POST  lists/<list>/holds/<id>/discard     [by=<who>]  drop them
     POST  classify                            a raw bounce message as body
 
 <list> is a posting address or a List-ID.  Bad input gets 400, unknown
@@ -108,6 +111,22 @@ class OneList:
     @child()
     def campaigns(self, context, segments):
         return _Report(lambda: dict(entries=self.admin.open_rates())), []
+
+    @child()
+    def holds(self, context, segments):
+        if not segments:
+            return _Report(lambda: dict(entries=self.admin.holds())), []
+        if len(segments) == 2 and segments[1] in ('release', 'discard'):
+            try:
+                hold_id = int(segments[0])
+            except ValueError:
+                return _NotFoundResource('No hold %s' % segments[0]), []
+            release = segments[1] == 'release'
+            return _Action(lambda params: self.admin.decide_hold(
+                hold_id, release, 'rest:%s' % (params.get('by') or 'admin')),
+                allowed={'by'}), []
+        return _NotFoundResource('Use holds/<id>/release or '
+                                 'holds/<id>/discard'), []
 
     @child()
     def stats(self, context, segments):

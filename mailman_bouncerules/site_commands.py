@@ -123,6 +123,41 @@ def undo(spec, email, actor):
         else 'confirmation', result['of'][:19], result['state']))
 
 
+@click.command(help="The circuit breaker's holds on LIST.")
+@click.argument('spec', metavar='LIST')
+@click.option('--json', 'as_json', is_flag=True, help='A JSON array.')
+def holds(spec, as_json):
+    rows = _run(_admin(spec).holds)
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    for row in rows:
+        click.echo('#%d %-9s %s at %s: %d of %d failed by %s; %d held' % (
+            row['id'], row['status'], row['campaign'], row['domain'],
+            row['failures'], row['recipients'], row['rule'],
+            len(row['held'])))
+
+
+def _decide(release):
+    verb = 'release' if release else 'discard'
+
+    @click.command(verb, help='%s the decisions held by HOLD on LIST.' % (
+        'Apply' if release else 'Drop'))
+    @click.argument('spec', metavar='LIST')
+    @click.argument('hold_id', metavar='HOLD', type=int)
+    @click.option('--by', 'actor', default=None,
+                  help='Who decides, for the history (default: your login).')
+    def command(spec, hold_id, actor):
+        row = _run(_admin(spec).decide_hold, hold_id, release,
+                   actor or getpass.getuser())
+        click.echo('hold #%d %s: %d decisions' % (row['id'], row['status'],
+                                                   len(row['held'])))
+    return command
+
+
+release, discard = _decide(True), _decide(False)
+
+
 @click.command(help="Show or change LIST's bounce settings.")
 @click.argument('spec', metavar='LIST')
 @click.option('--confirm-after', type=click.IntRange(min=1),
@@ -137,5 +172,5 @@ def configure(spec, confirm_after, tracking):
         'on' if result['tracking'] else 'off'))
 
 
-SITE_COMMANDS = (status, history, stats, record_open, reenable, undo,
-                 configure)
+SITE_COMMANDS = (status, history, stats, record_open, reenable, undo, holds,
+                 release, discard, configure)

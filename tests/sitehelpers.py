@@ -33,10 +33,13 @@ def add_member(mlist, email, digest=False):
     return member
 
 
-def send_campaign(mlist, number, kind='post'):
-    """Record campaign <post-N@example.com> as the delivery hook would."""
+def send_campaign(mlist, number, kind='post', recipients=None):
+    """Record campaign <post-N@example.com> as the delivery hook would
+    (to the list's members, unless `recipients` says otherwise)."""
     message_id = '<post-%d@example.com>' % number
-    record_campaign(mlist.list_id, message_id, kind)
+    if recipients is None:
+        recipients = [m.address.email for m in mlist.members.members]
+    record_campaign(mlist.list_id, message_id, kind, recipients=recipients)
     return message_id
 
 

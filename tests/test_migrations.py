@@ -25,7 +25,10 @@ def test_downgrade_and_upgrade_through_every_revision(tmp_path):
     assert 'tracking' in columns(engine, 'bouncerules_list')
     assert 'recipients' in columns(engine, 'bouncerules_campaign')
     assert 'bouncerules_open' in inspect(engine).get_table_names()
-    assert {'snapshot', 'actor'} <= columns(engine, 'bouncerules_event')
+    assert {'snapshot', 'actor', 'hold_id'} <= columns(engine,
+                                                       'bouncerules_event')
+    assert {'bouncerules_hold', 'bouncerules_campaign_domain'} <= set(
+        inspect(engine).get_table_names())
     # Mailman's own version table is never created or touched.
     assert 'alembic_version' not in inspect(engine).get_table_names()
     assert VERSION_TABLE in inspect(engine).get_table_names()

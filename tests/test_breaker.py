@@ -1,0 +1,134 @@
+"""The circuit breaker: a sender-side incident removes nobody."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from mailman.config import config
+from mailman.interfaces.member import DeliveryStatus
+
+from mailman_bouncerules.model import Event, HardBounce, Hold
+from mailman_bouncerules.testing import samples
+
+from sitehelpers import add_member, bounce, make_list, queue, send_campaign, state
+
+BIG = ['user%02d@bigmail.example' % n for n in range(40)]
+SCATTERED = ['one@a.example', 'two@b.example', 'three@c.example']
+
+
+def unknown(email, campaign):
+    return samples.rfc3464(email, '5.1.1', '550 5.1.1 <%s>: user unknown'
+                           % email, original_id=campaign)
+
+
+def mailman_command(*args):
+    from mailman.bin.mailman import Subcommands
+    command = Subcommands().get_command(None, 'bouncerules')
+    result = CliRunner().invoke(command, list(args))
+    config.db.commit()
+    return result
+
+
+@pytest.fixture
+def site(mailman):
+    mlist = make_list()
+    mlist.bounce_notify_owner_on_removal = False
+    for email in BIG + SCATTERED:
+        add_member(mlist, email)
+    config.db.commit()
+    return mlist
+
+
+def test_a_whole_domain_bouncing_removes_nobody(site):
+    campaign = send_campaign(site, 1)
+    queue('virgin')
+    for email in BIG:
+        bounce(site, unknown(email, campaign))
+    assert all(site.members.get_member(email) is not None for email in BIG)
+    [hold] = config.db.store.query(Hold).all()
+    assert (hold.domain, hold.rule, hold.status) == (
+        'bigmail.example', 'user-unknown', 'held')
+    assert hold.failures == 20 and hold.recipients == 40
+    held = config.db.store.query(Event).filter_by(event='held').all()
+    assert {event.email for event in held} == set(BIG)
+    # The owners are told once, not forty times.
+    notices = [item for item in queue('virgin')
+               if 'circuit breaker' in str(item.msg['Subject'])]
+    assert len(notices) == 1
+    assert 'bigmail.example' in notices[0].msg.get_payload()
+
+
+def test_scattered_unknown_users_still_go_at_once(site):
+    campaign = send_campaign(site, 1)
+    for email in SCATTERED:
+        bounce(site, unknown(email, campaign))
+    assert all(site.members.get_member(email) is None for email in SCATTERED)
+    assert config.db.store.query(Hold).count() == 0
+
+
+def test_release_applies_the_held_decisions(site):
+    campaign = send_campaign(site, 1)
+    for email in BIG:
+        bounce(site, unknown(email, campaign))
+    [row] = json.loads(mailman_command('holds', 'ant@example.com',
+                                       '--json').output)
+    assert len(row['held']) == 40
+    result = mailman_command('release', 'ant@example.com', str(row['id']),
+                             '--by', 'carol')
+    assert result.exit_code == 0, result.output
+    assert all(site.members.get_member(email) is None for email in BIG)
+    assert state(site, BIG[0]).state == 'removed'
+    released = config.db.store.query(Event).filter_by(event='released').all()
+    assert {event.actor for event in released} == {'carol'}
+
+
+def test_discard_drops_them_and_the_counts(mailman):
+    mlist = make_list()
+    for email in BIG:
+        add_member(mlist, email)
+    disabled = [samples.rfc3464(email, '5.2.1', '550 5.2.1 disabled',
+                                original_id=send_campaign(mlist, 1))
+                for email in BIG]
+    for data in disabled:
+        bounce(mlist, data)
+    assert config.db.store.query(Hold).count() == 1
+    assert config.db.store.query(HardBounce).count() == 40
+    hold_id = config.db.store.query(Hold).one().id
+    result = mailman_command('discard', 'ant@example.com', str(hold_id))
+    assert result.exit_code == 0, result.output
+    assert config.db.store.query(HardBounce).count() == 0
+    assert state(mlist, BIG[0]).state == 'ok'
+    assert mlist.members.get_member(BIG[0]).delivery_status == \
+        DeliveryStatus.enabled
+    assert 'already discarded' in mailman_command(
+        'release', 'ant@example.com', str(hold_id)).output
+
+
+def test_rest_holds_release_and_errors(site):
+    import base64
+    import falcon.testing
+    from mailman.rest.wsgiapp import make_application
+    campaign = send_campaign(site, 1)
+    for email in BIG:
+        bounce(site, unknown(email, campaign))
+    app = make_application()
+    client = falcon.testing.TestClient(lambda environ, start: app(environ,
+                                                                  start))
+    auth = {'Authorization': 'Basic ' + base64.b64encode('{}:{}'.format(
+        config.webservice.admin_user,
+        config.webservice.admin_pass).encode()).decode()}
+    base = '/3.1/plugins/bouncerules/lists/ant.example.com/'
+    [row] = client.simulate_get(base + 'holds', headers=auth).json['entries']
+    assert client.simulate_post(base + 'holds/999/release',
+                                headers=auth).status_code == 404
+    assert client.simulate_post(base + 'holds/x/release',
+                                headers=auth).status_code == 404
+    result = client.simulate_post(base + 'holds/%d/discard' % row['id'],
+                                  headers=auth)
+    config.db.commit()
+    assert result.status_code == 200, result.text
+    assert result.json['status'] == 'discarded'
+    again = client.simulate_post(base + 'holds/%d/release' % row['id'],
+                                 headers=auth)
+    assert again.status_code == 400
+    assert all(site.members.get_member(email) is not None for email in BIG)
