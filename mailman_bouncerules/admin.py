@@ -11,7 +11,7 @@ from public import public
 from sqlalchemy import func, select
 from zope.component import getUtility
 
-from mailman_bouncerules import tracking
+from mailman_bouncerules import shadow, tracking
 from mailman_bouncerules.campaigns import find_campaign, latest_campaign
 from mailman_bouncerules.handling import latest_sequence
 from mailman_bouncerules.ledger import Ledger, campaign_kind
@@ -55,14 +55,16 @@ class ListAdmin:
         known = {row.email: row for row in self.store.scalars(
             select(MemberState).filter_by(list_id=self.mlist.list_id))}
         rows = []
+        members = set()
         for member in self.mlist.members.members:
             email = member.address.email.lower()
+            members.add(email)
             row = _member_row(email, known.get(email))
             if state is None or row['state'] == state:
                 rows.append(row)
         if state == REMOVED:
-            rows = [_member_row(row.email, row) for row in known.values()
-                    if row.state == REMOVED]
+            rows += [_member_row(row.email, row) for row in known.values()
+                     if row.state == REMOVED and row.email not in members]
         return sorted(rows, key=lambda row: row['email'])
 
     def history(self, email):
@@ -163,7 +165,8 @@ class ListAdmin:
         campaign = latest_campaign(self.store, self.mlist.list_id, POST)
         return campaign.sequence if campaign else 0
 
-    def configure(self, confirm_after=None, tracking_on=None):
+    def configure(self, confirm_after=None, tracking_on=None,
+                  shadow_on=None):
         """Change what is given; return all the list's settings."""
         if confirm_after is not None and confirm_after < 1:
             raise AdminError('confirm_after must be at least 1')
@@ -177,13 +180,21 @@ class ListAdmin:
             settings.confirm_after = confirm_after
         if tracking_on is not None:
             settings.tracking = bool(tracking_on)
+        if shadow_on is not None:
+            was = shadow.in_shadow(self.store, self.mlist.list_id)
+            settings.shadow = bool(shadow_on)
+            if was and not shadow_on:
+                self.ledger.enforce_recorded()
+                shadow.forget_stock_events(self.store, self.mlist.list_id)
+            self.ledger = Ledger(self.mlist, self.store)
         return self.settings()
 
     def settings(self):
         return {'list_id': self.mlist.list_id,
                 'confirm_after': self.ledger.confirm_after(),
                 'tracking': tracking.tracking_enabled(self.store,
-                                                      self.mlist.list_id)}
+                                                      self.mlist.list_id),
+                'shadow': shadow.in_shadow(self.store, self.mlist.list_id)}
 
     def open_rates(self):
         return tracking.open_rates(self.store, self.mlist.list_id)
@@ -201,8 +212,10 @@ class ListAdmin:
 
 
 def _member_row(email, state):
+    """`shadow`: the state is what shadow mode would have done."""
     if state is None:
-        return {'email': email, 'state': OK, 'run': 0, 'last_bounce': None}
+        return {'email': email, 'state': OK, 'run': 0, 'last_bounce': None,
+                'shadow': False}
     last = None
     if state.last_bounce_at is not None:
         last = {'time': state.last_bounce_at.isoformat(),
@@ -211,7 +224,7 @@ def _member_row(email, state):
                 'smtp_code': state.last_smtp_code,
                 'campaign': state.last_campaign}
     return {'email': email, 'state': state.state, 'run': state.run,
-            'last_bounce': last}
+            'last_bounce': last, 'shadow': state.shadow}
 
 
 def _event_row(event):

@@ -48,11 +48,12 @@ class BounceHandler:
     def __init__(self, classifier=None):
         self.classifier = classifier or getUtility(IClassifier)
 
-    def handle(self, mlist, msg, received_at=None):
+    def handle(self, mlist, msg, received_at=None, forward=True):
         """Process a bounce sent to the list; False if not recognised.
 
         An unrecognised message is offered to Mailman's
-        `forward_unrecognized_bounces_to`, as stock Mailman does.
+        `forward_unrecognized_bounces_to`, as stock Mailman does (unless
+        `forward` is false: stock Mailman itself will).
         """
         store = config.db.store
         received_at = received_at or now()
@@ -68,7 +69,8 @@ class BounceHandler:
                 return True
             log.info('bouncerules: unrecognised %s for %s (%s)',
                      msg.get('Message-ID', 'n/a'), mlist.list_id, report.kind)
-            maybe_forward(mlist, msg)
+            if forward:
+                maybe_forward(mlist, msg)
             return False
         verp = StandardVERP().get_verp(mlist, msg)
         token = self._token(mlist, msg, report) if len(decisions) == 1 else None

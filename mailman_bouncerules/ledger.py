@@ -34,6 +34,7 @@ from mailman_bouncerules.model import (
     Campaign, Event, HardBounce, ListSettings, MemberState)
 from mailman_bouncerules.report import RecipientReport
 from mailman_bouncerules.settings import default_confirm_after
+from mailman_bouncerules.shadow import in_shadow
 from mailman_bouncerules.storage import insert_ignoring_duplicates
 
 log = logging.getLogger('mailman.bounce')
@@ -89,6 +90,8 @@ class Ledger:
         self.mlist = mlist
         self.store = store
         self.list_id = mlist.list_id
+        # Shadow mode: decide and record as always, change nothing.
+        self.shadow = in_shadow(store, mlist.list_id)
 
     # -- reading --------------------------------------------------------
 
@@ -250,6 +253,29 @@ class Ledger:
             member.moderation_action = Action[snapshot['moderation_action']]
         return member
 
+    def enforce_recorded(self, at=None):
+        """Shadow mode ends: act on what it recorded, silently.
+
+        Members it would have confirmed stop receiving mail; members it
+        would have removed are removed; no notice goes out for either.
+        """
+        at = at or now()
+        self.shadow = False
+        for state in self.store.scalars(select(MemberState).filter_by(
+                list_id=self.list_id, shadow=True)).all():
+            member = self.mlist.members.get_member(state.email)
+            state.shadow = False
+            if member is None:
+                continue
+            if state.state == CONFIRMED:
+                member.preferences.delivery_status = DeliveryStatus.by_bounces
+            elif state.state == REMOVED:
+                delete_member(self.mlist, state.email, admin_notif=False,
+                              userack=False)
+            self._event(state.email, 'enforced', at,
+                        detail='shadow mode ended: %s' % state.state)
+            self._mirror(member, state, None)
+
     # -- the circuit breaker's decisions ---------------------------------
 
     def _hold(self, email, hold, decision, campaign, at):
@@ -384,6 +410,12 @@ class Ledger:
         state.state = CONFIRMED
         state.run = run
         state.changed_at = at
+        if self.shadow:
+            state.shadow = True
+            self._event(email, 'would-confirm', at, campaign=campaign,
+                        detail='shadow mode: hard bounces in %d consecutive '
+                        'campaigns' % run)
+            return
         snapshot = member_snapshot(member)
         if member is not None:
             member.preferences.delivery_status = DeliveryStatus.by_bounces
@@ -404,6 +436,11 @@ class Ledger:
         state.state = REMOVED
         state.run = 0
         state.changed_at = at
+        if self.shadow:
+            state.shadow = True
+            self._event(email, 'would-remove', at, decision=decision,
+                        campaign=campaign, detail='shadow mode')
+            return
         self._event(email, 'removed', at, decision=decision, campaign=campaign,
                     snapshot=member_snapshot(member))
         if member is None:
@@ -421,8 +458,9 @@ class Ledger:
         zope.event.notify(MemberRemoved(self.mlist, email, decision))
 
     def _mirror(self, member, state, at):
-        """Keep Mailman's own fields meaningful for existing tools."""
-        if member is None or state.state == REMOVED:
+        """Keep Mailman's own fields meaningful for existing tools (in
+        shadow mode they are stock Mailman's)."""
+        if member is None or state.state == REMOVED or self.shadow:
             return
         member.bounce_score = state.run
         if at is not None:

@@ -40,6 +40,8 @@ class ListSettings(Base):
     # Open tracking (tokens, pixel): off unless the list owner turns it on.
     tracking = Column(Boolean, nullable=False, default=False,
                       server_default=false())
+    # Shadow mode: decide and record, change nothing; None: site default.
+    shadow = Column(Boolean, nullable=True)
 
 
 @public
@@ -82,6 +84,9 @@ class MemberState(Base):
     last_smtp_code = Column(String(3))
     last_campaign = Column(String(998))
     changed_at = Column(DateTime)
+    # The state was reached in shadow mode: what *would* have happened.
+    shadow = Column(Boolean, nullable=False, default=False,
+                    server_default=false())
 
 
 @public

@@ -2,7 +2,8 @@
 
     GET   lists                               every list with its counts
     GET   lists/<list>                        counts and settings of one list
-    PATCH lists/<list>                        confirm_after=<n>, tracking=<bool>
+    PATCH lists/<list>                        confirm_after=<n>, tracking=<bool>,
+                                              shadow=<bool>
     GET   lists/<list>/stats                  the counts alone
     GET   lists/<list>/campaigns              each campaign's open rate
     GET   lists/<list>/members[?state=hard]   members and their states
@@ -100,9 +101,11 @@ class OneList:
 
     def on_patch(self, request, response):
         try:
-            params = _params(request, {'confirm_after', 'tracking'})
+            params = _params(request, {'confirm_after', 'tracking',
+                                       'shadow'})
             self.admin.configure(_whole_number(params.get('confirm_after')),
-                                 _yes_no(params.get('tracking')))
+                                 _yes_no(params.get('tracking'), 'tracking'),
+                                 _yes_no(params.get('shadow'), 'shadow'))
         except AdminError as error:
             _fail(response, error)
             return
@@ -158,7 +161,7 @@ def _whole_number(value):
         raise AdminError('confirm_after must be a whole number')
 
 
-def _yes_no(value):
+def _yes_no(value, name):
     if value is None or isinstance(value, bool):
         return value
     word = str(value).strip().lower()
@@ -166,7 +169,7 @@ def _yes_no(value):
         return True
     if word in ('false', 'no', 'off', '0'):
         return False
-    raise AdminError('tracking must be true or false')
+    raise AdminError('%s must be true or false' % name)
 
 
 class Members:

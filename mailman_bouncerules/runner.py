@@ -1,15 +1,18 @@
 """The bounce runner: every message to a list's -bounces address.
 
-Unlike the stock runner it keeps temporary failures (they are soft bounces
+For lists in shadow mode the stock runner's work is done as well.  Unlike
+the stock runner it keeps temporary failures (they are soft bounces
 worth recording) and reads status codes and reasons, not just addresses.
 A message that makes the handler raise is shunted by Mailman's Runner base
 class, its transaction rolled back, and the runner goes on.
 """
 
+from mailman.config import config
 from mailman.runners.bounce import BounceRunner
 from public import public
 
 from mailman_bouncerules.handling import BounceHandler
+from mailman_bouncerules.shadow import in_shadow, stock_pass
 
 
 @public
@@ -18,5 +21,11 @@ class RulesBounceRunner(BounceRunner):
     def _dispose(self, mlist, msg, msgdata):
         if not mlist.process_bounces:
             return False
-        BounceHandler().handle(mlist, msg, msgdata.get('received_time'))
+        shadow = in_shadow(config.db.store, mlist.list_id)
+        BounceHandler().handle(mlist, msg, msgdata.get('received_time'),
+                               forward=not shadow)
+        if shadow:
+            # Stock Mailman stays in charge of a list in shadow mode.
+            with stock_pass():
+                super()._dispose(mlist, msg, msgdata)
         return False

@@ -44,8 +44,11 @@ def status(spec, state, as_json):
         'campaign'))
     for row in rows:
         last = row['last_bounce'] or {}
+        shown = ('would ' + {'confirmed': 'confirm', 'removed': 'remove'}[
+            row['state']] if row['shadow'] and row['state'] in (
+                'confirmed', 'removed') else row['state'])
         click.echo('%-36s %-9s %3d  %-19s %-9s %-24s %-7s %s' % (
-            row['email'], row['state'], row['run'],
+            row['email'], shown, row['run'],
             (last.get('time') or '-')[:19], last.get('classification') or '-',
             last.get('rule') or '-', last.get('status') or '-',
             last.get('campaign') or '-'))
@@ -164,12 +167,17 @@ release, discard = _decide(True), _decide(False)
               help='Consecutive hard-bounced campaigns that confirm.')
 @click.option('--tracking', type=click.Choice(['on', 'off']),
               help='Open tracking (tokens, pixel) for posts; off by default.')
-def configure(spec, confirm_after, tracking):
+@click.option('--shadow', type=click.Choice(['on', 'off']),
+              help='Shadow mode: record what the rules would do, change '
+                   'nothing; off enforces what was recorded, silently.')
+def configure(spec, confirm_after, tracking, shadow):
     result = _run(_admin(spec).configure, confirm_after,
-                  None if tracking is None else tracking == 'on')
-    click.echo('%s: confirm after %d campaigns, open tracking %s' % (
-        result['list_id'], result['confirm_after'],
-        'on' if result['tracking'] else 'off'))
+                  None if tracking is None else tracking == 'on',
+                  None if shadow is None else shadow == 'on')
+    click.echo('%s: confirm after %d campaigns, open tracking %s, shadow '
+               'mode %s' % (result['list_id'], result['confirm_after'],
+                            'on' if result['tracking'] else 'off',
+                            'on' if result['shadow'] else 'off'))
 
 
 SITE_COMMANDS = (status, history, stats, record_open, reenable, undo, holds,

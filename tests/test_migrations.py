@@ -27,6 +27,8 @@ def test_downgrade_and_upgrade_through_every_revision(tmp_path):
     assert 'bouncerules_open' in inspect(engine).get_table_names()
     assert {'snapshot', 'actor', 'hold_id'} <= columns(engine,
                                                        'bouncerules_event')
+    assert 'shadow' in columns(engine, 'bouncerules_member')
+    assert 'shadow' in columns(engine, 'bouncerules_list')
     assert {'bouncerules_hold', 'bouncerules_campaign_domain'} <= set(
         inspect(engine).get_table_names())
     # Mailman's own version table is never created or touched.

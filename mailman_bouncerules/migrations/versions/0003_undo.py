@@ -1,4 +1,4 @@
-"""Undo and the circuit breaker.
+"""Undo, the circuit breaker and shadow mode.
 
 Revision ID: 0003
 Revises: 0002
@@ -6,7 +6,7 @@ Create Date: 2026-11-26
 
 Events remember what an undo restores, who acted, and which hold keeps a
 decision back; campaigns remember their recipients per domain; holds are
-the circuit breaker's trips.
+the circuit breaker's trips; lists and member states know shadow mode.
 """
 
 import sqlalchemy as sa
@@ -17,6 +17,11 @@ down_revision = '0002'
 
 
 def upgrade():
+    with op.batch_alter_table('bouncerules_list') as batch:
+        batch.add_column(sa.Column('shadow', sa.Boolean(), nullable=True))
+    with op.batch_alter_table('bouncerules_member') as batch:
+        batch.add_column(sa.Column('shadow', sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
     with op.batch_alter_table('bouncerules_event') as batch:
         batch.add_column(sa.Column('snapshot', sa.Text(), nullable=True))
         batch.add_column(sa.Column('actor', sa.String(255), nullable=True))
@@ -46,6 +51,10 @@ def upgrade():
 def downgrade():
     op.drop_table('bouncerules_hold')
     op.drop_table('bouncerules_campaign_domain')
+    with op.batch_alter_table('bouncerules_member') as batch:
+        batch.drop_column('shadow')
+    with op.batch_alter_table('bouncerules_list') as batch:
+        batch.drop_column('shadow')
     with op.batch_alter_table('bouncerules_event') as batch:
         batch.drop_column('hold_id')
         batch.drop_column('actor')
