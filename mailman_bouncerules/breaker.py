@@ -15,11 +15,11 @@ import logging
 
 from mailman.utilities.datetime import now
 from public import public
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mailman_bouncerules import notices
 from mailman_bouncerules.model import (
-    HELD, CampaignDomain, Event, Hold)
+    HELD, CampaignDomain, Event, Failures, Hold)
 from mailman_bouncerules.settings import plugin_settings
 from mailman_bouncerules.storage import insert_ignoring_duplicates
 
@@ -65,30 +65,37 @@ class CircuitBreaker:
         if campaign is None or decision.classification != 'hard':
             return None
         minimum, share = thresholds()
-        domain = domain_of(email)
-        for scope in (domain, ALL_DOMAINS):
+        first = self._first_failure(campaign, email, decision.rule)
+        for scope in (domain_of(email), ALL_DOMAINS):
+            failures = self._count(campaign, scope, decision.rule, first)
             recipients = self._recipients(campaign, scope)
-            if not recipients:
-                continue
-            failures = self._failures(campaign, scope, decision.rule)
-            if failures >= minimum and failures >= share * recipients:
+            if recipients and failures >= minimum and \
+                    failures >= share * recipients:
                 return self._trip(campaign, scope, decision, failures,
                                   recipients)
         return None
+
+    def _first_failure(self, campaign, email, rule):
+        """Is this the member's only bounce of `campaign` by `rule`?
+        (Several bounces of one member count once.)"""
+        return self.store.scalar(select(func.count()).select_from(
+            Event).filter_by(list_id=self.mlist.list_id, email=email.lower(),
+                             event='bounce', campaign=campaign.message_id,
+                             rule=rule)) <= 1
+
+    def _count(self, campaign, scope, rule, increment):
+        key = dict(campaign_id=campaign.id, domain=scope, rule=rule)
+        insert_ignoring_duplicates(self.store, Failures, failures=0, **key)
+        if increment:
+            self.store.execute(update(Failures).filter_by(**key).values(
+                failures=Failures.failures + 1))
+        return self.store.scalar(select(Failures.failures).filter_by(**key))
 
     def _recipients(self, campaign, scope):
         if scope == ALL_DOMAINS:
             return campaign.recipients or 0
         return self.store.scalar(select(CampaignDomain.recipients).filter_by(
             campaign_id=campaign.id, domain=scope)) or 0
-
-    def _failures(self, campaign, scope, rule):
-        query = select(func.count(func.distinct(Event.email))).filter_by(
-            list_id=self.mlist.list_id, event='bounce',
-            campaign=campaign.message_id, rule=rule)
-        if scope != ALL_DOMAINS:
-            query = query.filter(Event.email.like('%@' + scope))
-        return self.store.scalar(query)
 
     def _trip(self, campaign, scope, decision, failures, recipients):
         created = insert_ignoring_duplicates(

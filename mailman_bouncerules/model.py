@@ -149,6 +149,21 @@ class CampaignDomain(Base):
     recipients = Column(Integer, nullable=False)
 
 
+@public
+class Failures(Base):
+    """Members of a campaign failing by one rule, per domain ('*': all).
+
+    Kept as running counts so the circuit breaker's test costs the same
+    for the first bounce of a storm as for the five-thousandth.
+    """
+    __tablename__ = 'bouncerules_failures'
+
+    campaign_id = Column(Integer, primary_key=True)
+    domain = Column(String(255), primary_key=True)
+    rule = Column(String(100), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+
+
 # What the circuit breaker did with the decisions it held.
 HELD, RELEASED, DISCARDED = 'held', 'released', 'discarded'
 

@@ -29,7 +29,8 @@ def test_downgrade_and_upgrade_through_every_revision(tmp_path):
                                                        'bouncerules_event')
     assert 'shadow' in columns(engine, 'bouncerules_member')
     assert 'shadow' in columns(engine, 'bouncerules_list')
-    assert {'bouncerules_hold', 'bouncerules_campaign_domain'} <= set(
+    assert {'bouncerules_hold', 'bouncerules_campaign_domain',
+            'bouncerules_failures'} <= set(
         inspect(engine).get_table_names())
     # Mailman's own version table is never created or touched.
     assert 'alembic_version' not in inspect(engine).get_table_names()

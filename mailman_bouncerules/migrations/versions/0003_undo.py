@@ -32,6 +32,12 @@ def upgrade():
         sa.Column('domain', sa.String(255), primary_key=True),
         sa.Column('recipients', sa.Integer(), nullable=False))
     op.create_table(
+        'bouncerules_failures',
+        sa.Column('campaign_id', sa.Integer(), primary_key=True),
+        sa.Column('domain', sa.String(255), primary_key=True),
+        sa.Column('rule', sa.String(100), primary_key=True),
+        sa.Column('failures', sa.Integer(), nullable=False))
+    op.create_table(
         'bouncerules_hold',
         sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('list_id', sa.String(255), nullable=False, index=True),
@@ -50,6 +56,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table('bouncerules_hold')
+    op.drop_table('bouncerules_failures')
     op.drop_table('bouncerules_campaign_domain')
     with op.batch_alter_table('bouncerules_member') as batch:
         batch.drop_column('shadow')
