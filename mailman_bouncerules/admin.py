@@ -11,7 +11,7 @@ from public import public
 from sqlalchemy import func, select
 from zope.component import getUtility
 
-from mailman_bouncerules import shadow, tracking
+from mailman_bouncerules import reports, shadow, tracking
 from mailman_bouncerules.campaigns import find_campaign, latest_campaign
 from mailman_bouncerules.handling import latest_sequence
 from mailman_bouncerules.ledger import Ledger, campaign_kind
@@ -89,6 +89,7 @@ class ListAdmin:
             'hard': states.count(HARD),
             'confirmed': states.count(CONFIRMED),
             'removed': removed,
+            'shadow': shadow.in_shadow(self.store, self.mlist.list_id),
         }
 
     def record_open(self, email, campaign=None):
@@ -166,10 +167,13 @@ class ListAdmin:
         return campaign.sequence if campaign else 0
 
     def configure(self, confirm_after=None, tracking_on=None,
-                  shadow_on=None):
+                  shadow_on=None, report=None):
         """Change what is given; return all the list's settings."""
         if confirm_after is not None and confirm_after < 1:
             raise AdminError('confirm_after must be at least 1')
+        if report is not None and report not in reports.CHOICES:
+            raise AdminError('report must be one of %s'
+                             % ', '.join(reports.CHOICES))
         settings = self.store.get(ListSettings, self.mlist.list_id)
         if settings is None:
             settings = ListSettings(list_id=self.mlist.list_id,
@@ -180,6 +184,8 @@ class ListAdmin:
             settings.confirm_after = confirm_after
         if tracking_on is not None:
             settings.tracking = bool(tracking_on)
+        if report is not None:
+            settings.report = report
         if shadow_on is not None:
             was = shadow.in_shadow(self.store, self.mlist.list_id)
             settings.shadow = bool(shadow_on)
@@ -190,11 +196,13 @@ class ListAdmin:
         return self.settings()
 
     def settings(self):
+        settings = self.store.get(ListSettings, self.mlist.list_id)
         return {'list_id': self.mlist.list_id,
                 'confirm_after': self.ledger.confirm_after(),
                 'tracking': tracking.tracking_enabled(self.store,
                                                       self.mlist.list_id),
-                'shadow': shadow.in_shadow(self.store, self.mlist.list_id)}
+                'shadow': shadow.in_shadow(self.store, self.mlist.list_id),
+                'report': settings.report if settings else 'off'}
 
     def open_rates(self):
         return tracking.open_rates(self.store, self.mlist.list_id)

@@ -42,6 +42,10 @@ class ListSettings(Base):
                       server_default=false())
     # Shadow mode: decide and record, change nothing; None: site default.
     shadow = Column(Boolean, nullable=True)
+    # The owner report: 'off', 'daily' or 'weekly', and when it last went.
+    report = Column(String(10), nullable=False, default='off',
+                    server_default='off')
+    last_report_at = Column(DateTime, nullable=True)
 
 
 @public

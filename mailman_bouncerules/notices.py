@@ -20,7 +20,7 @@ def confirmed(mlist, email, state, campaigns):
             state.last_smtp_code or '-'),
         'Campaigns (Message-IDs):',
     ] + ['    <%s>' % message_id for message_id in campaigns])
-    _send(mlist, "%s's delivery stopped by bounces on %s"
+    send(mlist, "%s's delivery stopped by bounces on %s"
           % (email, mlist.display_name), text)
 
 
@@ -38,7 +38,7 @@ def removed(mlist, email, decision):
         '',
         'No goodbye message was sent to the dead address.',
     ])
-    _send(mlist, '%s removed from %s by bounces' % (email, mlist.display_name),
+    send(mlist, '%s removed from %s by bounces' % (email, mlist.display_name),
           text)
 
 
@@ -64,10 +64,12 @@ def breaker_tripped(mlist, campaign, hold):
         '    mailman bouncerules release %s %d' % (mlist.list_id, hold.id),
         '    mailman bouncerules discard %s %d' % (mlist.list_id, hold.id),
     ])
-    _send(mlist, 'Bounce circuit breaker tripped on %s' % mlist.display_name,
+    send(mlist, 'Bounce circuit breaker tripped on %s' % mlist.display_name,
           text)
 
 
-def _send(mlist, subject, text):
+@public
+def send(mlist, subject, text):
+    """A Mailman owner notification to the list's owners and moderators."""
     OwnerNotification(mlist, subject, text,
                       roster=mlist.administrators).send(mlist)

@@ -3,7 +3,7 @@
     GET   lists                               every list with its counts
     GET   lists/<list>                        counts and settings of one list
     PATCH lists/<list>                        confirm_after=<n>, tracking=<bool>,
-                                              shadow=<bool>
+                                              shadow=<bool>, report=off|daily|weekly
     GET   lists/<list>/stats                  the counts alone
     GET   lists/<list>/campaigns              each campaign's open rate
     GET   lists/<list>/members[?state=hard]   members and their states
@@ -102,10 +102,11 @@ class OneList:
     def on_patch(self, request, response):
         try:
             params = _params(request, {'confirm_after', 'tracking',
-                                       'shadow'})
+                                       'shadow', 'report'})
             self.admin.configure(_whole_number(params.get('confirm_after')),
                                  _yes_no(params.get('tracking'), 'tracking'),
-                                 _yes_no(params.get('shadow'), 'shadow'))
+                                 _yes_no(params.get('shadow'), 'shadow'),
+                                 params.get('report'))
         except AdminError as error:
             _fail(response, error)
             return

@@ -12,6 +12,7 @@ from mailman.runners.bounce import BounceRunner
 from public import public
 
 from mailman_bouncerules.handling import BounceHandler
+from mailman_bouncerules.reports import send_due_reports
 from mailman_bouncerules.shadow import in_shadow, stock_pass
 
 
@@ -29,3 +30,9 @@ class RulesBounceRunner(BounceRunner):
             with stock_pass():
                 super()._dispose(mlist, msg, msgdata)
         return False
+
+    def _do_periodic(self):
+        """Stock's periodic pass (scoring for shadow lists), then the owner
+        reports that are due."""
+        super()._do_periodic()
+        send_due_reports(config.db.store)

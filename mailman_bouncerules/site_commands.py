@@ -4,11 +4,15 @@ These need a Mailman site, so they exist only under `mailman`, which
 initialises it and commits each command's transaction.
 """
 
+import datetime
 import getpass
 import json
 
 import click
 
+from mailman.utilities.datetime import now
+
+from mailman_bouncerules import notices, reports
 from mailman_bouncerules.admin import AdminError, ListAdmin, find_list
 from mailman_bouncerules.model import STATES
 
@@ -170,15 +174,36 @@ release, discard = _decide(True), _decide(False)
 @click.option('--shadow', type=click.Choice(['on', 'off']),
               help='Shadow mode: record what the rules would do, change '
                    'nothing; off enforces what was recorded, silently.')
-def configure(spec, confirm_after, tracking, shadow):
+@click.option('--report', type=click.Choice(['off', 'daily', 'weekly']),
+              help='The periodic bounce report to the list owners.')
+def configure(spec, confirm_after, tracking, shadow, report):
     result = _run(_admin(spec).configure, confirm_after,
                   None if tracking is None else tracking == 'on',
-                  None if shadow is None else shadow == 'on')
+                  None if shadow is None else shadow == 'on', report)
     click.echo('%s: confirm after %d campaigns, open tracking %s, shadow '
-               'mode %s' % (result['list_id'], result['confirm_after'],
-                            'on' if result['tracking'] else 'off',
-                            'on' if result['shadow'] else 'off'))
+               'mode %s, owner report %s' % (
+                   result['list_id'], result['confirm_after'],
+                   'on' if result['tracking'] else 'off',
+                   'on' if result['shadow'] else 'off', result['report']))
+
+
+@click.command(help="Print LIST's owner report for the last DAYS days, or "
+                    'send it to the owners now.')
+@click.argument('spec', metavar='LIST')
+@click.option('--days', type=click.IntRange(min=1), default=7)
+@click.option('--send', is_flag=True, help='Mail it to the list owners.')
+def report(spec, days, send):
+    admin = _admin(spec)
+    since = now() - datetime.timedelta(days=days)
+    text = reports.render(admin.mlist, admin.store, since,
+                          'last %d days' % days)
+    if send:
+        notices.send(admin.mlist, 'Bounce report for %s'
+                     % admin.mlist.display_name, text)
+        click.echo('sent to the owners of %s' % admin.mlist.list_id)
+    else:
+        click.echo(text)
 
 
 SITE_COMMANDS = (status, history, stats, record_open, reenable, undo, holds,
-                 release, discard, configure)
+                 release, discard, report, configure)

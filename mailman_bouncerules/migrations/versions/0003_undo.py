@@ -1,4 +1,4 @@
-"""Undo, the circuit breaker and shadow mode.
+"""Undo, the circuit breaker, shadow mode and the owner report.
 
 Revision ID: 0003
 Revises: 0002
@@ -19,6 +19,10 @@ down_revision = '0002'
 def upgrade():
     with op.batch_alter_table('bouncerules_list') as batch:
         batch.add_column(sa.Column('shadow', sa.Boolean(), nullable=True))
+        batch.add_column(sa.Column('report', sa.String(10), nullable=False,
+                                   server_default='off'))
+        batch.add_column(sa.Column('last_report_at', sa.DateTime(),
+                                   nullable=True))
     with op.batch_alter_table('bouncerules_member') as batch:
         batch.add_column(sa.Column('shadow', sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
@@ -61,6 +65,8 @@ def downgrade():
     with op.batch_alter_table('bouncerules_member') as batch:
         batch.drop_column('shadow')
     with op.batch_alter_table('bouncerules_list') as batch:
+        batch.drop_column('last_report_at')
+        batch.drop_column('report')
         batch.drop_column('shadow')
     with op.batch_alter_table('bouncerules_event') as batch:
         batch.drop_column('hold_id')

@@ -1,0 +1,65 @@
+"""The owner report: content for a known scenario, and when it is sent."""
+
+from mailman.config import config
+from mailman.utilities.datetime import factory, now
+
+from mailman_bouncerules import reports
+from mailman_bouncerules.admin import ListAdmin
+from mailman_bouncerules.testing import samples
+
+from sitehelpers import add_member, bounce, make_list, queue, send_campaign
+
+BART, CRIS, ELLY = 'bart@example.org', 'cris@example.org', 'elly@example.org'
+
+
+def scenario():
+    mlist = make_list()
+    for email in (BART, CRIS, ELLY, 'anne@example.org'):
+        add_member(mlist, email)
+    mlist.bounce_notify_owner_on_removal = False
+    mlist.bounce_notify_owner_on_disable = False
+    config.db.commit()
+    for number in (1, 2, 3):
+        bounce(mlist, samples.rfc3464(ELLY, '5.2.1', '550 5.2.1 disabled',
+                                      original_id=send_campaign(mlist, number)))
+    bounce(mlist, samples.rfc3464(CRIS, '5.2.2', '552 5.2.2 full'))
+    bounce(mlist, samples.rfc3464(BART, '5.1.1', '550 5.1.1 user unknown'))
+    ListAdmin(mlist).record_open('anne@example.org', '<post-3@example.com>')
+    config.db.commit()
+    return mlist
+
+
+def test_report_says_what_happened_and_why(mailman):
+    mlist = scenario()
+    text = reports.render(mlist, config.db.store, now().replace(year=2000))
+    assert 'Members: 3 (2 active), soft: 1, hard: 0,' in text
+    assert 'confirmed: 1, removed: 1' in text
+    lines = {line.split()[0]: line for line in text.splitlines()
+             if line.startswith('    ') and '@' in line.split()[0]}
+    assert 'confirmed (delivery stopped)' in lines[ELLY]
+    assert 'mailbox-disabled-status' in lines[ELLY]
+    assert 'removed (mailbox does not exist)' in lines[BART]
+    assert 'user-unknown' in lines[BART]
+    assert 'soft bounce' in lines[CRIS] and '5.2.2' in lines[CRIS]
+    assert 'post-3@example.com  1 opened of 4' in text
+    assert '3  mailbox-disabled-status' in text
+    assert 'Held by the circuit breaker' in text
+
+
+def test_reports_are_off_by_default_then_sent_when_due(mailman):
+    mlist = scenario()
+    queue('virgin')
+    assert reports.send_due_reports(config.db.store, force=True) == 0
+    ListAdmin(mlist).configure(report='daily')
+    config.db.commit()
+    assert reports.send_due_reports(config.db.store, force=True) == 1
+    config.db.commit()
+    [notice] = queue('virgin')
+    assert str(notice.msg['Subject']) == 'Bounce report for Ant'
+    assert set(notice.msgdata['recipients']) <= {
+        a.email for a in mlist.administrators.addresses}
+    # Not again the same day ...
+    assert reports.send_due_reports(config.db.store, force=True) == 0
+    # ... but the next.
+    factory.fast_forward(days=1)
+    assert reports.send_due_reports(config.db.store, force=True) == 1
