@@ -69,3 +69,13 @@ def state(mlist, email):
 
 def queue(name):
     return get_queue_messages(name)
+
+
+def mailman_command(*args):
+    """Run `mailman bouncerules ARGS` as Mailman's CLI would, committed."""
+    from click.testing import CliRunner
+    from mailman.bin.mailman import Subcommands
+    command = Subcommands().get_command(None, 'bouncerules')
+    result = CliRunner().invoke(command, list(args))
+    config.db.commit()
+    return result

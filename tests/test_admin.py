@@ -5,12 +5,12 @@ import json
 
 import falcon.testing
 import pytest
-from click.testing import CliRunner
 from mailman.config import config
 
 from mailman_bouncerules.testing import samples
 
-from sitehelpers import add_member, bounce, make_list, send_campaign, state
+from sitehelpers import (
+    add_member, bounce, mailman_command, make_list, send_campaign, state)
 
 BART, CRIS, DAVE = 'bart@example.org', 'cris@example.org', 'dave@example.org'
 
@@ -35,12 +35,6 @@ def ant(mailman):
     return mlist
 
 
-def mailman_command(*args):
-    from mailman.bin.mailman import Subcommands
-    command = Subcommands().get_command(None, 'bouncerules')
-    result = CliRunner().invoke(command, list(args))
-    config.db.commit()
-    return result
 
 
 def test_status_json(ant):

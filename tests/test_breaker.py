@@ -3,14 +3,15 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 from mailman.config import config
 from mailman.interfaces.member import DeliveryStatus
 
 from mailman_bouncerules.model import Event, HardBounce, Hold
 from mailman_bouncerules.testing import samples
 
-from sitehelpers import add_member, bounce, make_list, queue, send_campaign, state
+from sitehelpers import (
+    add_member, bounce, mailman_command, make_list, queue, send_campaign,
+    state)
 
 BIG = ['user%02d@bigmail.example' % n for n in range(40)]
 SCATTERED = ['one@a.example', 'two@b.example', 'three@c.example']
@@ -21,12 +22,6 @@ def unknown(email, campaign):
                            % email, original_id=campaign)
 
 
-def mailman_command(*args):
-    from mailman.bin.mailman import Subcommands
-    command = Subcommands().get_command(None, 'bouncerules')
-    result = CliRunner().invoke(command, list(args))
-    config.db.commit()
-    return result
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Undo: a removal or confirmation taken back, exactly as it was."""
 
-from click.testing import CliRunner
 from mailman.config import config
 from mailman.interfaces.action import Action
 from mailman.interfaces.member import DeliveryMode, DeliveryStatus
@@ -8,17 +7,13 @@ from mailman.interfaces.member import DeliveryMode, DeliveryStatus
 from mailman_bouncerules.model import Event
 from mailman_bouncerules.testing import samples
 
-from sitehelpers import add_member, bounce, make_list, queue, send_campaign, state
+from sitehelpers import (
+    add_member, bounce, mailman_command, make_list, queue, send_campaign,
+    state)
 
 BART = 'bart@example.org'
 
 
-def mailman_command(*args):
-    from mailman.bin.mailman import Subcommands
-    command = Subcommands().get_command(None, 'bouncerules')
-    result = CliRunner().invoke(command, list(args))
-    config.db.commit()
-    return result
 
 
 def test_undo_a_removal_restores_the_member_as_it_was(mailman):
