@@ -43,6 +43,8 @@ _DELAY_WORDS = re.compile(
     r'delivery (?:will be )?retr(?:y|ied)|Warning: message .* delayed)',
     re.IGNORECASE)
 _DELAY_LITERALS = required_literals(_DELAY_WORDS.pattern)
+_REPLY_LINE = re.compile(r'^.*?(?:^|said:?|<<<|error|:)\s*[245]\d\d\b.*$',
+                         re.MULTILINE)
 _MAX_WINDOW = 1200
 
 
@@ -140,8 +142,7 @@ def _is_temporary(status):
 
 def _reply_lines(window):
     """Only lines that carry a reply can carry its code; skip dates, IPs."""
-    return '\n'.join(line for line in window.splitlines()
-                     if re.search(r'(?:^|said:?|<<<|error|:)\s*[245]\d\d\b', line))
+    return '\n'.join(_REPLY_LINE.findall(window))
 
 
 def _compact(text):
