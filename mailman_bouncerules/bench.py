@@ -104,7 +104,7 @@ def make_members(mlist, count, prefix):
     for index, email in enumerate(emails, 1):
         address = users.create_address(email)
         address.verified_on = now()
-        mlist.subscribe(address, MemberRole.member)
+        mlist.subscribe(address, MemberRole.member, send_welcome_message=False)
         if index % 2000 == 0:
             config.db.commit()
     config.db.commit()

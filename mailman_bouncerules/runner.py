@@ -13,7 +13,7 @@ from public import public
 
 from mailman_bouncerules.handling import BounceHandler
 from mailman_bouncerules.reports import send_due_reports
-from mailman_bouncerules.shadow import in_shadow, stock_pass
+from mailman_bouncerules.shadow import any_shadow, in_shadow, stock_pass
 
 
 @public
@@ -32,7 +32,12 @@ class RulesBounceRunner(BounceRunner):
         return False
 
     def _do_periodic(self):
-        """Stock's periodic pass (scoring for shadow lists), then the owner
-        reports that are due."""
-        super()._do_periodic()
+        """Stock's periodic pass (scoring, warnings, removals) when a list
+        is in shadow mode, then the owner reports that are due.
+
+        Mailman calls this after every bounce: without shadow lists, stock's
+        cycle (two queries over all members) is skipped altogether.
+        """
+        if any_shadow(config.db.store):
+            super()._do_periodic()
         send_due_reports(config.db.store)

@@ -23,7 +23,7 @@ from mailman.interfaces.member import IMembershipManager, NotAMemberError
 from mailman.model.bounce import BounceEvent
 from mailman.utilities.datetime import now
 from public import public
-from sqlalchemy import update
+from sqlalchemy import select, update
 from zope.component import getUtility
 
 from mailman_bouncerules.model import ListSettings
@@ -47,6 +47,14 @@ def in_shadow(store, list_id):
     if settings is None or settings.shadow is None:
         return site_default()
     return settings.shadow
+
+
+@public
+def any_shadow(store):
+    """Is stock Mailman in charge of any list (so its cycle must run)?"""
+    return site_default() or store.scalar(
+        select(ListSettings.list_id).filter_by(shadow=True).limit(1)
+    ) is not None
 
 
 @public
