@@ -39,7 +39,11 @@ def bounce_key(msg):
     message_id = normalize_message_id(msg.get('Message-ID'))
     if message_id:
         return message_id[:255]
-    return 'sha1:' + hashlib.sha1(msg.as_bytes()).hexdigest()
+    try:
+        data = msg.as_bytes()
+    except Exception:           # broken MIME the generator cannot write
+        data = str(msg.get_payload()).encode('utf-8', 'replace')
+    return 'sha1:' + hashlib.sha1(data).hexdigest()
 
 
 @public

@@ -278,3 +278,24 @@ def test_a_bad_message_is_shunted_and_the_runner_goes_on(ant, monkeypatch):
     # The next bounce is processed as usual.
     bounce(mlist, hard(send_campaign(mlist, 1)))
     assert state(mlist, BART).run == 1
+
+
+@pytest.mark.parametrize('data, removed', [
+    (b'', False),
+    (bytes(range(256)) * 200, False),
+    # Broken headers around a readable DSN: still read, and 5.1.1 is clear.
+    (b'From: \xff\xfe\nSubject: \x80\x81\nContent-Type: multipart/report; '
+     b'boundary="x"\n\n--x\nContent-Type: message/delivery-status\n\n'
+     b'Final-Recipient: rfc822; bart@example.org\nStatus: 5.1.1\n', True),
+], ids=['empty', 'binary', 'broken-headers'])
+def test_bad_messages_in_the_bounces_queue_never_stop_the_runner(ant, data,
+                                                                 removed):
+    mlist, _member = ant
+    msg = as_message(data)
+    del msg['Message-ID']
+    queue('shunt')
+    config.switchboards['bounces'].enqueue(msg, listid=mlist.list_id)
+    make_testable_runner(RulesBounceRunner, 'bounces').run()
+    config.db.commit()
+    assert queue('bounces') == [] and queue('shunt') == []
+    assert (mlist.members.get_member(BART) is None) == removed
