@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from zope.component import getUtility
 
 from mailman_bouncerules import reports, shadow, tracking
-from mailman_bouncerules.campaigns import find_campaign, latest_campaign
+from mailman_bouncerules.campaigns import (
+    campaign_kind, find_campaign, latest_campaign)
 from mailman_bouncerules.handling import latest_sequence
-from mailman_bouncerules.ledger import Ledger, campaign_kind
+from mailman_bouncerules.ledger import Ledger
 from mailman_bouncerules.model import (
     CONFIRMED, HARD, HELD, OK, POST, REMOVED, SOFT, STATES, Campaign, Event,
     Hold, ListSettings, MemberState)

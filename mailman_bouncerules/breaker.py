@@ -15,11 +15,14 @@ import logging
 
 from mailman.utilities.datetime import now
 from public import public
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from mailman_bouncerules import notices
+from mailman_bouncerules.campaigns import campaign_kind, longest_run_through
 from mailman_bouncerules.model import (
-    HELD, CampaignDomain, Event, Failures, Hold)
+    CONFIRMED, DISCARDED, HARD, HELD, OK, RELEASED, SOFT, Campaign,
+    CampaignDomain, Event, Failures, HardBounce, Hold)
+from mailman_bouncerules.report import RecipientReport
 from mailman_bouncerules.settings import plugin_settings
 from mailman_bouncerules.storage import insert_ignoring_duplicates
 
@@ -114,3 +117,110 @@ class CircuitBreaker:
                     recipients, decision.rule)
         notices.breaker_tripped(self.mlist, campaign, hold)
         return hold
+
+
+@public
+class HeldDecisions:
+    """What the ledger does with the decisions a trip holds (mixed into
+    `Ledger`, whose state and history methods it uses)."""
+
+    def _hold(self, email, hold, decision, campaign, at):
+        """Keep a removal back until an admin releases or discards it."""
+        state = self.locked_state(email)
+        if state.state in (OK, SOFT):
+            state.state = HARD
+        self._event(email, 'held', at, decision=decision, campaign=campaign,
+                    hold_id=hold.id, detail='would remove')
+
+    def _take_back(self, hold, campaign, at):
+        """The breaker tripped: removals and confirmations this campaign
+        already caused in the hold's scope are undone and held instead."""
+        done = self.store.scalars(select(Event).filter_by(
+            list_id=self.list_id, campaign=campaign.message_id).filter(
+            Event.event.in_(('removed', 'confirmed')))).all()
+        for event in done:
+            if hold.domain not in ('*', event.email.rpartition('@')[2]):
+                continue
+            if self._last_undoable(event.email) is not event:
+                continue
+            self.undo(event.email, 'circuit-breaker', 0, at)
+            state = self.locked_state(event.email)
+            state.state = HARD
+            held = self._event(event.email, 'held', at, campaign=campaign,
+                               hold_id=hold.id, detail='would %s' % (
+                                   'remove' if event.event == 'removed'
+                                   else 'confirm'))
+            for name in ('classification', 'action', 'rule', 'reason',
+                         'status', 'smtp_code', 'diagnostic'):
+                setattr(held, name, getattr(event, name))
+
+    def release(self, hold, actor, at=None):
+        """Apply what the hold kept back, now."""
+        at = at or now()
+        for event in self._held_events(hold):
+            member = self.mlist.members.get_member(event.email)
+            state = self.locked_state(event.email)
+            if event.detail == 'would remove':
+                if member is not None:
+                    self._remove(member, event.email, state,
+                                 _StoredDecision(event), at)
+            elif member is not None and state.state != CONFIRMED:
+                campaign = self.store.get(Campaign, hold.campaign_id)
+                sequences = self._hard_sequences(event.email, campaign.kind,
+                                                 state.reset_after)
+                self._confirm(member, event.email, state, campaign, sequences,
+                              longest_run_through(sequences, max(sequences))
+                              if sequences else 0, at)
+            self._mirror(member, state, None)
+        self._decide(hold, RELEASED, actor, at)
+
+    def discard(self, hold, actor, at=None):
+        """Drop what the hold kept back; the hard bounces of that campaign
+        in the hold's scope stop counting."""
+        at = at or now()
+        campaign = self.store.get(Campaign, hold.campaign_id)
+        counted = [email for email in self.store.scalars(
+            select(HardBounce.email).filter_by(
+                list_id=self.list_id, kind=campaign.kind,
+                sequence=campaign.sequence))
+            if hold.domain in ('*', email.rpartition('@')[2])]
+        for email in counted:
+            self.store.execute(delete(HardBounce).filter_by(
+                list_id=self.list_id, email=email, kind=campaign.kind,
+                sequence=campaign.sequence))
+        held = {event.email for event in self._held_events(hold)}
+        for email in set(counted) | held:
+            state = self.locked_state(email)
+            member = self.mlist.members.get_member(email)
+            state.run = self._current_run(email, campaign_kind(member),
+                                          state.reset_after)
+            if state.run == 0 and state.state == HARD:
+                state.state = OK
+            self._mirror(member, state, None)
+        self._decide(hold, DISCARDED, actor, at)
+
+    def _held_events(self, hold):
+        return self.store.scalars(select(Event).filter_by(
+            list_id=self.list_id, event='held', hold_id=hold.id)).all()
+
+    def _decide(self, hold, status, actor, at):
+        hold.status, hold.actor, hold.decided_at = status, actor, at
+        for email in sorted({e.email for e in self._held_events(hold)}):
+            self._event(email, status, at, actor=actor, hold_id=hold.id)
+
+
+class _StoredDecision:
+    """A decision as the history recorded it, to apply it later."""
+
+    def __init__(self, event):
+        self.classification = event.classification
+        self.action = event.action
+        self.rule = event.rule
+        self.reason = event.reason
+        self.recipient = RecipientReport(
+            address=event.email, status=event.status,
+            smtp_code=event.smtp_code, diagnostic=event.diagnostic)
+
+    def explain(self):
+        return 'rule %s (%s), held by the circuit breaker and released' % (
+            self.rule, self.reason)

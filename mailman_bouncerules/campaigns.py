@@ -9,6 +9,7 @@ arrive.
 from collections import Counter
 
 from mailman.config import config
+from mailman.interfaces.member import DeliveryMode
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import select, update
@@ -102,3 +103,25 @@ def attribute(store, list_id, original, received_at, kind, by_token=None):
     if campaign is not None:
         return campaign, BY_TIME
     return None, UNATTRIBUTED
+
+
+@public
+def campaign_kind(member):
+    """Digest members' campaigns are digests; everyone else's, posts."""
+    if member is not None and member.delivery_mode != DeliveryMode.regular:
+        return DIGEST
+    return POST
+
+
+@public
+def longest_run_through(sequences, sequence):
+    """Length of the run of consecutive numbers in `sequences` through
+    `sequence` (0 if it is not there)."""
+    if sequence not in sequences:
+        return 0
+    low = high = sequence
+    while low - 1 in sequences:
+        low -= 1
+    while high + 1 in sequences:
+        high += 1
+    return high - low + 1

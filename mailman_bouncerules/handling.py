@@ -16,9 +16,10 @@ from mailman.utilities.datetime import now
 from public import public
 from zope.component import getUtility
 
-from mailman_bouncerules.campaigns import attribute, latest_campaign
+from mailman_bouncerules.campaigns import (
+    attribute, campaign_kind, latest_campaign)
 from mailman_bouncerules.interfaces import IClassifier
-from mailman_bouncerules.ledger import Ledger, campaign_kind
+from mailman_bouncerules.ledger import Ledger
 from mailman_bouncerules.model import SeenBounce
 from mailman_bouncerules.parsing.codes import first_smtp_code, first_status
 from mailman_bouncerules.report import Kind, RecipientReport

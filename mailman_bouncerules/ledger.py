@@ -22,17 +22,17 @@ from mailman.interfaces.member import (
 from mailman.interfaces.usermanager import IUserManager
 from mailman.utilities.datetime import now
 from public import public
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from zope.component import getUtility
 
 from mailman_bouncerules import notices
 from mailman_bouncerules.events import (
     BounceClassified, BounceConfirmed, BounceRunReset, MemberRemoved)
-from mailman_bouncerules.breaker import CircuitBreaker
+from mailman_bouncerules.breaker import CircuitBreaker, HeldDecisions
+from mailman_bouncerules.campaigns import campaign_kind, longest_run_through
 from mailman_bouncerules.model import (
-    CONFIRMED, DIGEST, DISCARDED, HARD, OK, POST, RELEASED, REMOVED, SOFT,
-    Campaign, Event, HardBounce, ListSettings, MemberState)
-from mailman_bouncerules.report import RecipientReport
+    CONFIRMED, HARD, OK, REMOVED, SOFT, Campaign, Event, HardBounce,
+    ListSettings, MemberState)
 from mailman_bouncerules.settings import default_confirm_after
 from mailman_bouncerules.shadow import in_shadow
 from mailman_bouncerules.storage import insert_ignoring_duplicates
@@ -40,14 +40,6 @@ from mailman_bouncerules.storage import insert_ignoring_duplicates
 log = logging.getLogger('mailman.bounce')
 
 DIAGNOSTIC_LIMIT = 2000
-
-
-@public
-def campaign_kind(member):
-    """Digest members' campaigns are digests; everyone else's, posts."""
-    if member is not None and member.delivery_mode != DeliveryMode.regular:
-        return DIGEST
-    return POST
 
 
 @public
@@ -69,21 +61,7 @@ def member_snapshot(member):
 
 
 @public
-def longest_run_through(sequences, sequence):
-    """Length of the run of consecutive numbers in `sequences` through
-    `sequence` (0 if it is not there)."""
-    if sequence not in sequences:
-        return 0
-    low = high = sequence
-    while low - 1 in sequences:
-        low -= 1
-    while high + 1 in sequences:
-        high += 1
-    return high - low + 1
-
-
-@public
-class Ledger:
+class Ledger(HeldDecisions):
     """One list's bounce states and history."""
 
     def __init__(self, mlist, store):
@@ -276,92 +254,6 @@ class Ledger:
                         detail='shadow mode ended: %s' % state.state)
             self._mirror(member, state, None)
 
-    # -- the circuit breaker's decisions ---------------------------------
-
-    def _hold(self, email, hold, decision, campaign, at):
-        """Keep a removal back until an admin releases or discards it."""
-        state = self.locked_state(email)
-        if state.state in (OK, SOFT):
-            state.state = HARD
-        self._event(email, 'held', at, decision=decision, campaign=campaign,
-                    hold_id=hold.id, detail='would remove')
-
-    def _take_back(self, hold, campaign, at):
-        """The breaker tripped: removals and confirmations this campaign
-        already caused in the hold's scope are undone and held instead."""
-        done = self.store.scalars(select(Event).filter_by(
-            list_id=self.list_id, campaign=campaign.message_id).filter(
-            Event.event.in_(('removed', 'confirmed')))).all()
-        for event in done:
-            if hold.domain not in ('*', event.email.rpartition('@')[2]):
-                continue
-            if self._last_undoable(event.email) is not event:
-                continue
-            self.undo(event.email, 'circuit-breaker', 0, at)
-            state = self.locked_state(event.email)
-            state.state = HARD
-            held = self._event(event.email, 'held', at, campaign=campaign,
-                               hold_id=hold.id, detail='would %s' % (
-                                   'remove' if event.event == 'removed'
-                                   else 'confirm'))
-            for name in ('classification', 'action', 'rule', 'reason',
-                         'status', 'smtp_code', 'diagnostic'):
-                setattr(held, name, getattr(event, name))
-
-    def release(self, hold, actor, at=None):
-        """Apply what the hold kept back, now."""
-        at = at or now()
-        for event in self._held_events(hold):
-            member = self.mlist.members.get_member(event.email)
-            state = self.locked_state(event.email)
-            if event.detail == 'would remove':
-                if member is not None:
-                    self._remove(member, event.email, state,
-                                 _StoredDecision(event), at)
-            elif member is not None and state.state != CONFIRMED:
-                campaign = self.store.get(Campaign, hold.campaign_id)
-                sequences = self._hard_sequences(event.email, campaign.kind,
-                                                 state.reset_after)
-                self._confirm(member, event.email, state, campaign, sequences,
-                              longest_run_through(sequences, max(sequences))
-                              if sequences else 0, at)
-            self._mirror(member, state, None)
-        self._decide(hold, RELEASED, actor, at)
-
-    def discard(self, hold, actor, at=None):
-        """Drop what the hold kept back; the hard bounces of that campaign
-        in the hold's scope stop counting."""
-        at = at or now()
-        campaign = self.store.get(Campaign, hold.campaign_id)
-        counted = [email for email in self.store.scalars(
-            select(HardBounce.email).filter_by(
-                list_id=self.list_id, kind=campaign.kind,
-                sequence=campaign.sequence))
-            if hold.domain in ('*', email.rpartition('@')[2])]
-        for email in counted:
-            self.store.execute(delete(HardBounce).filter_by(
-                list_id=self.list_id, email=email, kind=campaign.kind,
-                sequence=campaign.sequence))
-        held = {event.email for event in self._held_events(hold)}
-        for email in set(counted) | held:
-            state = self.locked_state(email)
-            member = self.mlist.members.get_member(email)
-            state.run = self._current_run(email, campaign_kind(member),
-                                          state.reset_after)
-            if state.run == 0 and state.state == HARD:
-                state.state = OK
-            self._mirror(member, state, None)
-        self._decide(hold, DISCARDED, actor, at)
-
-    def _held_events(self, hold):
-        return self.store.scalars(select(Event).filter_by(
-            list_id=self.list_id, event='held', hold_id=hold.id)).all()
-
-    def _decide(self, hold, status, actor, at):
-        hold.status, hold.actor, hold.decided_at = status, actor, at
-        for email in sorted({e.email for e in self._held_events(hold)}):
-            self._event(email, status, at, actor=actor, hold_id=hold.id)
-
     # -- internals ------------------------------------------------------
 
     def _count(self, state, campaign):
@@ -486,19 +378,3 @@ class Ledger:
         self.store.add(event)
         return event
 
-
-class _StoredDecision:
-    """A decision as the history recorded it, to apply it later."""
-
-    def __init__(self, event):
-        self.classification = event.classification
-        self.action = event.action
-        self.rule = event.rule
-        self.reason = event.reason
-        self.recipient = RecipientReport(
-            address=event.email, status=event.status,
-            smtp_code=event.smtp_code, diagnostic=event.diagnostic)
-
-    def explain(self):
-        return 'rule %s (%s), held by the circuit breaker and released' % (
-            self.rule, self.reason)

@@ -16,7 +16,8 @@ from public import public
 from sqlalchemy import select, update
 
 from mailman_bouncerules import tokens
-from mailman_bouncerules.ledger import Ledger, campaign_kind
+from mailman_bouncerules.campaigns import campaign_kind
+from mailman_bouncerules.ledger import Ledger
 from mailman_bouncerules.model import (
     Campaign, ListSettings, MemberState, Open, OK)
 from mailman_bouncerules.settings import plugin_settings
