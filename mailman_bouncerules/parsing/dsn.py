@@ -22,7 +22,9 @@ _DSN_MARKERS = re.compile(
 
 
 def looks_like_dsn(text):
-    return len(_DSN_MARKERS.findall(text, 0, 20000)) >= 2
+    first = _DSN_MARKERS.search(text, 0, 20000)
+    return first is not None and _DSN_MARKERS.search(
+        text, first.end(), 20000) is not None
 
 
 def field_blocks(text):

@@ -17,7 +17,7 @@ from mailman_bouncerules.prefilter import passes, required_literals
 
 # Where the notification ends and the returned original begins.
 _RETURNED_MARKER = re.compile(
-    r'[ \t>|-]*(?:'
+    r'^[ \t>|-]*(?:'
     r'-+\s*(?:This is a copy of|Below this line|Original message|Undelivered message|'
     r'The (?:header|text|original message)|Message header|Returned message|Unsent message)|'
     r'(?:-+\s*)?Original message (?:follows|headers?)|'
@@ -25,7 +25,7 @@ _RETURNED_MARKER = re.compile(
     r'Message headers follow|'
     r'Received: from .*\S|Return-Path:\s*<|'
     r'-+\s*Forwarded message)',
-    re.IGNORECASE)
+    re.IGNORECASE | re.MULTILINE)
 # A line that introduces the sender or the message, not a recipient.
 _NOT_A_RECIPIENT_CONTEXT = re.compile(
     r'(?:\bfrom|sender|MAIL FROM|envelope-from|Return-Path|Reply-To|'
@@ -51,14 +51,12 @@ _MAX_WINDOW = 1200
 def split_notification(text):
     """(what the reporting MTA wrote, the original quoted after it).
 
-    Tried at each line start only: much cheaper than a multi-line search.
+    The marker must start a line, and not the first one.
     """
-    start = text.find('\n') + 1
-    while 0 < start < len(text):
-        if _RETURNED_MARKER.match(text, start):
-            return text[:start], text[start:]
-        start = text.find('\n', start) + 1
-    return text, ''
+    match = _RETURNED_MARKER.search(text, text.find('\n') + 1)
+    if match is None or match.start() == 0:
+        return text, ''
+    return text[:match.start()], text[match.start():]
 
 
 def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),

@@ -73,6 +73,7 @@ class Rule:
     _status_prefixes: tuple = field(default=(), compare=False, repr=False)
     _smtp_tests: tuple = field(default=(), compare=False, repr=False)
     _searches: tuple = field(default=(), compare=False, repr=False)
+    _gate: tuple = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, '_exact_statuses', frozenset(
@@ -84,6 +85,7 @@ class Rule:
         object.__setattr__(self, '_searches', tuple(
             (branch, required_literals(branch.pattern))
             for regex in self.texts for branch in split_alternatives(regex)))
+        object.__setattr__(self, '_gate', _gate(self._searches))
 
     def match(self, kind, recipient, folded=None):
         """The evidence if every test passes, else None.
@@ -123,6 +125,12 @@ class Rule:
     def _search(self, diagnostic, folded):
         if folded is None:
             folded = diagnostic.casefold()
+        if self._gate is not None:
+            for literal in self._gate:
+                if literal in folded:
+                    break
+            else:
+                return None         # no branch can match
         for regex, literal_sets in self._searches:
             if passes(literal_sets, folded):
                 found = regex.search(diagnostic)
@@ -141,3 +149,14 @@ class Rule:
         if self.smtp_commands:
             facts.append('answer to %s' % recipient.smtp_command)
         return tuple(facts)
+
+
+def _gate(searches):
+    """One literal of each branch's most selective set: a text holding none
+    of them matches no branch, and a single pass over them says so."""
+    gate = set()
+    for _regex, literal_sets in searches:
+        if literal_sets is None:
+            return None
+        gate |= max(literal_sets, key=lambda literals: min(map(len, literals)))
+    return tuple(sorted(gate, key=len, reverse=True))
