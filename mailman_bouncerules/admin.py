@@ -68,6 +68,12 @@ class ListAdmin:
                      if row.state == REMOVED and row.email not in members]
         return sorted(rows, key=lambda row: row['email'])
 
+    def member(self, email):
+        """One current member's row, as `members()` shows it."""
+        member = self._member(email)
+        email = member.address.email.lower()
+        return _member_row(email, self.ledger.state_of(email))
+
     def history(self, email):
         events = self.store.scalars(
             select(Event).filter_by(list_id=self.mlist.list_id,

@@ -195,13 +195,12 @@ class OneMember:
         self.email = email
 
     def on_get(self, request, response):
-        rows = [row for row in self.admin.members()
-                if row['email'] == self.email.lower()]
-        if not rows:
-            not_found(response, '%s is not a member of %s'
-                      % (self.email, self.admin.mlist.list_id))
+        try:
+            row = self.admin.member(self.email)
+        except AdminError as error:
+            _fail(response, error)
             return
-        okay(response, etag(rows[0]))
+        okay(response, etag(row))
 
     @child()
     def history(self, context, segments):
