@@ -17,8 +17,9 @@ from mailman_bouncerules.campaigns import (
 from mailman_bouncerules.handling import latest_sequence
 from mailman_bouncerules.ledger import Ledger
 from mailman_bouncerules.model import (
-    CONFIRMED, HARD, HELD, OK, POST, REMOVED, SOFT, STATES, Campaign, Event,
-    Hold, ListSettings, MemberState)
+    CONFIRMED, HARD, HELD, OK, REMOVED, SOFT, STATES, Campaign, Event, Hold,
+    ListSettings, MemberState)
+from mailman_bouncerules.storage import insert_ignoring_duplicates
 
 
 @public
@@ -129,10 +130,8 @@ class ListAdmin:
         email = (email or '').strip().lower()
         member = self.mlist.members.get_member(email)
         try:
-            undone = self.ledger.undo(
-                email, actor,
-                latest_sequence(self.mlist, member) if member else
-                self._latest_any())
+            undone = self.ledger.undo(email, actor,
+                                      latest_sequence(self.mlist, member))
         except LookupError:
             raise AdminError('Nothing to undo for %s on %s'
                              % (email, self.mlist.list_id), not_found=True)
@@ -169,10 +168,6 @@ class ListAdmin:
         (self.ledger.release if release else self.ledger.discard)(hold, actor)
         return next(row for row in self.holds() if row['id'] == hold_id)
 
-    def _latest_any(self):
-        campaign = latest_campaign(self.store, self.mlist.list_id, POST)
-        return campaign.sequence if campaign else 0
-
     def configure(self, confirm_after=None, tracking_on=None,
                   shadow_on=None, report=None):
         """Change what is given; return all the list's settings."""
@@ -181,12 +176,10 @@ class ListAdmin:
         if report is not None and report not in reports.CHOICES:
             raise AdminError('report must be one of %s'
                              % ', '.join(reports.CHOICES))
+        insert_ignoring_duplicates(self.store, ListSettings,
+                                   list_id=self.mlist.list_id,
+                                   post_sequence=0, digest_sequence=0)
         settings = self.store.get(ListSettings, self.mlist.list_id)
-        if settings is None:
-            settings = ListSettings(list_id=self.mlist.list_id,
-                                    post_sequence=0, digest_sequence=0,
-                                    tracking=False)
-            self.store.add(settings)
         if confirm_after is not None:
             settings.confirm_after = confirm_after
         if tracking_on is not None:

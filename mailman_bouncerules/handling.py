@@ -80,7 +80,7 @@ class BounceHandler:
         verp = StandardVERP().get_verp(mlist, msg)
         token = self._token(mlist, msg, report) if len(decisions) == 1 else None
         for decision in decisions:
-            self._apply(mlist, msg, report, decision, verp, received_at,
+            self._apply(mlist, report, decision, verp, received_at,
                         single=len(decisions) == 1, token=token)
         return True
 
@@ -120,9 +120,9 @@ class BounceHandler:
                 diagnostic=' '.join(text.split()))
             ours = [self.classifier.ruleset.decide(Kind.BOUNCE, recipient)]
         for decision in ours:
-            self._apply(mlist, msg, report, decision, (), now(), single=True)
+            self._apply(mlist, report, decision, (), now(), single=True)
 
-    def _apply(self, mlist, msg, report, decision, verp, received_at, single,
+    def _apply(self, mlist, report, decision, verp, received_at, single,
                token=None):
         recipient = decision.recipient
         candidates = [recipient.address, recipient.original_address]

@@ -35,14 +35,6 @@ def tracking_enabled(store, list_id):
 
 
 @public
-def set_tracking(store, list_id, enabled):
-    insert_ignoring_duplicates(store, ListSettings, list_id=list_id,
-                               post_sequence=0, digest_sequence=0)
-    store.execute(update(ListSettings).filter_by(list_id=list_id).values(
-        tracking=bool(enabled)))
-
-
-@public
 def token_lifetime():
     days = plugin_settings().get('token_lifetime_days', '') or \
         DEFAULT_LIFETIME_DAYS
