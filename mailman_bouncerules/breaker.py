@@ -157,6 +157,7 @@ class HeldDecisions:
     def release(self, hold, actor, at=None):
         """Apply what the hold kept back, now."""
         at = at or now()
+        campaign = self.store.get(Campaign, hold.campaign_id)
         for event in self._held_events(hold):
             member = self.mlist.members.get_member(event.email)
             state = self.locked_state(event.email)
@@ -165,7 +166,6 @@ class HeldDecisions:
                     self._remove(member, event.email, state,
                                  _StoredDecision(event), at)
             elif member is not None and state.state != CONFIRMED:
-                campaign = self.store.get(Campaign, hold.campaign_id)
                 sequences = self._hard_sequences(event.email, campaign.kind,
                                                  state.reset_after)
                 self._confirm(member, event.email, state, campaign, sequences,
@@ -184,10 +184,9 @@ class HeldDecisions:
                 list_id=self.list_id, kind=campaign.kind,
                 sequence=campaign.sequence))
             if hold.domain in ('*', email.rpartition('@')[2])]
-        for email in counted:
-            self.store.execute(delete(HardBounce).filter_by(
-                list_id=self.list_id, email=email, kind=campaign.kind,
-                sequence=campaign.sequence))
+        self.store.execute(delete(HardBounce).filter_by(
+            list_id=self.list_id, kind=campaign.kind,
+            sequence=campaign.sequence).filter(HardBounce.email.in_(counted)))
         held = {event.email for event in self._held_events(hold)}
         for email in set(counted) | held:
             state = self.locked_state(email)
