@@ -24,9 +24,9 @@ from mailman_bouncerules.model import DIGEST, POST
 from mailman_bouncerules.parsing.bounce import TOKEN_HEADER
 from mailman_bouncerules.pixel import add_pixel
 from mailman_bouncerules.settings import plugin_settings
-from mailman_bouncerules.tokens import site_secret
+from mailman_bouncerules.tokens import make_token, site_secret
 from mailman_bouncerules.tracking import (
-    recipient_ids, token_for, tracking_enabled)
+    recipient_ids, tracking_enabled)
 
 log = logging.getLogger('mailman.smtp')
 
@@ -110,8 +110,8 @@ class TrackingDelivery(Deliver):
             msgdata['recipient'].lower())
         if recipient_id is None:
             return
-        token = token_for(self.secret, mlist.list_id,
-                          msgdata['bouncerules_campaign'], recipient_id)
+        token = make_token(self.secret, mlist.list_id,
+                           msgdata['bouncerules_campaign'], recipient_id)
         msgdata['bouncerules_token'] = token
         del msg[TOKEN_HEADER]
         msg[TOKEN_HEADER] = token

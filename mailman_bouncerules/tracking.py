@@ -8,7 +8,6 @@ its campaign and member exactly.
 """
 
 import datetime
-import logging
 
 from mailman.config import config
 from mailman.utilities.datetime import now
@@ -22,8 +21,6 @@ from mailman_bouncerules.model import (
     Campaign, ListSettings, MemberState, Open, OK)
 from mailman_bouncerules.settings import plugin_settings
 from mailman_bouncerules.storage import insert_ignoring_duplicates
-
-log = logging.getLogger('mailman.bounce')
 
 DEFAULT_LIFETIME_DAYS = 180
 
@@ -62,11 +59,6 @@ def recipient_ids(store, list_id, emails):
                 list_id=list_id).filter(
                 MemberState.email.in_(wanted - set(known)))).all())
     return known
-
-
-@public
-def token_for(secret, list_id, campaign_id, recipient_id):
-    return tokens.make_token(secret, list_id, campaign_id, recipient_id)
 
 
 @public

@@ -19,7 +19,7 @@ from mailman_bouncerules.pixel import GIF, add_pixel
 from mailman_bouncerules.testing import samples
 from mailman_bouncerules.tokens import make_token, split_token, verify
 from mailman_bouncerules.tracker import TrackerRunner
-from mailman_bouncerules.tracking import recipient_ids, resolve, token_for
+from mailman_bouncerules.tracking import recipient_ids, resolve
 
 from sitehelpers import add_member, as_message, bounce, make_list, state
 
@@ -239,7 +239,7 @@ def token_of(mlist, email, message_id):
     campaign = find_campaign(config.db.store, mlist.list_id, message_id)
     ids = recipient_ids(config.db.store, mlist.list_id, [email])
     config.db.commit()
-    return token_for(site_secret(), mlist.list_id, campaign.id, ids[email])
+    return make_token(site_secret(), mlist.list_id, campaign.id, ids[email])
 
 
 def test_valid_token_resets_invalid_changes_nothing(endpoint):
