@@ -125,8 +125,7 @@ class TrackingDelivery(Deliver):
         """list-bounces+<token>@domain: the bounce names its recipient and
         campaign even when it quotes nothing of the original."""
         token = msgdata.get('bouncerules_token')
-        sender = super()._get_sender(mlist, msg, msgdata)
         if token is None:
-            return sender
+            return super()._get_sender(mlist, msg, msgdata)
         local, _at, domain = mlist.bounces_address.partition('@')
         return '%s%s%s@%s' % (local, config.mta.verp_delimiter, token, domain)
