@@ -17,8 +17,8 @@ from mailman_bouncerules.campaigns import (
 from mailman_bouncerules.handling import latest_sequence
 from mailman_bouncerules.ledger import Ledger
 from mailman_bouncerules.model import (
-    CONFIRMED, HARD, HELD, OK, REMOVED, SOFT, STATES, Campaign, Event, Hold,
-    ListSettings, MemberState)
+    CONFIRMED, HARD, HELD, OK, PROBES_OPEN, REMOVED, SOFT, STATES, Campaign,
+    Event, Hold, ListSettings, MemberState, Probe)
 from mailman_bouncerules.storage import insert_ignoring_duplicates
 
 
@@ -56,12 +56,13 @@ class ListAdmin:
                              % (state, ', '.join(STATES)))
         known = {row.email: row for row in self.store.scalars(
             select(MemberState).filter_by(list_id=self.mlist.list_id))}
+        verifying = self._verifying()
         rows = []
         members = set()
         for member in self.mlist.members.members:
             email = member.address.email.lower()
             members.add(email)
-            row = _member_row(email, known.get(email))
+            row = _member_row(email, known.get(email), verifying.get(email))
             if state is None or row['state'] == state:
                 rows.append(row)
         if state == REMOVED:
@@ -73,7 +74,17 @@ class ListAdmin:
         """One current member's row, as `members()` shows it."""
         member = self._member(email)
         email = member.address.email.lower()
-        return _member_row(email, self.ledger.state_of(email))
+        return _member_row(email, self.ledger.state_of(email),
+                           self._verifying(email).get(email))
+
+    def _verifying(self, email=None):
+        """{email: the change waiting for its probe} of open probes."""
+        query = select(Probe.email, Probe.change, Probe.status).filter_by(
+            list_id=self.mlist.list_id).filter(Probe.status.in_(PROBES_OPEN))
+        if email is not None:
+            query = query.filter_by(email=email.lower())
+        return {row.email: {'change': row.change, 'probe': row.status}
+                for row in self.store.execute(query)}
 
     def history(self, email):
         events = self.store.scalars(
@@ -219,24 +230,27 @@ class ListAdmin:
         return {'state': row['state'], 'run': row['run']}
 
 
-def _member_row(email, state):
-    """`shadow`: the state is what shadow mode would have done."""
+def _member_row(email, state, verifying=None):
+    """`shadow`: the state is what shadow mode would have done;
+    `verifying`: a change waits for its probe ({'change', 'probe'})."""
     if state is None:
         return {'email': email, 'state': OK, 'run': 0, 'last_bounce': None,
-                'shadow': False}
+                'shadow': False, 'verifying': verifying}
     last = None
     if state.last_bounce_at is not None:
         last = {'time': state.last_bounce_at.isoformat(),
                 'classification': state.last_classification,
                 'rule': state.last_rule, 'status': state.last_status,
                 'smtp_code': state.last_smtp_code,
-                'campaign': state.last_campaign}
+                'campaign': state.last_campaign,
+                'evidence': state.last_evidence}
     return {'email': email, 'state': state.state, 'run': state.run,
-            'last_bounce': last, 'shadow': state.shadow}
+            'last_bounce': last, 'shadow': state.shadow,
+            'verifying': verifying}
 
 
 def _event_row(event):
     return {name: getattr(event, name) for name in (
         'event', 'classification', 'action', 'rule', 'reason', 'status',
         'smtp_code', 'campaign', 'attribution', 'counted', 'diagnostic',
-        'detail', 'actor')} | {'time': event.at.isoformat()}
+        'detail', 'actor', 'evidence')} | {'time': event.at.isoformat()}

@@ -1,49 +1,66 @@
 """The circuit breaker: no mass removals when the list server is the problem.
 
-When, within one campaign, an unusual share of the recipients at one
-receiving domain (or of all recipients) fail with the same rule, the cause
-is almost never that many dead mailboxes at once: the list server got
-blocklisted, or the provider is having an outage, whatever its replies say
-("550 5.1.1 user unknown" included).  The breaker then trips: every removal
-and confirmation for that campaign and domain is held, the ones already
-made in that campaign are taken back, and the list owners are told once.
-An admin releases the held decisions (they are applied then) or discards
-them (and the hard bounces of that campaign at that domain stop counting).
+When an unusual share of a list's recipients fail at once, the cause is
+almost never that many dead mailboxes: the list server got blocklisted, a
+provider has an outage, or someone is mailing forged bounces to the public
+`-bounces` address.  Three tests, each of which an attacker cannot stay
+under by spreading forgeries over posts, rules or digests:
+
+- **campaign**: within one campaign, failures by one rule at one domain
+  (or overall) reach `breaker_min_failures` and `breaker_share` of that
+  campaign's recipients there;
+- **window**: over the last `breaker_window_hours`, a list's hard failures
+  at one domain (or overall), across posts and rules, reach the same
+  thresholds of the list's recipients there; failures tied to no campaign
+  count in a bucket of their own, digests in theirs;
+- **cap**: removals plus confirmations in the last day reach
+  `daily_cap_share` of the roster (at least `daily_cap_min`).
+
+A trip holds every removal and confirmation in its scope; a campaign trip
+also takes back those already made in that campaign.  The owners are told
+once per trip.  An admin releases the held decisions (they are applied
+then) or discards them.
 """
 
+import datetime
 import logging
+import math
 
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import delete, func, select, update
 
 from mailman_bouncerules import notices
-from mailman_bouncerules.campaigns import campaign_kind, longest_run_through
+from mailman_bouncerules.campaigns import campaign_kind, find_campaign
+from mailman_bouncerules.evidence import Evidence
 from mailman_bouncerules.model import (
-    CONFIRMED, DISCARDED, HARD, HELD, OK, RELEASED, SOFT, Campaign,
-    CampaignDomain, Event, Failures, HardBounce, Hold)
+    CAMPAIGN_SCOPE, CAP_SCOPE, CONFIRMED, DISCARDED, HARD, HELD, OK, RELEASED,
+    SOFT, WINDOW_SCOPE, Campaign, CampaignDomain, Event, Failures, HardBounce,
+    Hold, WindowFailures)
 from mailman_bouncerules.report import RecipientReport
-from mailman_bouncerules.settings import plugin_settings
+from mailman_bouncerules.settings import settings
 from mailman_bouncerules.storage import insert_ignoring_duplicates
 
 log = logging.getLogger('mailman.bounce')
 
 ALL_DOMAINS = '*'
-DEFAULT_MIN_FAILURES = 20
-DEFAULT_SHARE = 0.3
+UNATTRIBUTED_BUCKET = 'none'
+CAP_RULE = 'daily-cap'
+_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 @public
 def thresholds():
     """(minimum failures, minimum share of recipients) that trip."""
-    settings = plugin_settings()
-    return (int(settings.get('breaker_min_failures', '') or
-                DEFAULT_MIN_FAILURES),
-            float(settings.get('breaker_share', '') or DEFAULT_SHARE))
+    return settings().breaker_min_failures, settings().breaker_share
 
 
 def domain_of(email):
     return email.rpartition('@')[2].lower()
+
+
+def _hour(at):
+    return int((at - _EPOCH).total_seconds() // 3600)
 
 
 @public
@@ -54,19 +71,62 @@ class CircuitBreaker:
         self.store = store
 
     def active_hold(self, campaign, email):
-        """The hold that keeps back decisions for `email` in `campaign`."""
-        if campaign is None:
-            return None
+        """The hold that keeps back decisions for `email` (in `campaign`):
+        one of the campaign's, the list's window hold for its domain, or
+        the list's daily-cap hold."""
+        scopes = (domain_of(email), ALL_DOMAINS)
+        if campaign is not None:
+            hold = self.store.scalars(select(Hold).filter_by(
+                campaign_id=campaign.id, status=HELD).filter(
+                Hold.domain.in_(scopes))).first()
+            if hold is not None:
+                return hold
         return self.store.scalars(select(Hold).filter_by(
-            campaign_id=campaign.id, status=HELD).filter(Hold.domain.in_(
-                (domain_of(email), ALL_DOMAINS)))).first()
+            list_id=self.mlist.list_id, status=HELD).filter(
+            Hold.scope.in_((WINDOW_SCOPE, CAP_SCOPE)),
+            Hold.domain.in_(scopes + (CAP_RULE,))).order_by(
+            Hold.id)).first()
 
-    def observe(self, campaign, email, decision):
+    def observe(self, campaign, email, decision, at=None):
         """After a hard bounce is recorded: trip if its rule now fails an
-        unusual share of the domain's (or the campaign's) recipients.
-        Returns the hold it created, or None."""
-        if campaign is None or decision.classification != 'hard':
+        unusual share of the campaign's recipients, or the list's recent
+        failures do.  Returns the hold it created, or None."""
+        if decision.classification != 'hard':
             return None
+        at = at or now()
+        if campaign is not None:
+            hold = self._observe_campaign(campaign, email, decision)
+            if hold is not None or self._campaign_tripped(campaign, email):
+                # The campaign's own hold covers it: one trip, one notice.
+                return hold
+        return self._observe_window(campaign, email, decision, at)
+
+    def _campaign_tripped(self, campaign, email):
+        return self.store.scalar(select(Hold.id).filter_by(
+            campaign_id=campaign.id).filter(Hold.domain.in_(
+                (domain_of(email), ALL_DOMAINS))).limit(1)) is not None
+
+    def cap_hold(self, at=None):
+        """The daily-cap hold, created when removals plus confirmations in
+        the last day reach the cap; None below it."""
+        at = at or now()
+        done = self.store.scalar(select(func.count()).select_from(
+            Event).filter_by(list_id=self.mlist.list_id).filter(
+            Event.event.in_(('removed', 'confirmed')),
+            Event.at > at - datetime.timedelta(days=1)))
+        roster = self.mlist.members.member_count
+        cap = max(settings().daily_cap_min,
+                  math.ceil(settings().daily_cap_share * roster))
+        if done < cap:
+            return None
+        return self._trip(None, CAP_RULE, CAP_RULE, done, roster, '', at,
+                          'Removals and confirmations in the last day '
+                          'reached the daily cap: %d (of %d members).'
+                          % (done, roster), kind=CAP_SCOPE)
+
+    # -- the campaign test ----------------------------------------------
+
+    def _observe_campaign(self, campaign, email, decision):
         minimum, share = thresholds()
         first = self._first_failure(campaign, email, decision.rule)
         for scope in (domain_of(email), ALL_DOMAINS):
@@ -74,8 +134,14 @@ class CircuitBreaker:
             recipients = self._recipients(campaign, scope)
             if recipients and failures >= minimum and \
                     failures >= share * recipients:
-                return self._trip(campaign, scope, decision, failures,
-                                  recipients)
+                what = ('Campaign <%s> (sent %s): %d of %d %s failed with the '
+                        'same rule, %s.' % (
+                            campaign.message_id,
+                            campaign.sent_at.isoformat()[:16], failures,
+                            recipients, _scope_words(scope), decision.rule))
+                return self._trip(campaign, scope, decision.rule, failures,
+                                  recipients, decision.recipient.diagnostic,
+                                  now(), what)
         return None
 
     def _first_failure(self, campaign, email, rule):
@@ -100,23 +166,89 @@ class CircuitBreaker:
         return self.store.scalar(select(CampaignDomain.recipients).filter_by(
             campaign_id=campaign.id, domain=scope)) or 0
 
-    def _trip(self, campaign, scope, decision, failures, recipients):
-        created = insert_ignoring_duplicates(
-            self.store, Hold, list_id=self.mlist.list_id,
-            campaign_id=campaign.id, domain=scope, rule=decision.rule,
-            failures=failures, recipients=recipients,
-            sample=(decision.recipient.diagnostic or '')[:500],
-            tripped_at=now(), status=HELD)
-        hold = self.store.scalars(select(Hold).filter_by(
-            campaign_id=campaign.id, domain=scope)).one()
-        if not created:
-            return None         # tripped before (another process, or scope)
-        log.warning('bouncerules: circuit breaker tripped on %s, campaign %s, '
-                    'domain %s: %d of %d recipients failed by rule %s',
-                    self.mlist.list_id, campaign.message_id, scope, failures,
-                    recipients, decision.rule)
-        notices.breaker_tripped(self.mlist, campaign, hold)
+    # -- the window test ------------------------------------------------
+
+    def _observe_window(self, campaign, email, decision, at):
+        minimum, share = thresholds()
+        bucket = campaign.kind if campaign is not None else UNATTRIBUTED_BUCKET
+        hour = _hour(at)
+        first_hour = hour - settings().breaker_window_hours + 1
+        for scope in (domain_of(email), ALL_DOMAINS):
+            key = dict(list_id=self.mlist.list_id, hour=hour, bucket=bucket,
+                       domain=scope)
+            insert_ignoring_duplicates(self.store, WindowFailures,
+                                       failures=0, **key)
+            self.store.execute(update(WindowFailures).filter_by(**key).values(
+                failures=WindowFailures.failures + 1))
+            failures = self.store.scalar(select(
+                func.sum(WindowFailures.failures)).filter_by(
+                list_id=self.mlist.list_id, bucket=bucket,
+                domain=scope).filter(WindowFailures.hour >= first_hour)) or 0
+            recipients = self._list_recipients(scope)
+            if failures >= minimum and failures >= share * recipients:
+                if self._window_hold(scope) is not None:
+                    return None
+                what = ('In the last %d hours %d hard failures (%s) of %d %s '
+                        'on this list, across posts and rules.' % (
+                            settings().breaker_window_hours, failures,
+                            _bucket_words(bucket), recipients,
+                            _scope_words(scope)))
+                return self._trip(None, scope, decision.rule, failures,
+                                  recipients, decision.recipient.diagnostic,
+                                  at, what, kind=WINDOW_SCOPE)
+        return None
+
+    def _list_recipients(self, scope):
+        """The list's recipients (at a domain): as its newest campaign went
+        out, else its roster."""
+        latest = self.store.scalars(select(Campaign).filter_by(
+            list_id=self.mlist.list_id).order_by(Campaign.id.desc())).first()
+        if latest is not None and latest.recipients:
+            return self._recipients(latest, scope)
+        return self.mlist.members.member_count
+
+    def _window_hold(self, scope):
+        return self.store.scalars(select(Hold).filter_by(
+            list_id=self.mlist.list_id, scope=WINDOW_SCOPE, domain=scope,
+            status=HELD)).first()
+
+    # -- tripping ---------------------------------------------------------
+
+    def _trip(self, campaign, domain, rule, failures, recipients, sample, at,
+              what, kind=CAMPAIGN_SCOPE):
+        if kind == CAP_SCOPE:
+            existing = self.store.scalars(select(Hold).filter_by(
+                list_id=self.mlist.list_id, scope=CAP_SCOPE,
+                status=HELD)).first()
+            if existing is not None:
+                return existing
+        values = dict(list_id=self.mlist.list_id, scope=kind,
+                      campaign_id=campaign.id if campaign else None,
+                      domain=domain, rule=rule, failures=failures,
+                      recipients=recipients, sample=(sample or '')[:500],
+                      tripped_at=at, status=HELD)
+        if campaign is not None:
+            if not insert_ignoring_duplicates(self.store, Hold, **values):
+                return None     # tripped before (another process, or scope)
+            hold = self.store.scalars(select(Hold).filter_by(
+                campaign_id=campaign.id, domain=domain)).one()
+        else:
+            hold = Hold(**values)
+            self.store.add(hold)
+            self.store.flush()
+        log.warning('bouncerules: circuit breaker tripped on %s (%s, %s): %s',
+                    self.mlist.list_id, kind, domain, what)
+        notices.breaker_tripped(self.mlist, hold, what)
         return hold
+
+
+def _scope_words(scope):
+    return 'recipients' if scope == ALL_DOMAINS else 'recipients at %s' % scope
+
+
+def _bucket_words(bucket):
+    return {'post': 'of posts', 'digest': 'of digests'}.get(
+        bucket, 'tied to no post')
 
 
 @public
@@ -124,13 +256,15 @@ class HeldDecisions:
     """What the ledger does with the decisions a trip holds (mixed into
     `Ledger`, whose state and history methods it uses)."""
 
-    def _hold(self, email, hold, decision, campaign, at):
-        """Keep a removal back until an admin releases or discards it."""
+    def _hold(self, email, hold, change, decision, campaign, at, evidence):
+        """Keep a removal or confirmation back until an admin releases or
+        discards it."""
         state = self.locked_state(email)
         if state.state in (OK, SOFT):
             state.state = HARD
         self._event(email, 'held', at, decision=decision, campaign=campaign,
-                    hold_id=hold.id, detail='would remove')
+                    hold_id=hold.id, detail='would %s' % change,
+                    evidence=evidence)
 
     def _take_back(self, hold, campaign, at):
         """The breaker tripped: removals and confirmations this campaign
@@ -151,43 +285,49 @@ class HeldDecisions:
                                    'remove' if event.event == 'removed'
                                    else 'confirm'))
             for name in ('classification', 'action', 'rule', 'reason',
-                         'status', 'smtp_code', 'diagnostic'):
+                         'status', 'smtp_code', 'diagnostic', 'evidence'):
                 setattr(held, name, getattr(event, name))
 
     def release(self, hold, actor, at=None):
         """Apply what the hold kept back, now."""
         at = at or now()
-        campaign = self.store.get(Campaign, hold.campaign_id)
         for event in self._held_events(hold):
             member = self.mlist.members.get_member(event.email)
             state = self.locked_state(event.email)
+            if member is None:
+                continue
             if event.detail == 'would remove':
-                if member is not None:
-                    self._remove(member, event.email, state,
-                                 _StoredDecision(event), at)
-            elif member is not None and state.state != CONFIRMED:
-                sequences = self._hard_sequences(event.email, campaign.kind,
-                                                 state.reset_after)
-                self._confirm(member, event.email, state, campaign, sequences,
-                              longest_run_through(sequences, max(sequences))
-                              if sequences else 0, at)
+                self._remove(member, event.email, state,
+                             StoredDecision(event), at,
+                             find_campaign(self.store, self.list_id,
+                                           event.campaign),
+                             evidence=_stored_evidence(event))
+            elif state.state != CONFIRMED:
+                self._confirm(member, event.email, state, at,
+                              find_campaign(self.store, self.list_id,
+                                            event.campaign),
+                              evidence=_stored_evidence(event))
             self._mirror(member, state, None)
         self._decide(hold, RELEASED, actor, at)
 
     def discard(self, hold, actor, at=None):
-        """Drop what the hold kept back; the hard bounces of that campaign
-        in the hold's scope stop counting."""
+        """Drop what the hold kept back; for a campaign's hold, the hard
+        bounces of that campaign in the hold's scope stop counting."""
         at = at or now()
-        campaign = self.store.get(Campaign, hold.campaign_id)
-        counted = [email for email in self.store.scalars(
-            select(HardBounce.email).filter_by(
-                list_id=self.list_id, kind=campaign.kind,
-                sequence=campaign.sequence))
-            if hold.domain in ('*', email.rpartition('@')[2])]
-        self.store.execute(delete(HardBounce).filter_by(
-            list_id=self.list_id, kind=campaign.kind,
-            sequence=campaign.sequence).filter(HardBounce.email.in_(counted)))
         held = {event.email for event in self._held_events(hold)}
+        counted = []
+        campaign = (self.store.get(Campaign, hold.campaign_id)
+                    if hold.campaign_id is not None else None)
+        if campaign is not None:
+            counted = [email for email in self.store.scalars(
+                select(HardBounce.email).filter_by(
+                    list_id=self.list_id, kind=campaign.kind,
+                    sequence=campaign.sequence))
+                if hold.domain in ('*', email.rpartition('@')[2])]
+            self.store.execute(delete(HardBounce).filter_by(
+                list_id=self.list_id, kind=campaign.kind,
+                sequence=campaign.sequence).filter(
+                HardBounce.email.in_(counted)))
         for email in set(counted) | held:
             state = self.locked_state(email)
             member = self.mlist.members.get_member(email)
@@ -208,10 +348,12 @@ class HeldDecisions:
             self._event(email, status, at, actor=actor, hold_id=hold.id)
 
 
-class _StoredDecision:
-    """A decision as the history recorded it, to apply it later."""
+@public
+class StoredDecision:
+    """A decision as the history recorded it, to carry it out later."""
 
-    def __init__(self, event):
+    def __init__(self, event, how='held by the circuit breaker and released'):
+        self.how = how
         self.classification = event.classification
         self.action = event.action
         self.rule = event.rule
@@ -221,5 +363,8 @@ class _StoredDecision:
             smtp_code=event.smtp_code, diagnostic=event.diagnostic)
 
     def explain(self):
-        return 'rule %s (%s), held by the circuit breaker and released' % (
-            self.rule, self.reason)
+        return 'rule %s (%s), %s' % (self.rule, self.reason, self.how)
+
+
+def _stored_evidence(event):
+    return Evidence(event.evidence or Evidence.UNVERIFIED.value)

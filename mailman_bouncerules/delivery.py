@@ -23,7 +23,7 @@ from mailman_bouncerules.campaigns import record_campaign
 from mailman_bouncerules.model import DIGEST, POST
 from mailman_bouncerules.parsing.bounce import TOKEN_HEADER
 from mailman_bouncerules.pixel import add_pixel
-from mailman_bouncerules.settings import plugin_settings
+from mailman_bouncerules.settings import settings
 from mailman_bouncerules.tokens import make_token, site_secret
 from mailman_bouncerules.tracking import (
     recipient_ids, tracking_enabled)
@@ -103,7 +103,7 @@ class TrackingDelivery(Deliver):
         self.callbacks.insert(self.callbacks.index(self.decorate),
                               self.add_token)
         self.secret = site_secret()
-        self.pixel_base = plugin_settings().get('tracker_url', '').strip()
+        self.pixel_base = settings().tracker_url
 
     def add_token(self, mlist, msg, msgdata):
         recipient_id = msgdata['bouncerules_ids'].get(

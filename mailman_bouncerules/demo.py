@@ -6,10 +6,13 @@ Creates FOLDER (default ./demo, emptied first) with a mailman.cfg that
 enables the plugin exactly as etc/mailman-bouncerules.cfg says (SQLite),
 starts an SMTP sink on 127.0.0.1, creates a list with seven members, and
 sends three posts through Mailman's own runners (incoming, pipeline,
-outgoing: the plugin's delivery hook records each campaign).  After each
-post it feeds back the bounces a real MTA would send, in several MTAs'
-styles, through the plugin's bounce runner, then prints what happened to
-every member and why.
+outgoing: the plugin's delivery hook records each campaign).  The SMTP
+sink plays the receiving servers: for every copy it is sent (posts and
+the plugin's verification probes alike) each mailbox answers as it would,
+with a bounce to that copy's envelope sender, in several MTAs' styles,
+through the plugin's bounce runner.  A forged notice for a live member
+arrives too.  After each post the demo prints what happened to every
+member and why.
 """
 
 import shutil
@@ -137,6 +140,7 @@ def run(config_file, sink):
     from mailman.runners.incoming import IncomingRunner
     from mailman.runners.outgoing import OutgoingRunner
     from mailman.runners.pipeline import PipelineRunner
+    from mailman.runners.virgin import VirginRunner
     from mailman.testing.helpers import make_testable_runner
     from mailman.utilities.datetime import now
     from zope.component import getUtility
@@ -166,31 +170,59 @@ def run(config_file, sink):
         config.db.commit()
 
     admin = ListAdmin(mlist)
-    sent = 0
+    delivered = [0]
+
+    def deliver_and_bounce():
+        """Run Mailman's delivery, then let each mailbox answer what it got
+        (to the envelope sender), until nothing more goes out."""
+        while True:
+            for runner_class, name in ((IncomingRunner, 'in'),
+                                       (VirginRunner, 'virgin'),
+                                       (PipelineRunner, 'pipeline'),
+                                       (OutgoingRunner, 'out')):
+                run_queue(runner_class, name)
+            envelopes = sink.messages[delivered[0]:]
+            delivered[0] = len(sink.messages)
+            if not envelopes:
+                return
+            for envelope in envelopes:
+                original = _message(envelope.content).get('Message-ID')
+                for email in envelope.rcpt_tos:
+                    answer = SCENARIO.get(email, (None, None))[1]
+                    if answer is None:
+                        continue
+                    msg = _message(answer(original))
+                    del msg['To']
+                    msg['To'] = envelope.mail_from
+                    config.switchboards['bounces'].enqueue(
+                        msg, listid=mlist.list_id)
+            run_queue(RulesBounceRunner, 'bounces')
+
     for number in (1, 2, 3):
         message_id = '<demo-post-%d@example.com>' % number
         inject_text(mlist, 'From: %s\nTo: %s\nSubject: Post %d\n'
                     'Message-ID: %s\n\nHello, this is post %d.\n'
                     % (POSTER, LIST, number, message_id, number))
-        for runner_class, name in ((IncomingRunner, 'in'),
-                                   (PipelineRunner, 'pipeline'),
-                                   (OutgoingRunner, 'out')):
-            run_queue(runner_class, name)
-        envelopes = sink.messages[sent:]
-        sent = len(sink.messages)
-        say('\nPost %d went through Mailman to %d recipients (%d SMTP '
-            'transactions); bounces come back:' % (
-                number, sum(len(e.rcpt_tos) for e in envelopes),
-                len(envelopes)))
-        for email, (_behaviour, bounce) in SCENARIO.items():
-            if bounce is None or mlist.members.get_member(email) is None:
-                continue
-            if admin.ledger.state_of(email) is not None and \
-                    admin.ledger.state_of(email).state == 'confirmed':
-                continue        # no mail reaches it any more
-            config.switchboards['bounces'].enqueue(
-                _message(bounce(message_id)), listid=mlist.list_id)
-        run_queue(RulesBounceRunner, 'bounces')
+        before = len(sink.messages)
+        deliver_and_bounce()
+        say('\nPost %d went out; the mailboxes answered, and the plugin '
+            'probed where a notice was unverified (%d SMTP transactions '
+            'in all):' % (number, len(sink.messages) - before))
+        if number == 1:
+            # Anyone can mail the public -bounces address: a forged notice
+            # quoting the archived post asks for a probe, which Anne's
+            # working mailbox does not bounce.
+            forged = _message(samples.rfc3464(
+                POSTER, '5.1.1', '550 5.1.1 <%s>: user unknown' % POSTER,
+                original_id=message_id))
+            config.switchboards['bounces'].enqueue(forged,
+                                                   listid=mlist.list_id)
+            run_queue(RulesBounceRunner, 'bounces')
+            deliver_and_bounce()
+            say('  a forged "user unknown" for %s arrived: nobody is removed '
+                'on it; one probe went to %s, whose mailbox works, so it '
+                'never bounces (and her next post voids the notice)'
+                % (POSTER, POSTER))
         if number == 2:
             result = admin.record_open('fred@example.org')
             config.db.commit()
@@ -221,8 +253,10 @@ def _show(say, admin):
         reason = ('%s by rule %s (status %s)' % (
             last['classification'], last['rule'], last['status'] or '-')
             if last else '')
-        say('  %-20s %-9s run %d  %s' % (row['email'], row['state'],
-                                          row['run'], reason))
+        verifying = (' (verifying: would %s)' % row['verifying']['change']
+                     if row['verifying'] else '')
+        say('  %-20s %-9s run %d  %s%s' % (row['email'], row['state'],
+                                            row['run'], reason, verifying))
 
 
 if __name__ == '__main__':

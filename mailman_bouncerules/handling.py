@@ -18,10 +18,12 @@ from zope.component import getUtility
 
 from mailman_bouncerules.campaigns import (
     attribute, campaign_kind, latest_campaign)
+from mailman_bouncerules.evidence import Evidence
 from mailman_bouncerules.interfaces import IClassifier
 from mailman_bouncerules.ledger import Ledger
 from mailman_bouncerules.model import SeenBounce
 from mailman_bouncerules.parsing.codes import first_smtp_code, first_status
+from mailman_bouncerules.probes import probe_named
 from mailman_bouncerules.report import Kind, RecipientReport
 from mailman_bouncerules.storage import (
     insert_ignoring_duplicates, normalize_message_id)
@@ -78,36 +80,43 @@ class BounceHandler:
                 maybe_forward(mlist, msg)
             return False
         verp = StandardVERP().get_verp(mlist, msg)
-        token = self._token(mlist, msg, report) if len(decisions) == 1 else None
+        candidates = self._token_candidates(mlist, msg, report)
+        token = self._token(mlist, candidates)
+        probe = None if token else probe_named(config.db.store, mlist,
+                                               candidates)
+        single = len(decisions) == 1
         for decision in decisions:
             self._apply(mlist, report, decision, verp, received_at,
-                        single=len(decisions) == 1, token=token)
+                        single=single, token=token, probe=probe)
         return True
 
-    def _token(self, mlist, msg, report):
-        """(campaign, email) named by a valid token of this list, if any:
-        in the VERP address the bounce was sent to, or in the returned
-        original's X-BounceRules-Token header."""
-        store = config.db.store
+    def _token_candidates(self, mlist, msg, report):
+        """Tokens the bounce carries: in the VERP address it was sent to,
+        or in the returned original's X-BounceRules-Token header."""
         local = mlist.bounces_address.partition('@')[0]
         pattern = re.compile(r'%s%s([a-z2-7]{12,40})@' % (
             re.escape(local), re.escape(config.mta.verp_delimiter)),
             re.IGNORECASE)
         candidates = []
         for header in _ENVELOPE_HEADERS:
-            for value in msg.get_all(header) or ():
-                candidates.extend(pattern.findall(str(value)))
+            for value in (msg.get_all(header) or ())[:10]:
+                candidates.extend(pattern.findall(str(value)[:2000])[:10])
         if report.original.token:
             candidates.append(report.original.token.strip())
+        return candidates
+
+    def _token(self, mlist, candidates):
+        """(campaign, email) named by a valid campaign token of this list."""
         for candidate in candidates:
-            found = resolve(store, candidate.lower(), mlist.list_id)
+            found = resolve(config.db.store, candidate.lower(), mlist.list_id)
             if found is not None:
                 return found
         return None
 
     def handle_smtp_failure(self, mlist, email, msg):
         """A permanent refusal at SMTP time, as Mailman's outgoing runner
-        reports it: a short text naming the code and the server's words."""
+        reports it: a short text naming the code and the server's words.
+        The list's own delivery got it, so it is verified evidence."""
         report, decisions = self.classifier.classify(msg)
         ours = [d for d in decisions if d.recipient.address == email.lower()]
         if not ours:
@@ -120,19 +129,25 @@ class BounceHandler:
                 diagnostic=' '.join(text.split()))
             ours = [self.classifier.ruleset.decide(Kind.BOUNCE, recipient)]
         for decision in ours:
-            self._apply(mlist, report, decision, (), now(), single=True)
+            self._apply(mlist, report, decision, (), now(), single=True,
+                        evidence=Evidence.SMTP)
 
     def _apply(self, mlist, report, decision, verp, received_at, single,
-               token=None):
+               token=None, probe=None, evidence=Evidence.UNVERIFIED):
         recipient = decision.recipient
         candidates = [recipient.address, recipient.original_address]
-        if token is not None:
-            # The token names the member exactly, whatever address the
-            # bounce reports (a forwarding target, a rewritten alias).
-            candidates.insert(0, token[1])
+        # A signed token names the member exactly, whatever address the
+        # bounce reports (a forwarding target, a rewritten alias) when it
+        # reports one recipient; with several, only that one is verified.
+        verified_email = token[1] if token else (
+            probe.email if probe is not None else None)
+        if verified_email is not None and (
+                single or verified_email in candidates):
+            candidates.insert(0, verified_email)
         if single:
             # A VERPed -bounces address names the member even when the
-            # bounce names a forwarding target instead.
+            # bounce names a forwarding target instead (not verified: the
+            # address is readable, not signed).
             candidates.extend(verp)
         member, email = None, recipient.address
         for candidate in filter(None, candidates):
@@ -141,15 +156,27 @@ class BounceHandler:
                 email = candidate
                 break
         if member is None:
-            log.info('bouncerules: %s is not a member of %s (%s)',
-                     recipient.address, mlist.list_id, decision.explain())
+            log.info('bouncerules: a bounce names a non-member of %s (%s)',
+                     mlist.list_id, decision.explain())
             return
+        verified = verified_email is not None and \
+            email.lower() == verified_email.lower()
+        if verified and token is not None:
+            evidence = Evidence.TOKEN
+        elif verified:
+            evidence = Evidence.PROBE
         store = config.db.store
-        campaign, how = attribute(store, mlist.list_id, report.original,
-                                  received_at, campaign_kind(member),
-                                  by_token=token[0] if token else None)
+        if evidence is Evidence.PROBE:
+            campaign, how = None, 'probe'
+        else:
+            campaign, how = attribute(store, mlist.list_id, report.original,
+                                      received_at, campaign_kind(member),
+                                      by_token=token[0] if token and verified
+                                      else None)
         Ledger(mlist, store).apply(member, email, decision, campaign, how,
-                                   received_at)
+                                   received_at, evidence=evidence,
+                                   probe=probe if evidence is Evidence.PROBE
+                                   else None)
 
 
 @public

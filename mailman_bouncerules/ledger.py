@@ -11,6 +11,7 @@ numbers.  A reset (an open, a post, a re-enable) moves a watermark: hard
 bounces of campaigns up to it no longer count.
 """
 
+import datetime
 import json
 import logging
 
@@ -28,12 +29,16 @@ from zope.component import getUtility
 from mailman_bouncerules import notices
 from mailman_bouncerules.events import (
     BounceClassified, BounceConfirmed, BounceRunReset, MemberRemoved)
-from mailman_bouncerules.breaker import CircuitBreaker, HeldDecisions
-from mailman_bouncerules.campaigns import campaign_kind, longest_run_through
+from mailman_bouncerules.breaker import (
+    CircuitBreaker, HeldDecisions, StoredDecision)
+from mailman_bouncerules.campaigns import (
+    campaign_kind, find_campaign, longest_run_through)
+from mailman_bouncerules.evidence import Evidence
 from mailman_bouncerules.model import (
     CONFIRMED, HARD, OK, REMOVED, SOFT, Campaign, Event, HardBounce,
     ListSettings, MemberState)
-from mailman_bouncerules.settings import default_confirm_after
+from mailman_bouncerules.probes import CONFIRM, REMOVE, Prober
+from mailman_bouncerules.settings import default_confirm_after, settings
 from mailman_bouncerules.shadow import in_shadow
 from mailman_bouncerules.storage import insert_ignoring_duplicates
 
@@ -96,8 +101,14 @@ class Ledger(HeldDecisions):
             state=OK, run=0, reset_after=0)
         return self.state_of(email, lock=True)
 
-    def apply(self, member, email, decision, campaign, attribution, at):
-        """Record one classified bounce and act on it."""
+    def apply(self, member, email, decision, campaign, attribution, at,
+              evidence=Evidence.UNVERIFIED, probe=None):
+        """Record one classified bounce and act on it.
+
+        A removal or confirmation it calls for is carried out only on
+        verified `evidence`; unverified evidence sends the member a probe
+        instead (see probes.py).  `probe`: the bounce is of that probe.
+        """
         state = self.locked_state(email)
         counted = False
         recipient = decision.recipient
@@ -106,49 +117,119 @@ class Ledger(HeldDecisions):
         state.last_rule = decision.rule
         state.last_status = recipient.status
         state.last_smtp_code = recipient.smtp_code
-        state.last_campaign = campaign.message_id if campaign else None
+        if probe is None:
+            # A probe is no campaign: the last campaign bounced stays.
+            state.last_campaign = campaign.message_id if campaign else None
+        state.last_evidence = evidence.value
         if decision.action == 'count' and campaign is not None:
             counted = self._count(state, campaign)
         elif state.state in (OK, SOFT) and decision.classification != 'complaint':
             # Flagged only: a soft bounce, or a hard one with no campaign
             # to count it against.
             state.state = SOFT if decision.classification == 'soft' else HARD
-        self._event(email, 'bounce', at, decision=decision, campaign=campaign,
-                    attribution=attribution, counted=counted)
+        event = self._event(email, 'bounce', at, decision=decision,
+                            campaign=campaign, attribution=attribution,
+                            counted=counted, evidence=evidence)
         zope.event.notify(BounceClassified(self.mlist, email, decision,
                                            campaign, counted))
         breaker = CircuitBreaker(self.mlist, self.store)
-        tripped = breaker.observe(campaign, email, decision)
-        if tripped is not None:
+        tripped = breaker.observe(campaign, email, decision, at)
+        if tripped is not None and tripped.campaign_id is not None:
             self._take_back(tripped, campaign, at)
-        hold = breaker.active_hold(campaign, email)
-        if decision.action == 'unsubscribe':
-            if hold is None:
-                self._remove(member, email, state, decision, at, campaign)
-            else:
-                self._hold(email, hold, decision, campaign, at)
-        elif counted and state.state != CONFIRMED:
-            self._maybe_confirm(member, email, state, campaign, at, hold)
+        change = self._change_called_for(state, decision, campaign, counted)
+        if probe is not None and decision.classification == 'hard':
+            # The probe went to this address alone and bounced hard: what
+            # waited for it is verified now.
+            Prober(self.mlist, self.store).bounced(probe, at)
+            if change != REMOVE:
+                change = probe.change
+            decision = self._waiting_decision(probe, decision, change)
+        if change == REMOVE or (change == CONFIRM
+                                and state.state != CONFIRMED):
+            self._change(member, email, state, change, decision, campaign,
+                         at, evidence, event, breaker)
         self._mirror(member, state, at)
         return state
+
+    def _change_called_for(self, state, decision, campaign, counted):
+        """REMOVE, CONFIRM or None: what this bounce alone calls for."""
+        if decision.action == 'unsubscribe':
+            return REMOVE
+        if counted and state.state != CONFIRMED:
+            sequences = self._hard_sequences(state.email, campaign.kind,
+                                             state.reset_after)
+            state.run = longest_run_through(sequences, max(sequences))
+            through_this = longest_run_through(sequences, campaign.sequence)
+            if max(through_this, state.run) >= self.confirm_after():
+                state.run = max(through_this, state.run)
+                return CONFIRM
+            state.state = HARD
+        return None
+
+    def _waiting_decision(self, probe, decision, change):
+        """The decision to carry out after a probe bounced: a removal waits
+        with the decision that asked for it (its rule is why)."""
+        if change != REMOVE or decision.action == 'unsubscribe':
+            return decision
+        asked = self.store.get(Event, probe.event_id) if probe.event_id else None
+        return (StoredDecision(asked, 'verified by a probe that bounced')
+                if asked is not None else decision)
+
+    def _change(self, member, email, state, change, decision, campaign, at,
+                evidence, event, breaker):
+        """Carry out a removal or confirmation, or keep it back: for a
+        probe (unverified evidence), in the history (shadow mode), or
+        under the circuit breaker's hold."""
+        if not evidence.verified:
+            state.state = state.state if state.state == CONFIRMED else HARD
+            if self.shadow:
+                self._shadow_mark(email, state, change, decision, campaign,
+                                  at, evidence)
+                return
+            probe, why = Prober(self.mlist, self.store).request(
+                email, change, event, campaign, at)
+            self._event(email, 'verifying' if probe else 'unverified', at,
+                        campaign=campaign, evidence=evidence,
+                        detail='would %s on verified evidence; %s'
+                        % (change, why))
+            return
+        hold = breaker.active_hold(campaign, email)
+        if hold is None and not self.shadow:
+            hold = breaker.cap_hold(at)
+        if hold is not None:
+            state.state = HARD if state.state != CONFIRMED else state.state
+            self._hold(email, hold, change, decision, campaign, at, evidence)
+            return
+        Prober(self.mlist, self.store).supersede(
+            email, at, 'verified evidence (%s)' % evidence.value)
+        if change == REMOVE:
+            self._remove(member, email, state, decision, at, campaign,
+                         evidence=evidence)
+        else:
+            self._confirm(member, email, state, at, campaign,
+                          evidence=evidence)
 
     def reset(self, member, email, why, sequence, at=None):
         """The member showed life: hard bounces up to `sequence` are void.
 
         Confirmed and removed members are not reset (only an admin's
-        re-enable brings a confirmed member back).  Returns True if reset.
+        re-enable brings a confirmed member back), but what shadow mode
+        only recorded is void, and so is a change waiting for its probe.
+        Returns True if reset.
         """
         at = at or now()
         state = self.locked_state(email)
-        if state.state in (CONFIRMED, REMOVED):
+        if state.state in (CONFIRMED, REMOVED) and not state.shadow:
             self._event(email, why, at, detail='no reset: member is %s'
                         % state.state)
             return False
+        state.shadow = False
+        Prober(self.mlist, self.store).supersede(
+            email, at, 'the member showed life (%s)' % why)
         kind = campaign_kind(member)
         state.reset_after = max(state.reset_after, sequence or 0)
         state.run = self._current_run(email, kind, state.reset_after)
-        if state.run == 0:
-            state.state = OK
+        state.state = OK if state.run == 0 else HARD
         state.changed_at = at
         self._event(email, why, at, detail='hard bounces up to campaign %d '
                     'no longer count' % state.reset_after)
@@ -166,6 +247,7 @@ class Ledger(HeldDecisions):
         state.changed_at = at
         if member is not None:
             member.preferences.delivery_status = DeliveryStatus.enabled
+        Prober(self.mlist, self.store).supersede(email, at, 're-enabled')
         self._event(email, 'reenable', at)
         self._mirror(member, state, None)
         zope.event.notify(BounceRunReset(self.mlist, email, 'reenable'))
@@ -193,6 +275,7 @@ class Ledger(HeldDecisions):
         state = self.locked_state(email)
         state.state, state.run, state.changed_at = OK, 0, at
         state.reset_after = max(state.reset_after, latest_sequence or 0)
+        Prober(self.mlist, self.store).supersede(email, at, 'undone')
         self._event(email, 'undo', at, actor=actor,
                     detail='undid the %s of %s' % (
                         'removal' if undone.event == 'removed'
@@ -232,27 +315,61 @@ class Ledger(HeldDecisions):
         return member
 
     def enforce_recorded(self, at=None):
-        """Shadow mode ends: act on what it recorded, silently.
+        """Shadow mode ends: act on what it recorded that still holds.
 
-        Members it would have confirmed stop receiving mail; members it
-        would have removed are removed; no notice goes out for either.
+        A recorded removal or confirmation is carried out, silently (no old
+        decision is mailed), only if it is recent (`shadow_enforce_days`),
+        was not voided since by a sign of life (an open, a post: see
+        `reset`), and rests on verified evidence; one on unverified
+        evidence gets its probe first.  Each carried-out change keeps the
+        snapshot that `undo` needs.  Returns how many were carried out.
         """
         at = at or now()
         self.shadow = False
+        recent = datetime.timedelta(days=settings().shadow_enforce_days)
+        carried_out = 0
         for state in self.store.scalars(select(MemberState).filter_by(
                 list_id=self.list_id, shadow=True)).all():
-            member = self.mlist.members.get_member(state.email)
             state.shadow = False
-            if member is None:
+            member = self.mlist.members.get_member(state.email)
+            recorded = self.store.scalars(select(Event).filter_by(
+                list_id=self.list_id, email=state.email).filter(
+                Event.event.in_(('would-remove', 'would-confirm'))).order_by(
+                Event.at.desc(), Event.id.desc())).first()
+            if member is None or recorded is None or \
+                    state.state not in (CONFIRMED, REMOVED):
                 continue
-            if state.state == CONFIRMED:
-                member.preferences.delivery_status = DeliveryStatus.by_bounces
-            elif state.state == REMOVED:
-                delete_member(self.mlist, state.email, admin_notif=False,
-                              userack=False)
-            self._event(state.email, 'enforced', at,
-                        detail='shadow mode ended: %s' % state.state)
+            change = REMOVE if recorded.event == 'would-remove' else CONFIRM
+            evidence = Evidence(recorded.evidence or Evidence.UNVERIFIED.value)
+            campaign = find_campaign(self.store, self.list_id,
+                                     recorded.campaign)
+            state.state = HARD
+            state.run = self._current_run(state.email, campaign_kind(member),
+                                          state.reset_after)
+            if at - recorded.at > recent:
+                self._event(state.email, 'not-enforced', at,
+                            detail='shadow mode ended: the recorded %s is '
+                            'older than %d days' % (
+                                change, settings().shadow_enforce_days))
+            elif not evidence.verified:
+                probe, why = Prober(self.mlist, self.store).request(
+                    state.email, change, recorded, campaign, at)
+                self._event(state.email, 'verifying' if probe else
+                            'not-enforced', at, campaign=campaign,
+                            evidence=evidence,
+                            detail='shadow mode ended: would %s on verified '
+                            'evidence; %s' % (change, why))
+            elif change == REMOVE:
+                self._remove(member, state.email, state, StoredDecision(
+                    recorded, 'recorded in shadow mode'), at, campaign,
+                    evidence=evidence, notify=False)
+                carried_out += 1
+            else:
+                self._confirm(member, state.email, state, at, campaign,
+                              evidence=evidence, notify=False)
+                carried_out += 1
             self._mirror(member, state, None)
+        return carried_out
 
     # -- internals ------------------------------------------------------
 
@@ -280,61 +397,59 @@ class Ledger(HeldDecisions):
         sequences = self._hard_sequences(email, kind, after)
         return longest_run_through(sequences, max(sequences)) if sequences else 0
 
-    def _maybe_confirm(self, member, email, state, campaign, at, hold=None):
-        sequences = self._hard_sequences(email, campaign.kind,
-                                         state.reset_after)
-        state.run = longest_run_through(sequences, max(sequences))
-        through_this = longest_run_through(sequences, campaign.sequence)
-        threshold = self.confirm_after()
-        if max(through_this, state.run) < threshold:
-            state.state = HARD
-            return
-        if hold is not None:
-            state.state = HARD
-            self._event(email, 'held', at, campaign=campaign, hold_id=hold.id,
-                        detail='would confirm: %d consecutive campaigns'
-                        % max(through_this, state.run))
-            return
-        self._confirm(member, email, state, campaign, sequences,
-                      max(through_this, state.run), at)
-
-    def _confirm(self, member, email, state, campaign, sequences, run, at):
-        state.state = CONFIRMED
-        state.run = run
+    def _shadow_mark(self, email, state, change, decision, campaign, at,
+                     evidence):
+        """Shadow mode: what the plugin would do, recorded for later."""
+        state.state = REMOVED if change == REMOVE else CONFIRMED
+        if change == REMOVE:
+            state.run = 0
         state.changed_at = at
+        state.shadow = True
+        self._event(email, 'would-%s' % change, at, decision=decision,
+                    campaign=campaign, evidence=evidence,
+                    detail='shadow mode' if change == REMOVE else
+                    'shadow mode: hard bounces in %d consecutive campaigns'
+                    % state.run)
+
+    def _confirm(self, member, email, state, at, campaign=None,
+                 evidence=Evidence.UNVERIFIED, notify=True):
+        kind = campaign.kind if campaign is not None else campaign_kind(member)
+        sequences = self._hard_sequences(email, kind, state.reset_after)
         if self.shadow:
-            state.shadow = True
-            self._event(email, 'would-confirm', at, campaign=campaign,
-                        detail='shadow mode: hard bounces in %d consecutive '
-                        'campaigns' % run)
+            self._shadow_mark(email, state, CONFIRM, None, campaign, at,
+                              evidence)
             return
+        state.state = CONFIRMED
+        state.run = max(state.run, longest_run_through(
+            sequences, max(sequences)) if sequences else 0)
+        state.changed_at = at
         snapshot = member_snapshot(member)
         if member is not None:
             member.preferences.delivery_status = DeliveryStatus.by_bounces
         campaigns = self.store.scalars(select(Campaign.message_id).filter_by(
-            list_id=self.list_id, kind=campaign.kind).filter(
+            list_id=self.list_id, kind=kind).filter(
             Campaign.sequence.in_(sorted(sequences))).order_by(
             Campaign.sequence)).all()
         self._event(email, 'confirmed', at, campaign=campaign,
                     detail='hard bounces in %d consecutive campaigns'
-                    % state.run, snapshot=snapshot)
-        log.info('bouncerules: %s confirmed bouncing on %s (%d campaigns)',
-                 email, self.list_id, state.run)
-        if self.mlist.bounce_notify_owner_on_disable:
+                    % state.run, snapshot=snapshot, evidence=evidence)
+        log.info('bouncerules: %s confirmed bouncing on %s (%d campaigns, %s)',
+                 email, self.list_id, state.run, evidence.value)
+        if notify and self.mlist.bounce_notify_owner_on_disable:
             notices.confirmed(self.mlist, email, state, campaigns)
         zope.event.notify(BounceConfirmed(self.mlist, email, state.run))
 
-    def _remove(self, member, email, state, decision, at, campaign=None):
+    def _remove(self, member, email, state, decision, at, campaign=None,
+                evidence=Evidence.UNVERIFIED, notify=True):
+        if self.shadow:
+            self._shadow_mark(email, state, REMOVE, decision, campaign, at,
+                              evidence)
+            return
         state.state = REMOVED
         state.run = 0
         state.changed_at = at
-        if self.shadow:
-            state.shadow = True
-            self._event(email, 'would-remove', at, decision=decision,
-                        campaign=campaign, detail='shadow mode')
-            return
         self._event(email, 'removed', at, decision=decision, campaign=campaign,
-                    snapshot=member_snapshot(member))
+                    snapshot=member_snapshot(member), evidence=evidence)
         if member is None:
             return
         try:
@@ -343,10 +458,10 @@ class Ledger(HeldDecisions):
             delete_member(self.mlist, email, admin_notif=False, userack=False)
         except NotAMemberError:
             return
-        log.info('bouncerules: removed %s from %s: %s', email, self.list_id,
-                 decision.explain())
-        if self.mlist.bounce_notify_owner_on_removal:
-            notices.removed(self.mlist, email, decision)
+        log.info('bouncerules: removed %s from %s: %s (%s)', email,
+                 self.list_id, decision.explain(), evidence.value)
+        if notify and self.mlist.bounce_notify_owner_on_removal:
+            notices.removed(self.mlist, email, decision, evidence)
         zope.event.notify(MemberRemoved(self.mlist, email, decision))
 
     def _mirror(self, member, state, at):
@@ -360,9 +475,10 @@ class Ledger(HeldDecisions):
 
     def _event(self, email, name, at, decision=None, campaign=None,
                attribution=None, counted=False, detail=None, snapshot=None,
-               actor=None, hold_id=None):
+               actor=None, hold_id=None, evidence=None):
         event = Event(list_id=self.list_id, email=email.lower(), event=name,
                       at=at, counted=counted, detail=detail,
+                      evidence=evidence.value if evidence else None,
                       attribution=attribution, actor=actor, hold_id=hold_id,
                       snapshot=json.dumps(snapshot) if snapshot else None,
                       campaign=campaign.message_id if campaign else None)
@@ -376,5 +492,5 @@ class Ledger(HeldDecisions):
             event.smtp_code = recipient.smtp_code
             event.diagnostic = (recipient.diagnostic or '')[:DIAGNOSTIC_LIMIT]
         self.store.add(event)
+        self.store.flush()
         return event
-

@@ -91,6 +91,8 @@ class MemberState(Base):
     # The state was reached in shadow mode: what *would* have happened.
     shadow = Column(Boolean, nullable=False, default=False,
                     server_default=false())
+    # The evidence of the last bounce (evidence.Evidence).
+    last_evidence = Column(String(12))
 
 
 @public
@@ -130,6 +132,8 @@ class Event(Base):
     snapshot = Column(Text)
     actor = Column(String(255))
     hold_id = Column(Integer)               # a decision the breaker holds
+    # How far the list can trust the bounce: see evidence.Evidence.
+    evidence = Column(String(12))
 
 
 @public
@@ -170,17 +174,23 @@ class Failures(Base):
 
 # What the circuit breaker did with the decisions it held.
 HELD, RELEASED, DISCARDED = 'held', 'released', 'discarded'
+# What tripped it: one campaign, the list's recent failures, the daily cap.
+CAMPAIGN_SCOPE, WINDOW_SCOPE, CAP_SCOPE = 'campaign', 'window', 'cap'
 
 
 @public
 class Hold(Base):
-    """The circuit breaker tripped for a campaign at a domain ('*': all)."""
+    """The circuit breaker tripped for a campaign at a domain ('*': all),
+    for a list's recent failures at a domain, or at the daily cap."""
     __tablename__ = 'bouncerules_hold'
     __table_args__ = (UniqueConstraint('campaign_id', 'domain'),)
 
     id = Column(Integer, primary_key=True)
     list_id = Column(String(255), nullable=False, index=True)
-    campaign_id = Column(Integer, nullable=False)
+    # None for a window or cap hold (NULLs never collide in the key).
+    campaign_id = Column(Integer, nullable=True)
+    scope = Column(String(10), nullable=False, default=CAMPAIGN_SCOPE,
+                   server_default=CAMPAIGN_SCOPE)
     domain = Column(String(255), nullable=False)
     rule = Column(String(100), nullable=False)
     failures = Column(Integer, nullable=False)
@@ -200,3 +210,51 @@ class SeenBounce(Base):
     list_id = Column(String(255), primary_key=True)
     message_key = Column(String(255), primary_key=True)
     seen_at = Column(DateTime, nullable=False)
+
+
+@public
+class WindowFailures(Base):
+    """Hard failures on a list per hour, bucket and domain ('*': all).
+
+    The bucket is the campaign kind the failure was tied to, or 'none' for
+    a notice that matches no campaign: a flood of those must trip the
+    breaker too, and cannot hide among the posts.
+    """
+    __tablename__ = 'bouncerules_window'
+
+    list_id = Column(String(255), primary_key=True)
+    hour = Column(Integer, primary_key=True)        # hours since the epoch
+    bucket = Column(String(10), primary_key=True)
+    domain = Column(String(255), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+
+
+# What became of a verification probe.
+PROBE_QUEUED, PROBE_SENT, PROBE_BOUNCED, PROBE_EXPIRED, PROBE_SUPERSEDED = (
+    'queued', 'sent', 'bounced', 'expired', 'superseded')
+PROBES_OPEN = (PROBE_QUEUED, PROBE_SENT)
+
+
+@public
+class Probe(Base):
+    """A verification probe: unverified evidence would remove or confirm a
+    member, so the list mails the member itself, from a signed envelope
+    sender, and acts only if that mail bounces."""
+    __tablename__ = 'bouncerules_probe'
+    __table_args__ = (Index('ix_bouncerules_probe_open', 'status', 'due_at'),
+                      Index('ix_bouncerules_probe_member', 'list_id', 'email'))
+
+    id = Column(Integer, primary_key=True)
+    list_id = Column(String(255), nullable=False)
+    email = Column(String(255), nullable=False)
+    # The waiting change: 'remove' or 'confirm'.
+    change = Column(String(10), nullable=False)
+    status = Column(String(10), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    sent_at = Column(DateTime)
+    # Queued: when the budget is checked again; sent: when it expires.
+    due_at = Column(DateTime, nullable=False)
+    decided_at = Column(DateTime)
+    # The decision that asked for it (to carry out its removal).
+    event_id = Column(Integer)
+    campaign = Column(String(998))

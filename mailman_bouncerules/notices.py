@@ -1,7 +1,20 @@
-"""Notices to list owners that say what happened and why."""
+"""Notices to list owners that say what happened and why.
+
+The server's words in a bounce are untrusted text: they are quoted,
+shortened and defanged (see untrusted.py), never written as the list's own.
+"""
 
 from mailman.email.message import OwnerNotification
 from public import public
+
+from mailman_bouncerules.untrusted import printable, quoted
+
+# What a removal means, by the rule's reason word.
+_REMOVAL_REASONS = {
+    'userunknown': 'the receiving server says the mailbox does not exist',
+    'hostunknown': 'the address\'s domain does not exist',
+    'notaccept': 'the domain accepts no mail',
+}
 
 
 @public
@@ -25,39 +38,44 @@ def confirmed(mlist, email, state, campaigns):
 
 
 @public
-def removed(mlist, email, decision):
+def removed(mlist, email, decision, evidence):
     recipient = decision.recipient
+    because = _REMOVAL_REASONS.get(
+        decision.reason, 'a bounce rule (%s) removes at once' % decision.reason)
     text = '\n'.join([
-        '%s has been removed from %s because its mailbox does not exist.'
-        % (email, mlist.fqdn_listname),
+        '%s has been removed from %s: %s (%s).'
+        % (email, mlist.fqdn_listname, because, evidence.described),
         '',
-        'Why: %s' % decision.explain(),
-        'Status %s, reply %s.' % (recipient.status or '-',
-                                  recipient.smtp_code or '-'),
-        'The server said: %s' % (recipient.diagnostic or '-')[:500],
+        'Why: %s' % printable(decision.explain()),
+        'Status %s, reply %s.' % (printable(recipient.status) or '-',
+                                  printable(recipient.smtp_code) or '-'),
+        'The bounce said (quoted, not checked):',
+        quoted(recipient.diagnostic),
         '',
-        'No goodbye message was sent to the dead address.',
+        'No goodbye message was sent to the dead address.  To take the',
+        'removal back:',
+        '',
+        '    mailman bouncerules undo %s %s' % (mlist.list_id, email),
     ])
     send(mlist, '%s removed from %s by bounces' % (email, mlist.display_name),
           text)
 
 
 @public
-def breaker_tripped(mlist, campaign, hold):
-    scope = ('all recipients' if hold.domain == '*'
-             else 'recipients at %s' % hold.domain)
+def breaker_tripped(mlist, hold, what):
+    """`what`: one sentence on what tripped (see breaker.py)."""
     text = '\n'.join([
         'The bounce circuit breaker tripped on %s.' % mlist.fqdn_listname,
         '',
-        'Campaign <%s> (sent %s): %d of %d %s failed with the same rule, %s.'
-        % (campaign.message_id, campaign.sent_at.isoformat()[:16],
-           hold.failures, hold.recipients, scope, hold.rule),
+        what,
         'That many failures at once usually means the list server is',
-        'blocklisted or the provider has an outage, not that the mailboxes',
-        'are gone.  Every removal and confirmation for this campaign and',
-        'these recipients is held, and those already made were taken back.',
+        'blocklisted, the provider has an outage, or someone is sending',
+        'forged bounces; not that the mailboxes are gone.  Removals and',
+        'confirmations in its scope are held, and those already made for',
+        'the campaign were taken back.',
         '',
-        'Sample diagnostic: %s' % (hold.sample or '-'),
+        'Sample diagnostic (quoted, not checked):',
+        quoted(hold.sample),
         '',
         'Review, then apply or drop the held decisions:',
         '    mailman bouncerules holds %s' % mlist.list_id,
@@ -66,6 +84,21 @@ def breaker_tripped(mlist, campaign, hold):
     ])
     send(mlist, 'Bounce circuit breaker tripped on %s' % mlist.display_name,
           text)
+
+
+@public
+def probe_budget_spent(mlist):
+    text = '\n'.join([
+        'Bounces on %s would remove or confirm more members than the'
+        % mlist.fqdn_listname,
+        'verification probe budget allows (probe_hourly_share,',
+        'probe_daily_share).  Those changes wait; their probes go out as the',
+        'budget frees up.  Many unverified bounces at once are often forged:',
+        'nobody is removed on them unless their probe bounces.',
+        '',
+        '    mailman bouncerules status %s' % mlist.list_id,
+    ])
+    send(mlist, 'Bounce verification waits on %s' % mlist.display_name, text)
 
 
 @public

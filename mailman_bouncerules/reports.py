@@ -11,11 +11,8 @@ the list's language; it goes out as a Mailman owner notification.
 import datetime
 import time
 from collections import Counter
-from importlib.resources import files
-from urllib.error import URLError
 
 from mailman.interfaces.listmanager import IListManager
-from mailman.interfaces.template import ITemplateLoader
 from mailman.utilities.datetime import now
 from mailman.utilities.string import expand
 from public import public
@@ -24,6 +21,7 @@ from zope.component import getUtility
 
 from mailman_bouncerules import notices
 from mailman_bouncerules.model import HELD, Event, ListSettings
+from mailman_bouncerules.templates import load_template
 
 TEMPLATE = 'list:admin:notice:bouncerules-report'
 PERIODS = {'daily': datetime.timedelta(days=1),
@@ -75,20 +73,7 @@ def render(mlist, store, since, period_name='since'):
         campaigns=_campaigns(admin, since),
         **{key: stats[key] for key in ('members', 'active', 'soft', 'hard',
                                        'confirmed', 'removed')})
-    return expand(_template(mlist), mlist, data)
-
-
-def _template(mlist):
-    try:
-        return getUtility(ITemplateLoader).get(TEMPLATE, mlist)
-    except (URLError, LookupError):
-        pass
-    folder = files('mailman_bouncerules.templates')
-    for code in (mlist.preferred_language.code, 'en'):
-        candidate = folder / code / (TEMPLATE + '.txt')
-        if candidate.is_file():
-            return candidate.read_text(encoding='utf-8')
-    raise LookupError(TEMPLATE)
+    return expand(load_template(TEMPLATE, mlist), mlist, data)
 
 
 _SHOWN = {'confirmed': 'confirmed (delivery stopped)',

@@ -5,6 +5,12 @@ the stock runner it keeps temporary failures (they are soft bounces
 worth recording) and reads status codes and reasons, not just addresses.
 A message that makes the handler raise is shunted by Mailman's Runner base
 class, its transaction rolled back, and the runner goes on.
+
+Each bounce's effects are committed before `_dispose` returns: Mailman's
+runner removes the queue file first and commits only after its periodic
+pass, so a crash in between would lose a bounce.  Committed first, a crash
+before the file is removed only re-delivers it, and the duplicate check
+makes that harmless.
 """
 
 from mailman.config import config
@@ -12,6 +18,7 @@ from mailman.runners.bounce import BounceRunner
 from public import public
 
 from mailman_bouncerules.handling import BounceHandler
+from mailman_bouncerules.probes import process_due_probes
 from mailman_bouncerules.reports import send_due_reports
 from mailman_bouncerules.shadow import any_shadow, in_shadow, stock_pass
 
@@ -29,15 +36,17 @@ class RulesBounceRunner(BounceRunner):
             # Stock Mailman stays in charge of a list in shadow mode.
             with stock_pass():
                 super()._dispose(mlist, msg, msgdata)
+        config.db.commit()
         return False
 
     def _do_periodic(self):
         """Stock's periodic pass (scoring, warnings, removals) when a list
-        is in shadow mode, then the owner reports that are due.
+        is in shadow mode, then the probes and owner reports that are due.
 
         Mailman calls this after every bounce: without shadow lists, stock's
         cycle (two queries over all members) is skipped altogether.
         """
         if any_shadow(config.db.store):
             super()._do_periodic()
+        process_due_probes(config.db.store)
         send_due_reports(config.db.store)

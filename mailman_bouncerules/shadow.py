@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from zope.component import getUtility
 
 from mailman_bouncerules.model import ListSettings
-from mailman_bouncerules.settings import plugin_settings
+from mailman_bouncerules.settings import settings
 
 log = logging.getLogger('mailman.bounce')
 
@@ -37,8 +37,7 @@ _stock_pass = ContextVar('bouncerules_stock_pass', default=False)
 
 @public
 def site_default():
-    value = str(plugin_settings().get('shadow_mode', '') or 'no')
-    return value.strip().lower() in ('yes', 'on', 'true', '1')
+    return settings().shadow_mode
 
 
 @public

@@ -20,12 +20,15 @@ import secrets
 from mailman.config import config
 from public import public
 
-from mailman_bouncerules.settings import plugin_settings
+from mailman_bouncerules.settings import settings
 
 MAC_BYTES = 6               # 48 bits: forging an open is not worth a guess
 MAX_TOKEN_CHARS = 40
 TOKEN_SHAPE = re.compile(r'^[a-z2-7]{%d,%d}$' % (12, MAX_TOKEN_CHARS))
 _DOMAIN = b'bouncerules-token-1'
+# Probe tokens are signed under their own domain: a campaign token can never
+# pass for a probe token, nor the other way round.
+_PROBE_DOMAIN = b'bouncerules-probe-1'
 
 
 @public
@@ -35,7 +38,7 @@ def site_secret():
     A generated secret lives in Mailman's var directory, readable by its
     owner only; it is never logged.
     """
-    configured = plugin_settings().get('secret', '').strip()
+    configured = settings().secret
     if configured:
         return configured.encode('utf-8')
     path = os.path.join(config.VAR_DIR, 'bouncerules-secret')
@@ -55,8 +58,8 @@ def site_secret():
         return file.read().strip()
 
 
-def _mac(secret, list_id, payload):
-    message = b'|'.join((_DOMAIN, list_id.encode('utf-8'), payload))
+def _mac(secret, list_id, payload, domain=_DOMAIN):
+    message = b'|'.join((domain, list_id.encode('utf-8'), payload))
     return hmac.new(secret, message, hashlib.sha256).digest()[:MAC_BYTES]
 
 
@@ -109,3 +112,25 @@ def split_token(token):
 @public
 def verify(secret, list_id, payload, mac):
     return hmac.compare_digest(_mac(secret, list_id, payload), mac)
+
+
+@public
+def make_probe_token(secret, list_id, probe_id, recipient_id):
+    """The token in a verification probe's envelope sender."""
+    payload = _varint(probe_id) + _varint(recipient_id)
+    raw = payload + _mac(secret, list_id, payload, _PROBE_DOMAIN)
+    return base64.b32encode(raw).decode('ascii').rstrip('=').lower()
+
+
+@public
+def read_probe_token(secret, list_id, token):
+    """(probe id, recipient id) a valid probe token of the list names, or
+    None."""
+    parts = split_token(token)
+    if parts is None:
+        return None
+    probe_id, recipient_id, payload, mac = parts
+    if not hmac.compare_digest(
+            _mac(secret, list_id, payload, _PROBE_DOMAIN), mac):
+        return None
+    return probe_id, recipient_id

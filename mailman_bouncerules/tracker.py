@@ -31,7 +31,7 @@ from public import public
 from zope.component import getUtility
 
 from mailman_bouncerules.pixel import GIF
-from mailman_bouncerules.settings import plugin_settings
+from mailman_bouncerules.settings import settings
 from mailman_bouncerules.tracking import record_open, resolve
 
 log = logging.getLogger('mailman.bounce')
@@ -109,9 +109,7 @@ class TrackerRunner(Runner):
 
     def run(self):
         """Serve until the master's signal interrupts (RunnerInterrupt)."""
-        settings = plugin_settings()
-        host = settings.get('tracker_host', '') or '127.0.0.1'
-        port = int(settings.get('tracker_port', '') or 8025)
+        host, port = settings().tracker_host, settings().tracker_port
         self.server = make_server(host, port, tracker_application,
                                   handler_class=_QuietHandler)
         log.info('bouncerules tracker listening on %s:%d', host, port)

@@ -19,11 +19,8 @@ from mailman_bouncerules.campaigns import campaign_kind
 from mailman_bouncerules.ledger import Ledger
 from mailman_bouncerules.model import (
     Campaign, ListSettings, MemberState, Open, OK)
-from mailman_bouncerules.settings import plugin_settings
+from mailman_bouncerules.settings import settings
 from mailman_bouncerules.storage import insert_ignoring_duplicates
-
-DEFAULT_LIFETIME_DAYS = 180
-
 
 @public
 def tracking_enabled(store, list_id):
@@ -33,9 +30,7 @@ def tracking_enabled(store, list_id):
 
 @public
 def token_lifetime():
-    days = plugin_settings().get('token_lifetime_days', '') or \
-        DEFAULT_LIFETIME_DAYS
-    return datetime.timedelta(days=int(days))
+    return datetime.timedelta(days=settings().token_lifetime_days)
 
 
 @public

@@ -79,3 +79,43 @@ def mailman_command(*args):
     result = CliRunner().invoke(command, list(args))
     config.db.commit()
     return result
+
+
+def sent_probes():
+    """The verification probes waiting in the virgin queue, taken out of
+    it (other mail stays): [(recipients, envelope sender, message)]."""
+    probes = []
+    for item in get_queue_messages('virgin'):
+        if 'bouncerules_probe' in item.msgdata:
+            probes.append((item.msgdata['recipients'], item.msgdata['sender'],
+                           item.msg))
+        else:
+            config.switchboards['virgin'].enqueue(item.msg, item.msgdata)
+    return probes
+
+
+def dead_mailbox(mlist, data, message_id=None):
+    """A bounce to the plain -bounces address from a mailbox that bounces
+    everything: the bounce, then the same failure for each probe it
+    caused, addressed to the probe's envelope sender as an MTA returns it.
+    Returns the probes bounced."""
+    bounce(mlist, data, message_id)
+    probes = sent_probes()
+    for _recipients, sender, _probe in probes:
+        msg = as_message(data)
+        del msg['To']
+        msg['To'] = sender
+        del msg['Message-ID']
+        bounce(mlist, msg.as_bytes())
+    return probes
+
+
+def refused(mlist, email, code=550, text='5.1.1 <%s>: user unknown'):
+    """A refusal at SMTP time, handed over as Mailman's outgoing runner
+    does (verified evidence: the list's own delivery got it)."""
+    from mailman.interfaces.bounce import IBounceProcessor
+    from mailman.runners.outgoing import OutgoingRunner
+    dsn = OutgoingRunner._fake_dsn(None, mlist, email, code,
+                                   text % email if '%s' in text else text)
+    getUtility(IBounceProcessor).register(mlist, email, dsn)
+    config.db.commit()

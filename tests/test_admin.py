@@ -10,7 +10,8 @@ from mailman.config import config
 from mailman_bouncerules.testing import samples
 
 from sitehelpers import (
-    add_member, bounce, mailman_command, make_list, send_campaign, state)
+    add_member, bounce, dead_mailbox, mailman_command, make_list,
+    send_campaign, state)
 
 BART, CRIS, DAVE = 'bart@example.org', 'cris@example.org', 'dave@example.org'
 
@@ -27,11 +28,11 @@ def ant(mailman):
     for email in (BART, CRIS, DAVE, 'erin@example.org'):
         add_member(mlist, email)
     for number in (1, 2, 3):
-        bounce(mlist, hard(send_campaign(mlist, number)))
+        dead_mailbox(mlist, hard(send_campaign(mlist, number)))
     bounce(mlist, samples.rfc3464(CRIS, '4.2.2', '452 4.2.2 over quota',
                                   action='delayed'))
-    bounce(mlist, samples.rfc3464('erin@example.org', '5.1.1',
-                                  '550 5.1.1 user unknown'))
+    dead_mailbox(mlist, samples.rfc3464('erin@example.org', '5.1.1',
+                                        '550 5.1.1 user unknown'))
     return mlist
 
 
@@ -68,8 +69,13 @@ def test_history_kept_after_removal(ant):
     result = mailman_command('history', 'ant@example.com',
                              'erin@example.org', '--json')
     assert result.exit_code == 0, result.output
-    assert [row['event'] for row in json.loads(result.output)] == [
-        'bounce', 'removed']
+    rows = json.loads(result.output)
+    # The notice to the plain -bounces address asked for a probe; the
+    # probe's bounce removed.
+    assert [row['event'] for row in rows] == [
+        'bounce', 'verifying', 'bounce', 'removed']
+    assert [row.get('evidence') for row in rows] == [
+        'unverified', 'unverified', 'probe', 'probe']
 
 
 def test_open_resets_a_hard_run(ant):
@@ -111,7 +117,7 @@ def test_configure_confirm_after(ant):
                              '--confirm-after', '2')
     assert 'confirm after 2' in result.output
     for number in (4, 5):
-        bounce(ant, hard(send_campaign(ant, number), CRIS))
+        dead_mailbox(ant, hard(send_campaign(ant, number), CRIS))
     assert state(ant, CRIS).state == 'confirmed'
 
 

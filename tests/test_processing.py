@@ -14,7 +14,8 @@ from mailman_bouncerules.runner import RulesBounceRunner
 from mailman_bouncerules.testing import samples
 
 from sitehelpers import (
-    add_member, as_message, bounce, make_list, queue, send_campaign, state)
+    add_member, as_message, bounce, dead_mailbox, make_list, queue,
+    send_campaign, sent_probes, state)
 
 BART = 'bart@example.org'
 
@@ -65,7 +66,7 @@ def test_temporary_failure_is_recorded_not_dropped(ant):
 def test_hard_bounce_counts_once_per_campaign(ant):
     mlist, member = ant
     campaign = send_campaign(mlist, 1)
-    bounce(mlist, hard(campaign))
+    dead_mailbox(mlist, hard(campaign))
     bounce(mlist, samples.exim(BART, '550 5.2.1 mailbox is disabled')
            .replace(b'<post-2@example.com>', campaign.encode()))
     member_state = state(mlist, BART)
@@ -78,7 +79,7 @@ def test_hard_bounce_counts_once_per_campaign(ant):
 def test_three_consecutive_campaigns_confirm(ant):
     mlist, member = ant
     for number in (1, 2, 3):
-        bounce(mlist, hard(send_campaign(mlist, number)))
+        dead_mailbox(mlist, hard(send_campaign(mlist, number)))
     member_state = state(mlist, BART)
     assert (member_state.state, member_state.run) == ('confirmed', 3)
     assert member.delivery_status == DeliveryStatus.by_bounces
@@ -93,12 +94,12 @@ def test_a_campaign_without_hard_bounce_breaks_the_run(ant):
     one, two = send_campaign(mlist, 1), send_campaign(mlist, 2)
     three, four = send_campaign(mlist, 3), send_campaign(mlist, 4)
     for campaign in (one, two, four):
-        bounce(mlist, hard(campaign))
+        dead_mailbox(mlist, hard(campaign))
     member_state = state(mlist, BART)
     assert member_state.state == 'hard'
     assert member_state.run == 1            # the run ending at campaign 4
     # The late bounce of campaign 3 closes the gap: 1-4 are consecutive.
-    bounce(mlist, hard(three))
+    dead_mailbox(mlist, hard(three))
     assert state(mlist, BART).state == 'confirmed'
 
 
@@ -107,9 +108,9 @@ def test_outcome_does_not_depend_on_arrival_order(ant, order):
     mlist, _member = ant
     campaigns = {n: send_campaign(mlist, n) for n in (1, 2, 3)}
     for number in order[:2]:
-        bounce(mlist, hard(campaigns[number]))
+        dead_mailbox(mlist, hard(campaigns[number]))
     assert state(mlist, BART).state == 'hard'
-    bounce(mlist, hard(campaigns[order[2]]))
+    dead_mailbox(mlist, hard(campaigns[order[2]]))
     assert state(mlist, BART).state == 'confirmed'
 
 
@@ -130,12 +131,14 @@ def test_user_unknown_removes_at_once_without_goodbye(ant):
     config.db.commit()
     queue('virgin')
     campaign = send_campaign(mlist, 1)
-    bounce(mlist, samples.rfc3464(BART, '5.1.1', '550 5.1.1 <bart@example.org>'
-                                  ': Recipient address rejected: User unknown',
-                                  original_id=campaign))
+    [probe] = dead_mailbox(mlist, samples.rfc3464(
+        BART, '5.1.1', '550 5.1.1 <bart@example.org>: Recipient address '
+        'rejected: User unknown', original_id=campaign))
+    assert probe[0] == {BART}
     assert mlist.members.get_member(BART) is None
     assert state(mlist, BART).state == 'removed'
-    assert [e.event for e in events(mlist)] == ['bounce', 'removed']
+    assert [e.event for e in events(mlist)] == [
+        'bounce', 'verifying', 'bounce', 'removed']
     notices = queue('virgin')
     # One notice, to the owners, none to the dead mailbox.
     assert len(notices) == 1
@@ -149,7 +152,8 @@ def test_no_owner_notice_when_list_says_no(ant):
     mlist.bounce_notify_owner_on_removal = False
     config.db.commit()
     queue('virgin')
-    bounce(mlist, samples.rfc3464(BART, '5.1.1', '550 5.1.1 User unknown'))
+    dead_mailbox(mlist, samples.rfc3464(BART, '5.1.1',
+                                        '550 5.1.1 User unknown'))
     assert mlist.members.get_member(BART) is None
     assert queue('virgin') == []
 
@@ -245,7 +249,7 @@ def test_time_attribution_picks_latest_campaign(ant):
 
 def test_hard_bounce_before_any_campaign_is_recorded_not_counted(ant):
     mlist, _member = ant
-    bounce(mlist, hard('<welcome@example.com>'))
+    dead_mailbox(mlist, hard('<welcome@example.com>'))
     [event] = events(mlist)
     assert (event.attribution, event.counted) == ('none', False)
     assert state(mlist, BART).run == 0
@@ -256,9 +260,9 @@ def test_digest_members_count_digest_campaigns(mailman):
     add_member(mlist, BART, digest=True)
     send_campaign(mlist, 1)                     # posts do not reach Bart
     for number in (11, 12):
-        bounce(mlist, hard(send_campaign(mlist, number, kind='digest')))
+        dead_mailbox(mlist, hard(send_campaign(mlist, number, kind='digest')))
     send_campaign(mlist, 2)
-    bounce(mlist, hard(send_campaign(mlist, 13, kind='digest')))
+    dead_mailbox(mlist, hard(send_campaign(mlist, 13, kind='digest')))
     assert state(mlist, BART).state == 'confirmed'
 
 
@@ -271,25 +275,26 @@ def test_a_bad_message_is_shunted_and_the_runner_goes_on(ant, monkeypatch):
     monkeypatch.setattr(handling.BounceHandler, 'handle',
                         lambda self, *args: explode(self, None))
     queue('shunt')
-    bounce(mlist, hard('<x@example.com>'))
+    dead_mailbox(mlist, hard('<x@example.com>'))
     monkeypatch.undo()
     assert len(queue('shunt')) == 1
     assert queue('bounces') == []
     # The next bounce is processed as usual.
-    bounce(mlist, hard(send_campaign(mlist, 1)))
+    dead_mailbox(mlist, hard(send_campaign(mlist, 1)))
     assert state(mlist, BART).run == 1
 
 
-@pytest.mark.parametrize('data, removed', [
+@pytest.mark.parametrize('data, probed', [
     (b'', False),
     (bytes(range(256)) * 200, False),
-    # Broken headers around a readable DSN: still read, and 5.1.1 is clear.
+    # Broken headers around a readable DSN: still read, and 5.1.1 is clear
+    # enough to ask the mailbox (a probe).
     (b'From: \xff\xfe\nSubject: \x80\x81\nContent-Type: multipart/report; '
      b'boundary="x"\n\n--x\nContent-Type: message/delivery-status\n\n'
      b'Final-Recipient: rfc822; bart@example.org\nStatus: 5.1.1\n', True),
 ], ids=['empty', 'binary', 'broken-headers'])
 def test_bad_messages_in_the_bounces_queue_never_stop_the_runner(ant, data,
-                                                                 removed):
+                                                                 probed):
     mlist, _member = ant
     msg = as_message(data)
     del msg['Message-ID']
@@ -298,4 +303,5 @@ def test_bad_messages_in_the_bounces_queue_never_stop_the_runner(ant, data,
     make_testable_runner(RulesBounceRunner, 'bounces').run()
     config.db.commit()
     assert queue('bounces') == [] and queue('shunt') == []
-    assert (mlist.members.get_member(BART) is None) == removed
+    assert mlist.members.get_member(BART) is not None
+    assert len(sent_probes()) == (1 if probed else 0)

@@ -7,7 +7,8 @@ from mailman_bouncerules import reports
 from mailman_bouncerules.admin import ListAdmin
 from mailman_bouncerules.testing import samples
 
-from sitehelpers import add_member, bounce, make_list, queue, send_campaign
+from sitehelpers import (
+    add_member, bounce, dead_mailbox, make_list, queue, send_campaign)
 
 BART, CRIS, ELLY = 'bart@example.org', 'cris@example.org', 'elly@example.org'
 
@@ -20,10 +21,12 @@ def scenario():
     mlist.bounce_notify_owner_on_disable = False
     config.db.commit()
     for number in (1, 2, 3):
-        bounce(mlist, samples.rfc3464(ELLY, '5.2.1', '550 5.2.1 disabled',
-                                      original_id=send_campaign(mlist, number)))
+        dead_mailbox(mlist, samples.rfc3464(
+            ELLY, '5.2.1', '550 5.2.1 disabled',
+            original_id=send_campaign(mlist, number)))
     bounce(mlist, samples.rfc3464(CRIS, '5.2.2', '552 5.2.2 full'))
-    bounce(mlist, samples.rfc3464(BART, '5.1.1', '550 5.1.1 user unknown'))
+    dead_mailbox(mlist, samples.rfc3464(BART, '5.1.1',
+                                        '550 5.1.1 user unknown'))
     ListAdmin(mlist).record_open('anne@example.org', '<post-3@example.com>')
     config.db.commit()
     return mlist
@@ -42,7 +45,8 @@ def test_report_says_what_happened_and_why(mailman):
     assert 'user-unknown' in lines[BART]
     assert 'soft bounce' in lines[CRIS] and '5.2.2' in lines[CRIS]
     assert 'post-3@example.com  1 opened of 4' in text
-    assert '3  mailbox-disabled-status' in text
+    # Three campaigns and the probe that verified them.
+    assert '4  mailbox-disabled-status' in text
     assert 'Held by the circuit breaker' in text
 
 

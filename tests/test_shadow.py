@@ -10,7 +10,9 @@ from mailman_bouncerules.model import Event
 from mailman_bouncerules.runner import RulesBounceRunner
 from mailman_bouncerules.testing import samples
 
-from sitehelpers import add_member, bounce, make_list, queue, send_campaign
+from sitehelpers import (
+    add_member, bounce, dead_mailbox, make_list, queue, refused,
+    send_campaign, sent_probes, state)
 
 BART, CRIS, ELLY = 'bart@example.org', 'cris@example.org', 'elly@example.org'
 
@@ -25,12 +27,12 @@ def scenario(mlist):
     queue('virgin')
     for number in (1, 2, 3):
         campaign = send_campaign(mlist, number)
-        bounce(mlist, samples.rfc3464(ELLY, '5.2.1', '550 5.2.1 disabled',
-                                      original_id=campaign))
+        dead_mailbox(mlist, samples.rfc3464(
+            ELLY, '5.2.1', '550 5.2.1 disabled', original_id=campaign))
         bounce(mlist, samples.rfc3464(CRIS, '5.2.2', '552 5.2.2 full',
                                       original_id=campaign))
-    bounce(mlist, samples.rfc3464(BART, '5.1.1', '550 5.1.1 user unknown',
-                                  original_id=campaign))
+    dead_mailbox(mlist, samples.rfc3464(
+        BART, '5.1.1', '550 5.1.1 user unknown', original_id=campaign))
 
 
 def decisions(mlist):
@@ -96,7 +98,9 @@ def test_stock_scoring_runs_for_shadow_lists_only(mailman):
         processed=False).count() == 0
 
 
-def test_switching_shadow_off_enforces_silently(mailman):
+def test_switching_shadow_off_probes_what_was_unverified(mailman):
+    """Shadow mode sends no probes; its recorded decisions on notices to
+    the plain -bounces address get their probe when it ends."""
     mlist = make_list()
     ListAdmin(mlist).configure(shadow_on=True)
     config.db.commit()
@@ -104,15 +108,64 @@ def test_switching_shadow_off_enforces_silently(mailman):
     queue('virgin')
     ListAdmin(mlist).configure(shadow_on=False)
     config.db.commit()
+    assert mlist.members.get_member(BART) is not None
+    assert mlist.members.get_member(ELLY).delivery_status == \
+        DeliveryStatus.enabled
+    probes = sent_probes()
+    assert sorted(email for recipients, _s, _m in probes
+                  for email in recipients) == [BART, ELLY]
+    assert queue('virgin') == []                    # no replayed notices
+    # The mailboxes are dead: the probes bounce, and only then it happens.
+    for recipients, sender, _probe in probes:
+        email = next(iter(recipients))
+        status = '5.1.1' if email == BART else '5.2.1'
+        msg = samples.rfc3464(email, status, '550 %s gone' % status)
+        bounce(mlist, msg.replace(b'To: ', b'To: %s\nX-Old-To: '
+                                  % sender.encode(), 1))
     assert mlist.members.get_member(BART) is None
     assert mlist.members.get_member(ELLY).delivery_status == \
         DeliveryStatus.by_bounces
-    assert mlist.members.get_member(CRIS).delivery_status == \
-        DeliveryStatus.enabled
-    assert queue('virgin') == []                    # no replayed notices
-    enforced = config.db.store.query(Event).filter_by(event='enforced').all()
-    assert {event.email for event in enforced} == {BART, ELLY}
-    rows = {row['email']: row for row in ListAdmin(mlist).members()}
-    assert rows[ELLY]['shadow'] is False
-    assert config.db.store.query(BounceEvent).filter_by(
-        processed=False).count() == 0
+
+
+def test_switching_shadow_off_enforces_verified_silently_with_undo(mailman):
+    mlist = make_list()
+    for email in (BART, ELLY):
+        add_member(mlist, email)
+    mlist.bounce_notify_owner_on_removal = True
+    ListAdmin(mlist).configure(shadow_on=True)
+    config.db.commit()
+    send_campaign(mlist, 1)
+    refused(mlist, BART)                    # at SMTP time: verified
+    refused(mlist, ELLY)
+    assert state(mlist, BART).state == 'removed'
+    # Elly showed life after the recorded decision: it no longer holds.
+    send_campaign(mlist, 2)
+    ListAdmin(mlist).record_open(ELLY, '<post-2@example.com>')
+    config.db.commit()
+    queue('virgin')
+    ListAdmin(mlist).configure(shadow_on=False)
+    config.db.commit()
+    assert mlist.members.get_member(BART) is None
+    assert mlist.members.get_member(ELLY) is not None
+    assert queue('virgin') == []                    # silent
+    assert state(mlist, ELLY).state == 'ok'
+    # The removal kept what undo needs.
+    ListAdmin(mlist).undo(BART, 'carol')
+    config.db.commit()
+    assert mlist.members.get_member(BART) is not None
+
+
+def test_switching_shadow_off_skips_old_decisions(mailman):
+    from mailman.utilities.datetime import factory
+    mlist = make_list()
+    add_member(mlist, BART)
+    ListAdmin(mlist).configure(shadow_on=True)
+    config.db.commit()
+    send_campaign(mlist, 1)
+    refused(mlist, BART)
+    factory.fast_forward(days=30)
+    ListAdmin(mlist).configure(shadow_on=False)
+    config.db.commit()
+    assert mlist.members.get_member(BART) is not None
+    assert [e.event for e in config.db.store.query(Event).filter_by(
+        email=BART).order_by(Event.id)][-1] == 'not-enforced'

@@ -11,7 +11,7 @@ from mailman.email.message import Message
 from mailman.runners.outgoing import OutgoingRunner
 from mailman.testing.helpers import make_testable_runner
 
-from mailman_bouncerules import delivery
+from mailman_bouncerules.settings import pushed
 from mailman_bouncerules.admin import ListAdmin
 from mailman_bouncerules.campaigns import find_campaign
 from mailman_bouncerules.model import Event, Open
@@ -21,7 +21,8 @@ from mailman_bouncerules.tokens import make_token, split_token, verify
 from mailman_bouncerules.tracker import TrackerRunner
 from mailman_bouncerules.tracking import recipient_ids, resolve
 
-from sitehelpers import add_member, as_message, bounce, make_list, state
+from sitehelpers import (
+    add_member, as_message, bounce, dead_mailbox, make_list, state)
 
 SECRET = b'0123456789abcdef'
 BART, CRIS = 'bart@example.org', 'cris@example.org'
@@ -125,9 +126,8 @@ def tracked(smtp, monkeypatch):
         add_member(mlist, email)
     ListAdmin(mlist).configure(tracking_on=True)
     config.db.commit()
-    settings = {'tracker_url': 'https://lists.example.com/bt/o'}
-    monkeypatch.setattr(delivery, 'plugin_settings', lambda: settings)
-    return mlist
+    with pushed(tracker_url='https://lists.example.com/bt/o'):
+        yield mlist
 
 
 def post(mlist, number, **msgdata):
@@ -205,10 +205,8 @@ def endpoint(mailman):
     config.push('tracker', '[runner.bouncetrack]\nclass: '
                 'mailman_bouncerules.tracker.TrackerRunner\npath:\n')
     runner = TrackerRunner('bouncetrack')
-    settings = {'tracker_host': '127.0.0.1', 'tracker_port': '0'}
-    import mailman_bouncerules.tracker as tracker_module
-    original = tracker_module.plugin_settings
-    tracker_module.plugin_settings = lambda: settings
+    overrides = pushed(tracker_host='127.0.0.1', tracker_port=0)
+    overrides.__enter__()
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
     while runner.server is None:
@@ -225,7 +223,7 @@ def endpoint(mailman):
     yield fetch
     runner.server.shutdown()
     thread.join(timeout=10)
-    tracker_module.plugin_settings = original
+    overrides.__exit__(None, None, None)
     config.pop('tracker')
 
 
@@ -272,7 +270,7 @@ def test_confirmed_member_is_not_reset_by_an_open(endpoint):
     mlist = make_list()
     add_member(mlist, BART)
     for number in (1, 2, 3):
-        bounce(mlist, hard(send_campaign(mlist, number)))
+        dead_mailbox(mlist, hard(send_campaign(mlist, number)))
     assert state(mlist, BART).state == 'confirmed'
     endpoint('/o/%s.gif' % token_of(mlist, BART, '<post-3@example.com>'))
     assert state(mlist, BART).state == 'confirmed'

@@ -8,8 +8,8 @@ from mailman_bouncerules.model import Event
 from mailman_bouncerules.testing import samples
 
 from sitehelpers import (
-    add_member, bounce, mailman_command, make_list, queue, send_campaign,
-    state)
+    add_member, bounce, dead_mailbox, mailman_command, make_list, queue,
+    send_campaign, state)
 
 BART = 'bart@example.org'
 
@@ -23,7 +23,8 @@ def test_undo_a_removal_restores_the_member_as_it_was(mailman):
     member.preferences.receive_own_postings = False
     member.moderation_action = Action.hold
     config.db.commit()
-    bounce(mlist, samples.rfc3464(BART, '5.1.1', '550 5.1.1 user unknown'))
+    dead_mailbox(mlist, samples.rfc3464(BART, '5.1.1',
+                                        '550 5.1.1 user unknown'))
     assert mlist.members.get_member(BART) is None
     queue('virgin')
     result = mailman_command('undo', 'ant@example.com', BART, '--by', 'carol')
@@ -48,8 +49,9 @@ def test_undo_a_confirmation_delivers_again(mailman):
     mlist = make_list()
     member = add_member(mlist, BART)
     for number in (1, 2, 3):
-        bounce(mlist, samples.rfc3464(BART, '5.2.1', '550 5.2.1 disabled',
-                                      original_id=send_campaign(mlist, number)))
+        dead_mailbox(mlist, samples.rfc3464(
+            BART, '5.2.1', '550 5.2.1 disabled',
+            original_id=send_campaign(mlist, number)))
     assert member.delivery_status == DeliveryStatus.by_bounces
     result = mailman_command('undo', 'ant@example.com', BART)
     assert 'undid the confirmation' in result.output
@@ -68,7 +70,8 @@ def test_nothing_to_undo_is_a_clear_error(mailman):
     assert result.exit_code != 0
     assert 'Nothing to undo' in result.output
     # And an undo is not undone twice.
-    bounce(mlist, samples.rfc3464(BART, '5.1.1', '550 5.1.1 user unknown'))
+    dead_mailbox(mlist, samples.rfc3464(BART, '5.1.1',
+                                        '550 5.1.1 user unknown'))
     assert mailman_command('undo', 'ant@example.com', BART).exit_code == 0
     assert 'Nothing to undo' in mailman_command(
         'undo', 'ant@example.com', BART).output

@@ -1,0 +1,44 @@
+"""How far the list can trust a bounce: only its own mail proves a failure.
+
+A list's `-bounces` address is public (it is the envelope sender of every
+post and shows in every archived message), so anyone can mail it a notice
+that names any member and quotes any archived post.  What only the list
+can know is what it signed or saw itself:
+
+- a bounce to a signed per-recipient envelope sender (tracked delivery),
+  which names the member and the post exactly;
+- a refusal that Mailman's own outgoing runner got at SMTP time;
+- the bounce of a verification probe, whose envelope sender carries a
+  signed token and which went to the member's address alone.
+
+Everything else is unverified: recorded, classified and counted like any
+bounce, but a removal or confirmation it would cause waits for a probe.
+"""
+
+from enum import Enum
+
+from public import public
+
+
+@public
+class Evidence(str, Enum):
+    TOKEN = 'token'
+    SMTP = 'smtp'
+    PROBE = 'probe'
+    UNVERIFIED = 'unverified'
+
+    @property
+    def verified(self) -> bool:
+        return self is not Evidence.UNVERIFIED
+
+    @property
+    def described(self) -> str:
+        return _DESCRIBED[self]
+
+
+_DESCRIBED = {
+    Evidence.TOKEN: 'verified by token',
+    Evidence.SMTP: 'verified at SMTP time',
+    Evidence.PROBE: 'verified by probe',
+    Evidence.UNVERIFIED: 'unverified',
+}
