@@ -13,6 +13,8 @@ import shutil
 import pytest
 from mailman.config import config
 from mailman.runners.outgoing import OutgoingRunner
+from mailman.runners.pipeline import PipelineRunner
+from mailman.runners.virgin import VirginRunner
 from mailman.testing.helpers import make_testable_runner
 
 from mailman_bouncerules.admin import ListAdmin
@@ -20,7 +22,7 @@ from mailman_bouncerules.model import Event
 from mailman_bouncerules.runner import RulesBounceRunner
 
 from mailflow import MailFlow, free_port, wait_for
-from sitehelpers import add_member, as_message, make_list, state
+from sitehelpers import add_member, as_message, make_list, queue, state
 
 pytestmark = pytest.mark.skipif(
     shutil.which('postfix') is None or os.geteuid() != 0,
@@ -85,13 +87,35 @@ def send_post(mlist, flow, number):
                     and postfix_idle(flow) and bounce_files()), flow.log()
     make_testable_runner(RulesBounceRunner, 'bounces').run()
     config.db.commit()
+    send_probes(flow)
     return recipients
+
+
+def send_probes(flow):
+    """The verification probes the bounces asked for go out through
+    Mailman's own runners (virgin, pipeline, out) and Postfix; their DSNs
+    come back over LMTP to the probes' signed envelope senders."""
+    probes = [name for name in os.listdir(
+        config.switchboards['virgin'].queue_directory) if name.endswith('.pck')]
+    if not probes:
+        return
+    for runner_class, name in ((VirginRunner, 'virgin'),
+                               (PipelineRunner, 'pipeline'),
+                               (OutgoingRunner, 'out')):
+        make_testable_runner(runner_class, name).run()
+        config.db.commit()
+    # Postfix took each probe before Mailman's SMTP session ended; once its
+    # queue is empty, every DSN is in Mailman's bounces queue.
+    assert wait_for(lambda: postfix_idle(flow)), flow.log()
+    make_testable_runner(RulesBounceRunner, 'bounces').run()
+    config.db.commit()
 
 
 def test_postfix_bounces_drive_member_states(flow):
     mlist = make_list()
     for email in MEMBERS:
         add_member(mlist, email)
+    queue('virgin')                 # welcome messages: not this test's mail
     first = send_post(mlist, flow, 1)
     assert 'bart@example.org' in first
     send_post(mlist, flow, 2)
@@ -111,11 +135,19 @@ def test_postfix_bounces_drive_member_states(flow):
         'erin@example.org': 'soft',
     }
     assert mlist.members.get_member('bart@example.org') is None
+    # Bulk delivery: the bounces came to the plain -bounces address, so
+    # Bart's removal and Elly's confirmation each waited for a probe,
+    # whose bounce came back through Postfix to its signed sender.
+    assert 'ant-bounces+' in flow.log()
+    [removal] = config.db.store.query(Event).filter_by(
+        email='bart@example.org', event='removed').all()
+    assert removal.evidence == 'probe'
     elly = config.db.store.query(Event).filter_by(
         email='elly@example.org', event='bounce').all()
-    assert [e.campaign for e in elly] == [
+    assert [e.campaign for e in elly if e.attribution != 'probe'] == [
         'e2e-post-%d@example.com' % n for n in (1, 2, 3)]
-    assert {e.attribution for e in elly} == {'message-id'}
+    assert {e.attribution for e in elly} == {'message-id', 'probe'}
+    assert [e.evidence for e in elly][-1] == 'probe'
     erin = config.db.store.query(Event).filter_by(email='erin@example.org',
                                                   event='bounce').first()
     assert (erin.status, erin.classification) == ('4.2.1', 'soft')
@@ -129,6 +161,7 @@ def test_tokens_survive_a_real_mta(flow):
     mlist = make_list()
     for email in ('anne@example.org', 'elly@example.org'):
         add_member(mlist, email)
+    queue('virgin')
     ListAdmin(mlist).configure(tracking_on=True)
     config.db.commit()
     send_post(mlist, flow, 1)

@@ -7,12 +7,16 @@ STATUS = re.compile(r'(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)')
 # An SMTP reply code where a reply would stand: at the start of the text or
 # after a colon, '<<<', 'said:' ..., followed by a space, '-' or a status.
 SMTP_CODE = re.compile(r'(?:^|[\s:(\[>"])([245][0-5]\d)(?=[\s\-.,;:)]|$)')
+# An address is a whole word of any script: SMTPUTF8 (RFC 6531) local parts
+# and internationalised domains are read whole, and a match never starts or
+# ends inside a word (`bärt@example.org` is never read as `rt@example.org`).
 # The lookbehind makes a match start only where a local part can start, so
 # each word of a long text is tried once, not once per character.
+# Undecodable bytes (surrogate escapes, U+FFFD) count as part of a word too.
 ADDRESS = re.compile(
-    r"(?<![A-Za-z0-9!#$%&'*+=?^_`{|}~.-])[A-Za-z0-9!#$%&'*+=?^_`{|}~.-]+@"
-    r'[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?'
-    r'(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+')
+    r"(?<![\w!#$%&'*+=?^`{|}~.\udc80-\udcff\ufffd-])[\w!#$%&'*+=?^`{|}~.-]+@"
+    r'[^\W_](?:[\w-]*[^\W_])?'
+    r'(?:\.[^\W_](?:[\w-]*[^\W_])?)+(?![\w-])')
 
 
 def first_status(text):
@@ -26,8 +30,17 @@ def first_smtp_code(text):
 
 
 def strip_address(value):
-    """'<Anne@Example.COM>' or 'rfc822;anne@example.com' -> the address."""
-    match = ADDRESS.search(value or '')
+    """'<Anne@Example.COM>' or 'rfc822;anne@example.com' -> the address.
+
+    Header fields with raw UTF-8 (SMTPUTF8 DSNs) come from the email
+    package with their bytes escaped; they are read as UTF-8 here.
+    """
+    value = str(value or '')
+    try:
+        value = value.encode('utf-8', 'surrogateescape').decode('utf-8')
+    except UnicodeError:
+        pass
+    match = ADDRESS.search(value)
     if match is None:
         return None
     return match.group(0).strip('.').lower()
