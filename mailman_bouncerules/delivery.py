@@ -18,7 +18,9 @@ from mailman.config import config
 from mailman.interfaces.mta import SomeRecipientsFailed
 from mailman.mta.deliver import Deliver, deliver as stock_deliver
 from public import public
+from sqlalchemy.exc import SQLAlchemyError
 
+from mailman_bouncerules.availability import plugin_active
 from mailman_bouncerules.campaigns import record_campaign
 from mailman_bouncerules.model import DIGEST, POST
 from mailman_bouncerules.parsing.bounce import TOKEN_HEADER
@@ -49,11 +51,19 @@ def campaign_kind_of(msgdata):
 
 @public
 def deliver(mlist, msg, msgdata):
+    """Record the campaign, then deliver; as stock Mailman's `deliver`
+    when the plugin is not active or cannot record (list mail must flow
+    whatever the plugin's state)."""
     kind = campaign_kind_of(msgdata)
-    if kind is None or not msg.get('Message-ID'):
+    if kind is None or not msg.get('Message-ID') or not plugin_active():
         return stock_deliver(mlist, msg, msgdata)
-    campaign_id = record_campaign(mlist.list_id, msg['Message-ID'], kind,
-                                  recipients=msgdata['recipients'])
+    try:
+        campaign_id = record_campaign(mlist.list_id, msg['Message-ID'], kind,
+                                      recipients=msgdata['recipients'])
+    except SQLAlchemyError as error:
+        log.error('bouncerules: campaign of %s not recorded (%s); delivered '
+                  'as stock Mailman does', mlist.list_id, error)
+        return stock_deliver(mlist, msg, msgdata)
     if kind == POST and tracking_enabled(config.db.store, mlist.list_id):
         return deliver_tracked(mlist, msg, msgdata, campaign_id)
     return stock_deliver(mlist, msg, msgdata)

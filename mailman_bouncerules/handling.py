@@ -24,6 +24,7 @@ from mailman_bouncerules.ledger import Ledger
 from mailman_bouncerules.model import SeenBounce
 from mailman_bouncerules.parsing.codes import first_smtp_code, first_status
 from mailman_bouncerules.probes import probe_named
+from mailman_bouncerules.settings import settings
 from mailman_bouncerules.report import Kind, RecipientReport
 from mailman_bouncerules.storage import (
     insert_ignoring_duplicates, normalize_message_id)
@@ -79,6 +80,12 @@ class BounceHandler:
             if forward:
                 maybe_forward(mlist, msg)
             return False
+        cap = settings().max_recipients_per_notice
+        if len(decisions) > cap:
+            log.warning('bouncerules: %s for %s names %d recipients; only the '
+                        'first %d are read', msg.get('Message-ID', 'n/a'),
+                        mlist.list_id, len(decisions), cap)
+            decisions = decisions[:cap]
         verp = StandardVERP().get_verp(mlist, msg)
         candidates = self._token_candidates(mlist, msg, report)
         token = self._token(mlist, candidates)

@@ -1,13 +1,17 @@
 """The Mailman plugin: wires the rules into Mailman's extension points."""
 
 import logging
+import sys
 
 import zope.event
 from mailman.interfaces.bounce import IBounceProcessor
 from mailman.interfaces.plugin import IPlugin
 from public import public
+from mailman.model.bounce import BounceProcessor
 from zope.component import getGlobalSiteManager
 from zope.interface import implementer
+
+from mailman_bouncerules.availability import mark_inactive
 
 from mailman_bouncerules.classifier import Classifier
 from mailman_bouncerules.database import setup_tables
@@ -15,10 +19,22 @@ from mailman_bouncerules.interfaces import IClassifier
 from mailman_bouncerules.processor import RulesBounceProcessor
 from mailman_bouncerules.rules.loader import RulesError
 from mailman_bouncerules.rules.ruleset import RuleSet
-from mailman_bouncerules.settings import configured_rules_file
+from mailman_bouncerules.settings import SettingsError, configured_rules_file
 from mailman_bouncerules.subscribers import on_event
 
 log = logging.getLogger('mailman.plugins')
+# Where admins look first; plugins.log alone is easy to miss.
+error_log = logging.getLogger('mailman.error')
+
+
+def _fail(reason):
+    """Say loudly that stock Mailman is in charge, and why."""
+    message = ('bouncerules: NOT ACTIVE, stock Mailman handles bounces and '
+               'delivery: %s' % reason)
+    mark_inactive(reason)
+    log.error('%s', message)
+    error_log.error('%s', message)
+    print(message, file=sys.stderr)
 
 
 @public
@@ -39,17 +55,18 @@ class BounceRulesPlugin:
         return Root()
 
     def pre_hook(self):
-        """Load the rules before any runner starts.
+        """Check the settings and load the rules before any runner starts.
 
-        A broken rule file must stop the plugin, loudly: Mailman logs the
-        exception and leaves the plugin out, so stock bounce handling goes on
-        instead of a guessed policy.
+        A broken rule file or setting must stop the plugin, loudly, and
+        leave stock Mailman in charge (the delivery hook and the bounce
+        runner that mailman.cfg names then act as stock Mailman's): never a
+        guessed policy, never a stopped list.
         """
         try:
             ruleset = RuleSet.from_files(configured_rules_file(self.name))
-        except RulesError as error:
-            log.error('bouncerules: rule file rejected: %s', error)
-            raise
+        except (RulesError, SettingsError) as error:
+            _fail(str(error))
+            return
         site = getGlobalSiteManager()
         site.registerUtility(Classifier(ruleset), IClassifier)
         # Replaces Mailman's day-counting processor (registered by ZCML
@@ -60,5 +77,15 @@ class BounceRulesPlugin:
 
     def post_hook(self):
         """Create or upgrade the plugin's tables, now that the database is
-        up (every Mailman process does this; it is locked and idempotent)."""
-        setup_tables()
+        up (every Mailman process does this; it is locked and idempotent).
+
+        Without its tables the plugin stands down: stock Mailman's
+        processor comes back and the hooks act as stock Mailman's.
+        """
+        try:
+            setup_tables()
+        except Exception as error:
+            site = getGlobalSiteManager()
+            site.unregisterUtility(provided=IClassifier)
+            site.registerUtility(BounceProcessor(), IBounceProcessor)
+            _fail('cannot create or upgrade its tables: %s' % error)

@@ -17,6 +17,7 @@ from mailman.config import config
 from mailman.runners.bounce import BounceRunner
 from public import public
 
+from mailman_bouncerules.availability import plugin_active
 from mailman_bouncerules.handling import BounceHandler
 from mailman_bouncerules.probes import process_due_probes
 from mailman_bouncerules.reports import send_due_reports
@@ -27,6 +28,9 @@ from mailman_bouncerules.shadow import any_shadow, in_shadow, stock_pass
 class RulesBounceRunner(BounceRunner):
 
     def _dispose(self, mlist, msg, msgdata):
+        if not plugin_active():
+            # The plugin could not start: stock Mailman's runner it is.
+            return super()._dispose(mlist, msg, msgdata)
         if not mlist.process_bounces:
             return False
         shadow = in_shadow(config.db.store, mlist.list_id)
@@ -46,6 +50,8 @@ class RulesBounceRunner(BounceRunner):
         Mailman calls this after every bounce: without shadow lists, stock's
         cycle (two queries over all members) is skipped altogether.
         """
+        if not plugin_active():
+            return super()._do_periodic()
         if any_shadow(config.db.store):
             super()._do_periodic()
         process_due_probes(config.db.store)

@@ -100,7 +100,6 @@ SCHEMA: dict[str, _Setting] = {
     'probe_daily_share': _Setting(_share, '0.2'),
     'probe_min_budget': _Setting(_count(1), '10'),
     'max_recipients_per_notice': _Setting(_count(1, 10 ** 6), '1000'),
-    'seconds_per_message': _Setting(_count(1, 600), '2'),
 }
 
 

@@ -20,12 +20,23 @@ def insert_ignoring_duplicates(connection, table, **values):
     return result.rowcount == 1
 
 
+# RFC 5322's line limit; the columns that hold a Message-ID are this long.
+MESSAGE_ID_LIMIT = 998
+
+
 @public
 def normalize_message_id(value):
-    """'<abc@example.com>' and 'abc@example.com' are the same Message-ID."""
+    """'<abc@example.com>' and 'abc@example.com' are the same Message-ID.
+
+    NULs and other control characters are dropped and the length bounded,
+    so that no post is held back by the plugin's bookkeeping (PostgreSQL
+    refuses NULs in text).
+    """
     if not value:
         return None
-    value = ' '.join(str(value).split())
+    value = ''.join(ch for ch in str(value)[:4 * MESSAGE_ID_LIMIT]
+                    if ch >= ' ' or ch in '\t')
+    value = ' '.join(value.split())
     if value.startswith('<') and value.endswith('>'):
         value = value[1:-1].strip()
-    return value or None
+    return value[:MESSAGE_ID_LIMIT] or None

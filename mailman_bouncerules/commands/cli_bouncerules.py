@@ -5,6 +5,7 @@ from mailman.interfaces.command import ICLISubCommand
 from public import public
 from zope.interface import implementer
 
+from mailman_bouncerules.availability import plugin_active, why_inactive
 from mailman_bouncerules.cli import classify
 from mailman_bouncerules.site_commands import SITE_COMMANDS
 
@@ -12,7 +13,10 @@ from mailman_bouncerules.site_commands import SITE_COMMANDS
 @click.group(help='Rules-based bounce handling: classify bounces, report '
                   'and manage member bounce states.')
 def bouncerules():
-    pass
+    if not plugin_active():
+        raise click.ClickException(
+            'bouncerules is not active, stock Mailman handles bounces: %s'
+            % why_inactive())
 
 
 for command in (classify,) + SITE_COMMANDS:
