@@ -15,6 +15,7 @@ from mailman_bouncerules.classifier import Classifier
 from mailman_bouncerules.rules.loader import RulesError
 from mailman_bouncerules.rules.ruleset import RuleSet
 from mailman_bouncerules.settings import configured_rules_file
+from mailman_bouncerules.untrusted import printable
 
 
 @click.group(help='Rules-based bounce handling for GNU Mailman.')
@@ -48,7 +49,8 @@ def classify(as_json, rules_file, files):
         if as_json:
             click.echo(json.dumps(as_record(path, report, decisions)))
         else:
-            click.echo(as_table(path, report, decisions))
+            # The bounce's words are untrusted: no terminal controls.
+            click.echo(printable(as_table(path, report, decisions)))
     if failed:
         sys.exit(1)
 

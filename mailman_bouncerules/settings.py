@@ -68,6 +68,14 @@ def _text(text: str) -> str:
     return text.strip()
 
 
+def _secret(text: str) -> str:
+    value = text.strip()
+    if value and len(value.encode('utf-8')) < 32:
+        raise ValueError('a secret needs at least 32 bytes (empty: one is '
+                         'generated)')
+    return value
+
+
 def _port(text: str) -> int:
     return _count(0, 65535)(text)
 
@@ -82,7 +90,7 @@ class _Setting:
 SCHEMA: dict[str, _Setting] = {
     'rules_file': _Setting(_text, ''),
     'confirm_after': _Setting(_count(1, 1000), '3'),
-    'secret': _Setting(_text, ''),
+    'secret': _Setting(_secret, ''),
     'tracker_url': _Setting(_text, ''),
     'tracker_host': _Setting(_text, '127.0.0.1'),
     'tracker_port': _Setting(_port, '8025'),

@@ -31,31 +31,56 @@ _DOMAIN = b'bouncerules-token-1'
 _PROBE_DOMAIN = b'bouncerules-probe-1'
 
 
+MIN_SECRET_BYTES = 32
+
+
+@public
+class SecretError(ValueError):
+    """A secret too short to sign with; the message says which and why."""
+
+
 @public
 def site_secret():
     """The secret from the settings file, or one generated on first use.
 
-    A generated secret lives in Mailman's var directory, readable by its
-    owner only; it is never logged.
+    A generated secret (32 random bytes, hex) lives in Mailman's var
+    directory, readable by its owner only, written to a temporary file and
+    renamed into place so that no process ever reads a partial one; it is
+    never logged.  A secret shorter than 32 bytes, configured or found, is
+    refused: anyone could then sign tokens.
     """
     configured = settings().secret
     if configured:
-        return configured.encode('utf-8')
+        return _checked(configured.encode('utf-8'), 'the secret: setting')
     path = os.path.join(config.VAR_DIR, 'bouncerules-secret')
     try:
         with open(path, 'rb') as file:
-            return file.read().strip()
+            return _checked(file.read().strip(), path)
     except FileNotFoundError:
         pass
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:             # another process was first
-        with open(path, 'rb') as file:
-            return file.read().strip()
+    temporary = '%s.%d.tmp' % (path, os.getpid())
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                         0o600)
     with os.fdopen(descriptor, 'wb') as file:
-        file.write(secrets.token_hex(32).encode('ascii'))
+        file.write(secrets.token_hex(MIN_SECRET_BYTES).encode('ascii'))
+        file.flush()
+        os.fsync(file.fileno())
+    try:
+        # Another process may have been first: its secret wins.
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(temporary)
     with open(path, 'rb') as file:
-        return file.read().strip()
+        return _checked(file.read().strip(), path)
+
+
+def _checked(secret, where):
+    if len(secret) < MIN_SECRET_BYTES:
+        raise SecretError('%s holds %d bytes; at least %d are needed to sign '
+                          'tokens' % (where, len(secret), MIN_SECRET_BYTES))
+    return secret
 
 
 def _mac(secret, list_id, payload, domain=_DOMAIN):

@@ -32,6 +32,10 @@ def test_downgrade_and_upgrade_through_every_revision(tmp_path):
     assert {'bouncerules_hold', 'bouncerules_campaign_domain',
             'bouncerules_failures'} <= set(
         inspect(engine).get_table_names())
+    assert {'bouncerules_probe', 'bouncerules_window'} <= set(
+        inspect(engine).get_table_names())
+    assert 'evidence' in columns(engine, 'bouncerules_event')
+    assert 'scope' in columns(engine, 'bouncerules_hold')
     # Mailman's own version table is never created or touched.
     assert 'alembic_version' not in inspect(engine).get_table_names()
     assert VERSION_TABLE in inspect(engine).get_table_names()

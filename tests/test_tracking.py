@@ -333,3 +333,26 @@ def test_open_rate_per_campaign(tracked, smtp):
     result = CliRunner().invoke(command, ['stats', 'ant@example.com',
                                           '--opens', '--json'])
     assert json.loads(result.output)['campaigns'][0]['opened'] == 1
+
+
+def test_short_or_empty_secrets_are_refused(mailman, tmp_path):
+    import os
+    from mailman_bouncerules.tokens import SecretError, site_secret
+    from mailman_bouncerules.settings import SCHEMA
+    with pytest.raises(ValueError, match='at least 32'):
+        SCHEMA['secret'].parse('short')     # refused at start
+    with pushed(secret='short'):
+        with pytest.raises(SecretError, match='at least 32'):
+            site_secret()
+    path = os.path.join(config.VAR_DIR, 'bouncerules-secret')
+    saved = open(path, 'rb').read() if os.path.exists(path) else None
+    try:
+        open(path, 'wb').close()            # a crash between create and write
+        with pytest.raises(SecretError):
+            site_secret()
+        os.remove(path)
+        generated = site_secret()           # made anew, whole
+        assert len(generated) == 64 and open(path, 'rb').read() == generated
+    finally:
+        if saved is not None:
+            open(path, 'wb').write(saved)
