@@ -16,6 +16,7 @@ member and why.
 """
 
 import shutil
+from datetime import datetime
 import socket
 import sys
 import textwrap
@@ -229,6 +230,13 @@ def run(config_file, sink):
             say('  fred@example.org opened post 2 -> run reset to %d'
                 % result['run'])
         _show(say, admin)
+    history = admin.history('bart@example.org')
+    first = next(row['time'] for row in history if row['event'] == 'bounce')
+    gone = next(row['time'] for row in history if row['event'] == 'removed')
+    say('\nbart@example.org: removed %.2f s after its first bounce arrived '
+        '(its probe went out and bounced in between)' % (
+            datetime.fromisoformat(gone) - datetime.fromisoformat(first))
+        .total_seconds())
     say('\nStats: %s' % admin.stats())
     say('\nSame data from the command line:\n'
         '  mailman -C %s --run-as-root bouncerules status %s\n'

@@ -15,6 +15,7 @@ from mailman.utilities.datetime import now
 from mailman_bouncerules import notices, reports
 from mailman_bouncerules.admin import AdminError, ListAdmin, find_list
 from mailman_bouncerules.model import STATES
+from mailman_bouncerules.untrusted import printable
 
 __all__ = ['SITE_COMMANDS']
 
@@ -43,19 +44,24 @@ def status(spec, state, as_json):
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
-    click.echo('%-36s %-9s %3s  %-19s %-9s %-24s %-7s %s' % (
+    click.echo('%-36s %-9s %3s  %-19s %-9s %-24s %-7s %-10s %s' % (
         'member', 'state', 'run', 'last bounce', 'class', 'rule', 'status',
-        'campaign'))
+        'evidence', 'campaign'))
     for row in rows:
         last = row['last_bounce'] or {}
         shown = ('would ' + {'confirmed': 'confirm', 'removed': 'remove'}[
             row['state']] if row['shadow'] and row['state'] in (
                 'confirmed', 'removed') else row['state'])
-        click.echo('%-36s %-9s %3d  %-19s %-9s %-24s %-7s %s' % (
-            row['email'], shown, row['run'],
-            (last.get('time') or '-')[:19], last.get('classification') or '-',
-            last.get('rule') or '-', last.get('status') or '-',
-            last.get('campaign') or '-'))
+        waiting = ('  verifying: would %s' % row['verifying']['change']
+                   if row['verifying'] else '')
+        click.echo(printable('%-36s %-9s %3d  %-19s %-9s %-24s %-7s %-10s %s%s'
+                             % (row['email'], shown, row['run'],
+                                (last.get('time') or '-')[:19],
+                                last.get('classification') or '-',
+                                last.get('rule') or '-',
+                                last.get('status') or '-',
+                                last.get('evidence') or '-',
+                                last.get('campaign') or '-', waiting)))
 
 
 @click.command(help='Every recorded bounce and reset of EMAIL on LIST.')
