@@ -95,6 +95,8 @@ class CircuitBreaker:
             return None
         at = at or now()
         if campaign is not None:
+            if not self._first_failure(campaign, email, decision.rule):
+                return None     # several bounces of one member count once
             hold = self._observe_campaign(campaign, email, decision)
             if hold is not None or self._campaign_tripped(campaign, email):
                 # The campaign's own hold covers it: one trip, one notice.
@@ -128,9 +130,8 @@ class CircuitBreaker:
 
     def _observe_campaign(self, campaign, email, decision):
         minimum, share = thresholds()
-        first = self._first_failure(campaign, email, decision.rule)
         for scope in (domain_of(email), ALL_DOMAINS):
-            failures = self._count(campaign, scope, decision.rule, first)
+            failures = self._count(campaign, scope, decision.rule)
             recipients = self._recipients(campaign, scope)
             if recipients and failures >= minimum and \
                     failures >= share * recipients:
@@ -152,12 +153,11 @@ class CircuitBreaker:
                              event='bounce', campaign=campaign.message_id,
                              rule=rule)) <= 1
 
-    def _count(self, campaign, scope, rule, increment):
+    def _count(self, campaign, scope, rule):
         key = dict(campaign_id=campaign.id, domain=scope, rule=rule)
         insert_ignoring_duplicates(self.store, Failures, failures=0, **key)
-        if increment:
-            self.store.execute(update(Failures).filter_by(**key).values(
-                failures=Failures.failures + 1))
+        self.store.execute(update(Failures).filter_by(**key).values(
+            failures=Failures.failures + 1))
         return self.store.scalar(select(Failures.failures).filter_by(**key))
 
     def _recipients(self, campaign, scope):
@@ -184,7 +184,7 @@ class CircuitBreaker:
                 func.sum(WindowFailures.failures)).filter_by(
                 list_id=self.mlist.list_id, bucket=bucket,
                 domain=scope).filter(WindowFailures.hour >= first_hour)) or 0
-            recipients = self._list_recipients(scope)
+            recipients = self._window_recipients(bucket, scope, at)
             if failures >= minimum and failures >= share * recipients:
                 if self._window_hold(scope) is not None:
                     return None
@@ -198,13 +198,33 @@ class CircuitBreaker:
                                   at, what, kind=WINDOW_SCOPE)
         return None
 
-    def _list_recipients(self, scope):
-        """The list's recipients (at a domain): as its newest campaign went
-        out, else its roster."""
+    def _window_recipients(self, bucket, scope, at):
+        """What the window's failures are a share of: the deliveries of
+        the bucket's campaigns sent in the window (at the domain); for
+        failures tied to no campaign, the list's recipients as its newest
+        campaign went out, else its roster."""
+        since = at - datetime.timedelta(hours=settings().breaker_window_hours)
+        if bucket != UNATTRIBUTED_BUCKET:
+            if scope == ALL_DOMAINS:
+                delivered = self.store.scalar(select(
+                    func.sum(Campaign.recipients)).filter_by(
+                    list_id=self.mlist.list_id, kind=bucket).filter(
+                    Campaign.sent_at >= since))
+            else:
+                delivered = self.store.scalar(select(
+                    func.sum(CampaignDomain.recipients)).join(
+                    Campaign, Campaign.id == CampaignDomain.campaign_id)
+                    .filter(Campaign.list_id == self.mlist.list_id,
+                            Campaign.kind == bucket,
+                            Campaign.sent_at >= since,
+                            CampaignDomain.domain == scope))
+            if delivered:
+                return delivered
         latest = self.store.scalars(select(Campaign).filter_by(
             list_id=self.mlist.list_id).order_by(Campaign.id.desc())).first()
         if latest is not None and latest.recipients:
-            return self._recipients(latest, scope)
+            return self._recipients(latest, scope) or \
+                self.mlist.members.member_count
         return self.mlist.members.member_count
 
     def _window_hold(self, scope):
