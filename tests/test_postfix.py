@@ -143,7 +143,7 @@ def test_postfix_bounces_drive_member_states(flow):
         email='bart@example.org', event='removed').all()
     assert removal.evidence == 'probe'
     elly = config.db.store.query(Event).filter_by(
-        email='elly@example.org', event='bounce').all()
+        email='elly@example.org', event='bounce').order_by(Event.id).all()
     assert [e.campaign for e in elly if e.attribution != 'probe'] == [
         'e2e-post-%d@example.com' % n for n in (1, 2, 3)]
     assert {e.attribution for e in elly} == {'message-id', 'probe'}
