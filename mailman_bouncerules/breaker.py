@@ -32,7 +32,7 @@ from sqlalchemy import delete, func, select, update
 
 from mailman_bouncerules import notices
 from mailman_bouncerules.campaigns import campaign_kind, find_campaign
-from mailman_bouncerules.evidence import Evidence
+from mailman_bouncerules.evidence import EvidenceLevel
 from mailman_bouncerules.model import (
     CAMPAIGN_SCOPE, CAP_SCOPE, CONFIRMED, DISCARDED, HARD, HELD, OK, RELEASED,
     SOFT, WINDOW_SCOPE, Campaign, CampaignDomain, Event, Failures, HardBounce,
@@ -321,12 +321,12 @@ class HeldDecisions:
                              StoredDecision(event), at,
                              find_campaign(self.store, self.list_id,
                                            event.campaign),
-                             evidence=_stored_evidence(event))
+                             evidence=EvidenceLevel.of(event.evidence))
             elif state.state != CONFIRMED:
                 self._confirm(member, event.email, state, at,
                               find_campaign(self.store, self.list_id,
                                             event.campaign),
-                              evidence=_stored_evidence(event))
+                              evidence=EvidenceLevel.of(event.evidence))
             self._mirror(member, state, None)
         self._decide(hold, RELEASED, actor, at)
 
@@ -385,6 +385,3 @@ class StoredDecision:
     def explain(self):
         return 'rule %s (%s), %s' % (self.rule, self.reason, self.how)
 
-
-def _stored_evidence(event):
-    return Evidence(event.evidence or Evidence.UNVERIFIED.value)

@@ -15,21 +15,29 @@ Everything else is unverified: recorded, classified and counted like any
 bounce, but a removal or confirmation it would cause waits for a probe.
 """
 
+from __future__ import annotations
+
 from enum import Enum
 
 from public import public
 
 
 @public
-class Evidence(str, Enum):
+class EvidenceLevel(str, Enum):
     TOKEN = 'token'
     SMTP = 'smtp'
     PROBE = 'probe'
     UNVERIFIED = 'unverified'
 
+    @classmethod
+    def of(cls, recorded: str | None) -> EvidenceLevel:
+        """The level a history row recorded (rows from before levels
+        existed read as unverified)."""
+        return cls(recorded or cls.UNVERIFIED.value)
+
     @property
     def verified(self) -> bool:
-        return self is not Evidence.UNVERIFIED
+        return self is not EvidenceLevel.UNVERIFIED
 
     @property
     def described(self) -> str:
@@ -37,8 +45,8 @@ class Evidence(str, Enum):
 
 
 _DESCRIBED = {
-    Evidence.TOKEN: 'verified by token',
-    Evidence.SMTP: 'verified at SMTP time',
-    Evidence.PROBE: 'verified by probe',
-    Evidence.UNVERIFIED: 'unverified',
+    EvidenceLevel.TOKEN: 'verified by token',
+    EvidenceLevel.SMTP: 'verified at SMTP time',
+    EvidenceLevel.PROBE: 'verified by probe',
+    EvidenceLevel.UNVERIFIED: 'unverified',
 }

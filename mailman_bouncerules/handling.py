@@ -18,7 +18,7 @@ from zope.component import getUtility
 
 from mailman_bouncerules.campaigns import (
     attribute, campaign_kind, latest_campaign)
-from mailman_bouncerules.evidence import Evidence
+from mailman_bouncerules.evidence import EvidenceLevel
 from mailman_bouncerules.interfaces import IClassifier
 from mailman_bouncerules.ledger import Ledger
 from mailman_bouncerules.model import SeenBounce
@@ -137,10 +137,10 @@ class BounceHandler:
             ours = [self.classifier.ruleset.decide(Kind.BOUNCE, recipient)]
         for decision in ours:
             self._apply(mlist, report, decision, (), now(), single=True,
-                        evidence=Evidence.SMTP)
+                        evidence=EvidenceLevel.SMTP)
 
     def _apply(self, mlist, report, decision, verp, received_at, single,
-               token=None, probe=None, evidence=Evidence.UNVERIFIED):
+               token=None, probe=None, evidence=EvidenceLevel.UNVERIFIED):
         recipient = decision.recipient
         candidates = [recipient.address, recipient.original_address]
         # A signed token names the member exactly, whatever address the
@@ -169,11 +169,11 @@ class BounceHandler:
         verified = verified_email is not None and \
             email.lower() == verified_email.lower()
         if verified and token is not None:
-            evidence = Evidence.TOKEN
+            evidence = EvidenceLevel.TOKEN
         elif verified:
-            evidence = Evidence.PROBE
+            evidence = EvidenceLevel.PROBE
         store = config.db.store
-        if evidence is Evidence.PROBE:
+        if evidence is EvidenceLevel.PROBE:
             campaign, how = None, 'probe'
         else:
             campaign, how = attribute(store, mlist.list_id, report.original,
@@ -182,7 +182,7 @@ class BounceHandler:
                                       else None)
         Ledger(mlist, store).apply(member, email, decision, campaign, how,
                                    received_at, evidence=evidence,
-                                   probe=probe if evidence is Evidence.PROBE
+                                   probe=probe if evidence is EvidenceLevel.PROBE
                                    else None)
 
 

@@ -33,7 +33,7 @@ from mailman_bouncerules.breaker import (
     CircuitBreaker, HeldDecisions, StoredDecision)
 from mailman_bouncerules.campaigns import (
     campaign_kind, find_campaign, longest_run_through)
-from mailman_bouncerules.evidence import Evidence
+from mailman_bouncerules.evidence import EvidenceLevel
 from mailman_bouncerules.model import (
     CONFIRMED, HARD, OK, REMOVED, SOFT, Campaign, Event, HardBounce,
     ListSettings, MemberState)
@@ -102,7 +102,7 @@ class Ledger(HeldDecisions):
         return self.state_of(email, lock=True)
 
     def apply(self, member, email, decision, campaign, attribution, at,
-              evidence=Evidence.UNVERIFIED, probe=None):
+              evidence=EvidenceLevel.UNVERIFIED, probe=None):
         """Record one classified bounce and act on it.
 
         A removal or confirmation it calls for is carried out only on
@@ -340,7 +340,7 @@ class Ledger(HeldDecisions):
                     state.state not in (CONFIRMED, REMOVED):
                 continue
             change = REMOVE if recorded.event == 'would-remove' else CONFIRM
-            evidence = Evidence(recorded.evidence or Evidence.UNVERIFIED.value)
+            evidence = EvidenceLevel.of(recorded.evidence)
             campaign = find_campaign(self.store, self.list_id,
                                      recorded.campaign)
             state.state = HARD
@@ -412,7 +412,7 @@ class Ledger(HeldDecisions):
                     % state.run)
 
     def _confirm(self, member, email, state, at, campaign=None,
-                 evidence=Evidence.UNVERIFIED, notify=True):
+                 evidence=EvidenceLevel.UNVERIFIED, notify=True):
         kind = campaign.kind if campaign is not None else campaign_kind(member)
         sequences = self._hard_sequences(email, kind, state.reset_after)
         if self.shadow:
@@ -440,7 +440,7 @@ class Ledger(HeldDecisions):
         zope.event.notify(BounceConfirmed(self.mlist, email, state.run))
 
     def _remove(self, member, email, state, decision, at, campaign=None,
-                evidence=Evidence.UNVERIFIED, notify=True):
+                evidence=EvidenceLevel.UNVERIFIED, notify=True):
         if self.shadow:
             self._shadow_mark(email, state, REMOVE, decision, campaign, at,
                               evidence)
