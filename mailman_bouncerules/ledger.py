@@ -75,6 +75,7 @@ class Ledger(HeldDecisions):
         self.list_id = mlist.list_id
         # Shadow mode: decide and record as always, change nothing.
         self.shadow = in_shadow(store, mlist.list_id)
+        self.prober = Prober(mlist, store)
 
     # -- reading --------------------------------------------------------
 
@@ -140,7 +141,7 @@ class Ledger(HeldDecisions):
         if probe is not None and decision.classification == 'hard':
             # The probe went to this address alone and bounced hard: what
             # waited for it is verified now.
-            Prober(self.mlist, self.store).bounced(probe, at)
+            self.prober.bounced(probe, at)
             if change != REMOVE:
                 change = probe.change
             decision = self._waiting_decision(probe, decision, change)
@@ -180,13 +181,15 @@ class Ledger(HeldDecisions):
         """Carry out a removal or confirmation, or keep it back: for a
         probe (unverified evidence), in the history (shadow mode), or
         under the circuit breaker's hold."""
+        if state.state != CONFIRMED:
+            # Hard until the change is carried out (if it ever is).
+            state.state = HARD
         if not evidence.verified:
-            state.state = state.state if state.state == CONFIRMED else HARD
             if self.shadow:
                 self._shadow_mark(email, state, change, decision, campaign,
                                   at, evidence)
                 return
-            probe, why = Prober(self.mlist, self.store).request(
+            probe, why = self.prober.request(
                 email, change, event, campaign, at)
             self._event(email, 'verifying' if probe else 'unverified', at,
                         campaign=campaign, evidence=evidence,
@@ -197,10 +200,9 @@ class Ledger(HeldDecisions):
         if hold is None and not self.shadow:
             hold = breaker.cap_hold(at)
         if hold is not None:
-            state.state = HARD if state.state != CONFIRMED else state.state
             self._hold(email, hold, change, decision, campaign, at, evidence)
             return
-        Prober(self.mlist, self.store).supersede(
+        self.prober.supersede(
             email, at, 'verified evidence (%s)' % evidence.value)
         if change == REMOVE:
             self._remove(member, email, state, decision, at, campaign,
@@ -224,7 +226,7 @@ class Ledger(HeldDecisions):
                         % state.state)
             return False
         state.shadow = False
-        Prober(self.mlist, self.store).supersede(
+        self.prober.supersede(
             email, at, 'the member showed life (%s)' % why)
         kind = campaign_kind(member)
         state.reset_after = max(state.reset_after, sequence or 0)
@@ -247,7 +249,7 @@ class Ledger(HeldDecisions):
         state.changed_at = at
         if member is not None:
             member.preferences.delivery_status = DeliveryStatus.enabled
-        Prober(self.mlist, self.store).supersede(email, at, 're-enabled')
+        self.prober.supersede(email, at, 're-enabled')
         self._event(email, 'reenable', at)
         self._mirror(member, state, None)
         zope.event.notify(BounceRunReset(self.mlist, email, 'reenable'))
@@ -275,7 +277,7 @@ class Ledger(HeldDecisions):
         state = self.locked_state(email)
         state.state, state.run, state.changed_at = OK, 0, at
         state.reset_after = max(state.reset_after, latest_sequence or 0)
-        Prober(self.mlist, self.store).supersede(email, at, 'undone')
+        self.prober.supersede(email, at, 'undone')
         self._event(email, 'undo', at, actor=actor,
                     detail='undid the %s of %s' % (
                         'removal' if undone.event == 'removed'
@@ -352,7 +354,7 @@ class Ledger(HeldDecisions):
                             'older than %d days' % (
                                 change, settings().shadow_enforce_days))
             elif not evidence.verified:
-                probe, why = Prober(self.mlist, self.store).request(
+                probe, why = self.prober.request(
                     state.email, change, recorded, campaign, at)
                 self._event(state.email, 'verifying' if probe else
                             'not-enforced', at, campaign=campaign,
@@ -413,12 +415,12 @@ class Ledger(HeldDecisions):
 
     def _confirm(self, member, email, state, at, campaign=None,
                  evidence=EvidenceLevel.UNVERIFIED, notify=True):
-        kind = campaign.kind if campaign is not None else campaign_kind(member)
-        sequences = self._hard_sequences(email, kind, state.reset_after)
         if self.shadow:
             self._shadow_mark(email, state, CONFIRM, None, campaign, at,
                               evidence)
             return
+        kind = campaign.kind if campaign is not None else campaign_kind(member)
+        sequences = self._hard_sequences(email, kind, state.reset_after)
         state.state = CONFIRMED
         state.run = max(state.run, longest_run_through(
             sequences, max(sequences)) if sequences else 0)
@@ -492,5 +494,4 @@ class Ledger(HeldDecisions):
             event.smtp_code = recipient.smtp_code
             event.diagnostic = (recipient.diagnostic or '')[:DIAGNOSTIC_LIMIT]
         self.store.add(event)
-        self.store.flush()
         return event

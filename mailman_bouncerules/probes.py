@@ -73,19 +73,23 @@ class Prober:
             Probe.status.in_(PROBES_OPEN)).order_by(Probe.id.desc())).first()
 
     def request(self, email, change, event, campaign, at):
-        """Unverified evidence wants `change` ('remove' or 'confirm'):
-        probe the member unless one is in flight or it was probed alive
-        lately.  Returns the probe, or None (and says why in the history,
-        through the returned reason)."""
+        """Unverified evidence (history row `event`) wants `change`
+        ('remove' or 'confirm'): probe the member unless one is in flight
+        or it was probed alive lately.  Returns (the probe or None, why),
+        the reason for the caller's history row."""
         email = email.lower()
+        if event.id is None:
+            self.store.flush()          # the probe names the row that asked
         probe = self.open_probe(email)
         if probe is not None:
             if change == REMOVE and probe.change != REMOVE:
                 probe.change, probe.event_id = REMOVE, event.id
             return probe, 'a probe is already in flight'
-        if self._probed_alive_lately(email, at):
+        alive = self._last_alive(email)
+        if alive is not None and at - alive < datetime.timedelta(
+                days=settings().probe_cooldown_days):
             return None, ('not verified: a probe of %s did not bounce'
-                          % self._last_alive(email).isoformat()[:10])
+                          % alive.isoformat()[:10])
         probe = Probe(list_id=self.list_id, email=email, change=change,
                       status=PROBE_QUEUED, created_at=at, due_at=at,
                       event_id=event.id,
@@ -186,13 +190,9 @@ class Prober:
                 < self._budget(settings().probe_daily_share))
 
     def _last_alive(self, email):
+        """When a probe to `email` last expired without bouncing."""
         return self.store.scalar(select(func.max(Probe.decided_at)).filter_by(
             list_id=self.list_id, email=email, status=PROBE_EXPIRED))
-
-    def _probed_alive_lately(self, email, at):
-        last = self._last_alive(email)
-        return last is not None and at - last < datetime.timedelta(
-            days=settings().probe_cooldown_days)
 
     def _tell_owners_once(self, at):
         told = self.store.scalar(select(Event.id).filter_by(
@@ -214,6 +214,8 @@ class Prober:
 def probe_named(store, mlist, candidates):
     """The open probe of `mlist` that a valid token among `candidates`
     names, else None."""
+    if not candidates:
+        return None             # most notices: no need to read the secret
     secret = site_secret()
     for candidate in candidates:
         found = read_probe_token(secret, mlist.list_id, candidate.lower())
