@@ -155,10 +155,15 @@ class CircuitBreaker:
 
     def _count(self, campaign, scope, rule):
         key = dict(campaign_id=campaign.id, domain=scope, rule=rule)
-        insert_ignoring_duplicates(self.store, Failures, failures=0, **key)
-        self.store.execute(update(Failures).filter_by(**key).values(
-            failures=Failures.failures + 1))
+        self._increment(Failures, key)
         return self.store.scalar(select(Failures.failures).filter_by(**key))
+
+    def _increment(self, table, key):
+        """One more failure in the running count `key` of `table`, safely
+        when several processes count at once."""
+        insert_ignoring_duplicates(self.store, table, failures=0, **key)
+        self.store.execute(update(table).filter_by(**key).values(
+            failures=table.failures + 1))
 
     def _recipients(self, campaign, scope):
         if scope == ALL_DOMAINS:
@@ -174,19 +179,18 @@ class CircuitBreaker:
         hour = _hour(at)
         first_hour = hour - settings().breaker_window_hours + 1
         for scope in (domain_of(email), ALL_DOMAINS):
-            key = dict(list_id=self.mlist.list_id, hour=hour, bucket=bucket,
-                       domain=scope)
-            insert_ignoring_duplicates(self.store, WindowFailures,
-                                       failures=0, **key)
-            self.store.execute(update(WindowFailures).filter_by(**key).values(
-                failures=WindowFailures.failures + 1))
+            self._increment(WindowFailures, dict(
+                list_id=self.mlist.list_id, hour=hour, bucket=bucket,
+                domain=scope))
             failures = self.store.scalar(select(
                 func.sum(WindowFailures.failures)).filter_by(
                 list_id=self.mlist.list_id, bucket=bucket,
                 domain=scope).filter(WindowFailures.hour >= first_hour)) or 0
+            if failures < minimum:
+                continue        # the share is looked up only when it matters
             recipients = self._window_recipients(bucket, scope, at)
-            if failures >= minimum and failures >= share * recipients:
-                if self._window_hold(scope) is not None:
+            if failures >= share * recipients:
+                if self._list_hold(WINDOW_SCOPE, scope) is not None:
                     return None
                 what = ('In the last %d hours %d hard failures (%s) of %d %s '
                         'on this list, across posts and rules.' % (
@@ -222,14 +226,14 @@ class CircuitBreaker:
                 return delivered
         latest = self.store.scalars(select(Campaign).filter_by(
             list_id=self.mlist.list_id).order_by(Campaign.id.desc())).first()
-        if latest is not None and latest.recipients:
-            return self._recipients(latest, scope) or \
-                self.mlist.members.member_count
-        return self.mlist.members.member_count
+        return ((latest is not None and latest.recipients
+                 and self._recipients(latest, scope))
+                or self.mlist.members.member_count)
 
-    def _window_hold(self, scope):
+    def _list_hold(self, kind, domain):
+        """The list's window or cap hold of `domain`, while it holds."""
         return self.store.scalars(select(Hold).filter_by(
-            list_id=self.mlist.list_id, scope=WINDOW_SCOPE, domain=scope,
+            list_id=self.mlist.list_id, scope=kind, domain=domain,
             status=HELD)).first()
 
     # -- tripping ---------------------------------------------------------
@@ -237,9 +241,7 @@ class CircuitBreaker:
     def _trip(self, campaign, domain, rule, failures, recipients, sample, at,
               what, kind=CAMPAIGN_SCOPE):
         if kind == CAP_SCOPE:
-            existing = self.store.scalars(select(Hold).filter_by(
-                list_id=self.mlist.list_id, scope=CAP_SCOPE,
-                status=HELD)).first()
+            existing = self._list_hold(CAP_SCOPE, CAP_RULE)
             if existing is not None:
                 return existing
         values = dict(list_id=self.mlist.list_id, scope=kind,

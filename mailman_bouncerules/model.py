@@ -110,7 +110,10 @@ class HardBounce(Base):
 class Event(Base):
     """The history: every bounce, reset, open, confirmation and removal."""
     __tablename__ = 'bouncerules_event'
-    __table_args__ = (Index('ix_bouncerules_event_member', 'list_id', 'email'),)
+    __table_args__ = (Index('ix_bouncerules_event_member', 'list_id', 'email'),
+                      # The daily cap counts a list's recent removals.
+                      Index('ix_bouncerules_event_kind', 'list_id', 'event',
+                            'at'))
 
     id = Column(Integer, primary_key=True)
     list_id = Column(String(255), nullable=False)

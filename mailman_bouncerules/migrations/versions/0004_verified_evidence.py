@@ -19,6 +19,8 @@ down_revision = '0003'
 def upgrade():
     with op.batch_alter_table('bouncerules_event') as batch:
         batch.add_column(sa.Column('evidence', sa.String(12), nullable=True))
+    op.create_index('ix_bouncerules_event_kind', 'bouncerules_event',
+                    ['list_id', 'event', 'at'])
     with op.batch_alter_table('bouncerules_member') as batch:
         batch.add_column(sa.Column('last_evidence', sa.String(12),
                                    nullable=True))
@@ -62,5 +64,6 @@ def downgrade():
                            nullable=False)
     with op.batch_alter_table('bouncerules_member') as batch:
         batch.drop_column('last_evidence')
+    op.drop_index('ix_bouncerules_event_kind', 'bouncerules_event')
     with op.batch_alter_table('bouncerules_event') as batch:
         batch.drop_column('evidence')
