@@ -9,7 +9,6 @@ the list's language; it goes out as a Mailman owner notification.
 """
 
 import datetime
-import time
 from collections import Counter
 
 from mailman.interfaces.listmanager import IListManager
@@ -27,18 +26,9 @@ TEMPLATE = 'list:admin:notice:bouncerules-report'
 PERIODS = {'daily': datetime.timedelta(days=1),
            'weekly': datetime.timedelta(days=7)}
 CHOICES = ('off', 'daily', 'weekly')
-# The periodic pass runs after every bounce; looking for due reports once a
-# minute is plenty.
-_CHECK_EVERY = 60.0
-_last_check = [0.0]
-
-
 @public
-def send_due_reports(store, force=False):
+def send_due_reports(store):
     """Send every report whose period has passed; returns how many."""
-    if not force and time.monotonic() - _last_check[0] < _CHECK_EVERY:
-        return 0
-    _last_check[0] = time.monotonic()
     sent = 0
     for settings in store.scalars(select(ListSettings).filter(
             ListSettings.report.in_(tuple(PERIODS)))).all():

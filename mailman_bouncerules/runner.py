@@ -13,6 +13,8 @@ before the file is removed only re-delivers it, and the duplicate check
 makes that harmless.
 """
 
+import time
+
 from mailman.config import config
 from mailman.runners.bounce import BounceRunner
 from public import public
@@ -24,8 +26,14 @@ from mailman_bouncerules.reports import send_due_reports
 from mailman_bouncerules.shadow import any_shadow, in_shadow, stock_pass
 
 
+# Seconds between two looks for due probes and owner reports.
+DUE_WORK_EVERY = 60.0
+
+
 @public
 class RulesBounceRunner(BounceRunner):
+
+    _due_checked_at = float('-inf')
 
     def _dispose(self, mlist, msg, msgdata):
         if not plugin_active():
@@ -48,11 +56,15 @@ class RulesBounceRunner(BounceRunner):
         is in shadow mode, then the probes and owner reports that are due.
 
         Mailman calls this after every bounce: without shadow lists, stock's
-        cycle (two queries over all members) is skipped altogether.
+        cycle (two queries over all members) is skipped altogether, and due
+        probes and reports are looked for once a minute (queued probes wait
+        for an hourly budget, reports for a day).
         """
         if not plugin_active():
             return super()._do_periodic()
         if any_shadow(config.db.store):
             super()._do_periodic()
-        process_due_probes(config.db.store)
-        send_due_reports(config.db.store)
+        if time.monotonic() - self._due_checked_at >= DUE_WORK_EVERY:
+            self._due_checked_at = time.monotonic()
+            process_due_probes(config.db.store)
+            send_due_reports(config.db.store)

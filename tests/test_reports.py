@@ -53,17 +53,17 @@ def test_report_says_what_happened_and_why(mailman):
 def test_reports_are_off_by_default_then_sent_when_due(mailman):
     mlist = scenario()
     queue('virgin')
-    assert reports.send_due_reports(config.db.store, force=True) == 0
+    assert reports.send_due_reports(config.db.store) == 0
     ListAdmin(mlist).configure(report='daily')
     config.db.commit()
-    assert reports.send_due_reports(config.db.store, force=True) == 1
+    assert reports.send_due_reports(config.db.store) == 1
     config.db.commit()
     [notice] = queue('virgin')
     assert str(notice.msg['Subject']) == 'Bounce report for Ant'
     assert set(notice.msgdata['recipients']) <= {
         a.email for a in mlist.administrators.addresses}
     # Not again the same day ...
-    assert reports.send_due_reports(config.db.store, force=True) == 0
+    assert reports.send_due_reports(config.db.store) == 0
     # ... but the next.
     factory.fast_forward(days=1)
-    assert reports.send_due_reports(config.db.store, force=True) == 1
+    assert reports.send_due_reports(config.db.store) == 1
