@@ -45,7 +45,7 @@ def site_secret():
 
     A generated secret (32 random bytes, hex) lives in Mailman's var
     directory, readable by its owner only, written to a temporary file and
-    renamed into place so that no process ever reads a partial one; it is
+    linked into place so that no process ever reads a partial one; it is
     never logged.  A secret shorter than 32 bytes, configured or found, is
     refused: anyone could then sign tokens.
     """
@@ -112,8 +112,12 @@ def _read_varints(data):
 
 @public
 def make_token(secret, list_id, campaign_id, recipient_id):
-    payload = _varint(campaign_id) + _varint(recipient_id)
-    raw = payload + _mac(secret, list_id, payload)
+    return _signed(secret, list_id, campaign_id, recipient_id, _DOMAIN)
+
+
+def _signed(secret, list_id, first, second, domain):
+    payload = _varint(first) + _varint(second)
+    raw = payload + _mac(secret, list_id, payload, domain)
     return base64.b32encode(raw).decode('ascii').rstrip('=').lower()
 
 
@@ -135,16 +139,14 @@ def split_token(token):
 
 
 @public
-def verify(secret, list_id, payload, mac):
-    return hmac.compare_digest(_mac(secret, list_id, payload), mac)
+def verify(secret, list_id, payload, mac, domain=_DOMAIN):
+    return hmac.compare_digest(_mac(secret, list_id, payload, domain), mac)
 
 
 @public
 def make_probe_token(secret, list_id, probe_id, recipient_id):
     """The token in a verification probe's envelope sender."""
-    payload = _varint(probe_id) + _varint(recipient_id)
-    raw = payload + _mac(secret, list_id, payload, _PROBE_DOMAIN)
-    return base64.b32encode(raw).decode('ascii').rstrip('=').lower()
+    return _signed(secret, list_id, probe_id, recipient_id, _PROBE_DOMAIN)
 
 
 @public
@@ -155,7 +157,6 @@ def read_probe_token(secret, list_id, token):
     if parts is None:
         return None
     probe_id, recipient_id, payload, mac = parts
-    if not hmac.compare_digest(
-            _mac(secret, list_id, payload, _PROBE_DOMAIN), mac):
+    if not verify(secret, list_id, payload, mac, _PROBE_DOMAIN):
         return None
     return probe_id, recipient_id
