@@ -171,19 +171,20 @@ def run(config_file, sink):
         config.db.commit()
 
     admin = ListAdmin(mlist)
-    delivered = [0]
+    delivered = 0
 
     def deliver_and_bounce():
         """Run Mailman's delivery, then let each mailbox answer what it got
         (to the envelope sender), until nothing more goes out."""
+        nonlocal delivered
         while True:
             for runner_class, name in ((IncomingRunner, 'in'),
                                        (VirginRunner, 'virgin'),
                                        (PipelineRunner, 'pipeline'),
                                        (OutgoingRunner, 'out')):
                 run_queue(runner_class, name)
-            envelopes = sink.messages[delivered[0]:]
-            delivered[0] = len(sink.messages)
+            envelopes = sink.messages[delivered:]
+            delivered = len(sink.messages)
             if not envelopes:
                 return
             for envelope in envelopes:

@@ -153,7 +153,10 @@ class Ledger(HeldDecisions):
         return state
 
     def _change_called_for(self, state, decision, campaign, counted):
-        """REMOVE, CONFIRM or None: what this bounce alone calls for."""
+        """REMOVE, CONFIRM or None: what this bounce alone calls for.
+
+        A counted hard bounce updates the member's run on the way (and its
+        state to hard while the run is below `confirm_after`)."""
         if decision.action == 'unsubscribe':
             return REMOVE
         if counted and state.state != CONFIRMED:

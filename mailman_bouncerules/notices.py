@@ -71,8 +71,9 @@ def breaker_tripped(mlist, hold, what):
         'That many failures at once usually means the list server is',
         'blocklisted, the provider has an outage, or someone is sending',
         'forged bounces; not that the mailboxes are gone.  Removals and',
-        'confirmations in its scope are held, and those already made for',
-        'the campaign were taken back.',
+        'confirmations in its scope are held%s.' % (
+            ', and those already made for the campaign were taken back'
+            if hold.campaign_id is not None else ''),
         '',
         'Sample diagnostic (quoted, not checked):',
         quoted(hold.sample),

@@ -94,6 +94,15 @@ def sent_probes():
     return probes
 
 
+def addressed_to(data, address):
+    """A bounce as an MTA returns it to `address` (an envelope sender)."""
+    msg = as_message(data)
+    del msg['To']
+    msg['To'] = address
+    del msg['Message-ID']
+    return msg.as_bytes()
+
+
 def dead_mailbox(mlist, data, message_id=None):
     """A bounce to the plain -bounces address from a mailbox that bounces
     everything: the bounce, then the same failure for each probe it
@@ -102,11 +111,7 @@ def dead_mailbox(mlist, data, message_id=None):
     bounce(mlist, data, message_id)
     probes = sent_probes()
     for _recipients, sender, _probe in probes:
-        msg = as_message(data)
-        del msg['To']
-        msg['To'] = sender
-        del msg['Message-ID']
-        bounce(mlist, msg.as_bytes())
+        bounce(mlist, addressed_to(data, sender))
     return probes
 
 

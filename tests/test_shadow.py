@@ -11,7 +11,7 @@ from mailman_bouncerules.runner import RulesBounceRunner
 from mailman_bouncerules.testing import samples
 
 from sitehelpers import (
-    add_member, bounce, dead_mailbox, make_list, queue, refused,
+    add_member, addressed_to, bounce, dead_mailbox, make_list, queue, refused,
     send_campaign, sent_probes, state)
 
 BART, CRIS, ELLY = 'bart@example.org', 'cris@example.org', 'elly@example.org'
@@ -119,9 +119,8 @@ def test_switching_shadow_off_probes_what_was_unverified(mailman):
     for recipients, sender, _probe in probes:
         email = next(iter(recipients))
         status = '5.1.1' if email == BART else '5.2.1'
-        msg = samples.rfc3464(email, status, '550 %s gone' % status)
-        bounce(mlist, msg.replace(b'To: ', b'To: %s\nX-Old-To: '
-                                  % sender.encode(), 1))
+        bounce(mlist, addressed_to(samples.rfc3464(
+            email, status, '550 %s gone' % status), sender))
     assert mlist.members.get_member(BART) is None
     assert mlist.members.get_member(ELLY).delivery_status == \
         DeliveryStatus.by_bounces

@@ -17,8 +17,8 @@ from mailman_bouncerules.settings import pushed
 from mailman_bouncerules.testing import samples
 
 from sitehelpers import (
-    add_member, as_message, bounce, dead_mailbox, make_list, queue, refused,
-    send_campaign, sent_probes, state)
+    add_member, addressed_to, bounce, dead_mailbox, make_list, queue,
+    refused, send_campaign, sent_probes, state)
 
 MEMBERS = ['m%02d@example.org' % n for n in range(90)]
 BART = 'bart@example.org'
@@ -171,11 +171,8 @@ def test_a_domain_not_found_probe_bounce_verifies_a_confirmation(ant):
         bounce(ant, samples.rfc3464(BART, '5.2.1', '550 5.2.1 disabled',
                                     original_id=send_campaign(ant, number)))
     [(_recipients, sender, _probe)] = sent_probes()
-    msg = as_message(samples.rfc3464(
-        BART, '5.1.2', '550 5.1.2 Host or domain name not found'))
-    del msg['To']
-    msg['To'] = sender
-    bounce(ant, msg.as_bytes())
+    bounce(ant, addressed_to(samples.rfc3464(
+        BART, '5.1.2', '550 5.1.2 Host or domain name not found'), sender))
     assert state(ant, BART).state == 'confirmed'
     assert ant.members.get_member(BART).delivery_status == \
         DeliveryStatus.by_bounces
@@ -186,10 +183,7 @@ def test_a_forged_probe_token_verifies_nothing(ant):
     [(_recipients, sender, _probe)] = sent_probes()
     local, _at, domain = sender.partition('@')
     forged = local[:-2] + ('aa' if not local.endswith('aa') else 'bb')
-    msg = as_message(plain_notice(BART))
-    del msg['To']
-    msg['To'] = '%s@%s' % (forged, domain)
-    bounce(ant, msg.as_bytes())
+    bounce(ant, addressed_to(plain_notice(BART), '%s@%s' % (forged, domain)))
     assert ant.members.get_member(BART) is not None
 
 
