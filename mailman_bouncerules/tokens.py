@@ -117,7 +117,10 @@ def make_token(secret, list_id, campaign_id, recipient_id):
 
 def _signed(secret, list_id, first, second, domain):
     payload = _varint(first) + _varint(second)
-    raw = payload + _mac(secret, list_id, payload, domain)
+    return _encoded(payload + _mac(secret, list_id, payload, domain))
+
+
+def _encoded(raw):
     return base64.b32encode(raw).decode('ascii').rstrip('=').lower()
 
 
@@ -130,6 +133,10 @@ def split_token(token):
     try:
         raw = base64.b32decode(padded)
     except ValueError:
+        return None
+    if _encoded(raw) != token:
+        # The last character carries unused bits: each token has exactly
+        # one spelling, so an altered one never passes for the original.
         return None
     payload, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
     numbers = _read_varints(payload)

@@ -356,3 +356,19 @@ def test_short_or_empty_secrets_are_refused(mailman, tmp_path):
     finally:
         if saved is not None:
             open(path, 'wb').write(saved)
+
+
+def test_a_token_has_one_spelling():
+    """The last base32 character carries unused bits; flipping them gives
+    a string that decodes to the same bytes, and it must not verify."""
+    secret, list_id = b'k' * 32, 'ant.example.com'
+    token = make_token(secret, list_id, 1, 1)
+    alphabet = 'abcdefghijklmnopqrstuvwxyz234567'
+    others = [token[:-1] + letter for letter in alphabet
+              if letter != token[-1]]
+
+    def valid(candidate):
+        parts = split_token(candidate)
+        return parts is not None and verify(secret, list_id, *parts[2:])
+    assert valid(token)
+    assert not any(valid(other) for other in others)
