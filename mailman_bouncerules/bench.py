@@ -13,10 +13,15 @@
 3. The outgoing hook's cost per recipient against stock delivery in the
    same mode: bulk against Mailman's bulk, tracked per-recipient delivery
    against Mailman's own VERP delivery.
+4. Hostile bounces (testing/crafted.py): seconds per message for each
+   crafted family from 64 KiB to 4 MiB, as the runner gets them (parsed)
+   and as the standalone command does (start-up included), and the delay
+   of an ordinary bounce queued behind the worst one in the bounce runner.
 
 Each part runs in a throwaway Mailman site (SQLite, or --database).
 """
 
+import json
 import logging
 import resource
 import shutil
@@ -91,6 +96,11 @@ def start_site(folder, database, smtp_port):
     (folder / 'mailman.cfg').write_text(config_text)
     from mailman.core.initialize import initialize
     initialize(str(folder / 'mailman.cfg'))
+    from mailman.config import config
+    from mailman.interfaces.domain import IDomainManager
+    from zope.component import getUtility
+    getUtility(IDomainManager).add('example.com')
+    config.db.commit()
 
 
 def make_members(mlist, count, prefix):
@@ -124,7 +134,6 @@ def storm(sizes, database):
     from mailman.app.lifecycle import create_list
     from mailman.config import config
     from mailman.interfaces.bounce import IBounceProcessor
-    from mailman.interfaces.domain import IDomainManager
     from mailman.model.bounce import BounceProcessor
     from mailman.runners.bounce import BounceRunner
     from mailman.testing.helpers import make_testable_runner
@@ -138,7 +147,6 @@ def storm(sizes, database):
     statements = [0]
     event.listen(config.db.engine, 'before_cursor_execute',
                  lambda *args: statements.__setitem__(0, statements[0] + 1))
-    getUtility(IDomainManager).add('example.com')
     ours = getUtility(IBounceProcessor)
     print('\n2. Bounce storm: one campaign, 5%% hard (5.2.1) and 3%% soft '
           '(5.2.2) bounces, through the bounce runner (%s)'
@@ -185,6 +193,86 @@ def storm(sizes, database):
                 size, count, name, seconds, 1000 * seconds / count,
                 statements[0] / count, _rss_mib() - rss))
         getGlobalSiteManager().registerUtility(ours, IBounceProcessor)
+
+
+# -- 4. hostile bounces --------------------------------------------------------------
+
+HOSTILE_SIZES = (64 * 1024, 1024 * 1024, 4 * 1024 * 1024)
+
+
+def hostile():
+    """The worst seconds per crafted message, and what they cost others."""
+    import email
+    from email.policy import compat32
+
+    from mailman_bouncerules.classifier import Classifier
+    from mailman_bouncerules.testing.crafted import FAMILIES
+    classifier = Classifier()
+    print('\n4. Hostile bounces: seconds to read and decide one message '
+          '(parsed, as the runner gets it)')
+    print('   %-26s' % 'family' + ''.join(
+        '%12s' % _size_label(size) for size in HOSTILE_SIZES))
+    worst = (0.0, None, None)
+    for name, make in FAMILIES.items():
+        row = []
+        for size in HOSTILE_SIZES:
+            data = make(size)
+            message = email.message_from_bytes(data, policy=compat32)
+            started = time.perf_counter()
+            classifier.classify(message)
+            seconds = time.perf_counter() - started
+            row.append(seconds)
+            if seconds > worst[0]:
+                worst = (seconds, name, size)
+        print('   %-26s' % name + ''.join('%12.3f' % sec for sec in row))
+    print('   worst: %.3f s (%s, %s)' % (worst[0], worst[1],
+                                        _size_label(worst[2])))
+    data = FAMILIES[worst[1]](worst[2])
+    with tempfile.NamedTemporaryFile(suffix='.eml') as handle:
+        handle.write(data)
+        handle.flush()
+        started = time.perf_counter()
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name('bouncerules')), 'classify',
+             '--json', handle.name], capture_output=True, check=True)
+        seconds = time.perf_counter() - started
+        print('   `bouncerules classify` on it: %.2f s, start-up included '
+              '(%d decisions)' % (seconds, len(json.loads(
+                  result.stdout)['recipients'])))
+    return data
+
+
+def _size_label(size):
+    return '%d KiB' % (size // 1024) if size < 1024 * 1024 else \
+        '%d MiB' % (size // (1024 * 1024))
+
+
+def queued_behind(worst):
+    """An ordinary bounce queued right after the worst crafted one."""
+    from mailman.app.lifecycle import create_list
+    from mailman.config import config
+    from mailman.testing.helpers import make_testable_runner
+
+    from mailman_bouncerules.demo import _message
+    from mailman_bouncerules.model import SeenBounce
+    from mailman_bouncerules.runner import RulesBounceRunner
+
+    mlist = create_list('hostile@example.com')
+    config.db.commit()
+    emails = make_members(mlist, 10, 'q-')
+    bounces = config.switchboards['bounces']
+    bounces.enqueue(_message(worst), listid=mlist.list_id)
+    ordinary = _message(samples.rfc3464(emails[0], '5.1.1', '550 5.1.1 user '
+                                        'unknown'))
+    bounces.enqueue(ordinary, listid=mlist.list_id)
+    config.db.commit()
+    started = time.perf_counter()
+    make_testable_runner(RulesBounceRunner, 'bounces').run()
+    seconds = time.perf_counter() - started
+    handled = config.db.store.query(SeenBounce).filter_by(
+        list_id=mlist.list_id).count()
+    print('   an ordinary bounce queued behind it: handled %.2f s after the '
+          'runner started (%d of 2 bounces handled)' % (seconds, handled))
 
 
 # -- 3. outgoing hook --------------------------------------------------------------------
@@ -249,14 +337,16 @@ def outgoing(recipients_count):
 @click.option('--recipients', default=500, type=int,
               help='Recipients for the outgoing hook benchmark.')
 @click.option('--skip', multiple=True, type=click.Choice(
-    ['classification', 'storm', 'outgoing']), help='Parts to leave out.')
+    ['classification', 'storm', 'outgoing', 'hostile']),
+    help='Parts to leave out.')
 def main(corpus, members, database, recipients, skip):
     # flufl.bounce logs every detector it tries at DEBUG, which Mailman's
     # logging setup would print for each of thousands of bounces.
     logging.getLogger('flufl.bounce').setLevel(logging.WARNING)
     if 'classification' not in skip and Path(corpus, 'truth.jsonl').exists():
         classification(corpus)
-    if 'storm' in skip and 'outgoing' in skip:
+    worst = None if 'hostile' in skip else hostile()
+    if 'storm' in skip and 'outgoing' in skip and worst is None:
         return
     folder = Path(tempfile.mkdtemp(prefix='bouncerules-bench-'))
     controller = Controller(_Sink(), hostname='127.0.0.1', port=free_port())
@@ -267,6 +357,8 @@ def main(corpus, members, database, recipients, skip):
             storm([int(n) for n in members.split(',')], database)
         if 'outgoing' not in skip:
             outgoing(recipients)
+        if worst is not None:
+            queued_behind(worst)
     finally:
         controller.stop()
         shutil.rmtree(folder, ignore_errors=True)

@@ -12,6 +12,7 @@ import click
 from mailman.config import config
 
 from mailman_bouncerules.classifier import Classifier
+from mailman_bouncerules.parsing.mime import MAX_MESSAGE_BYTES
 from mailman_bouncerules.rules.loader import RulesError
 from mailman_bouncerules.rules.ruleset import RuleSet
 from mailman_bouncerules.settings import configured_rules_file
@@ -39,7 +40,7 @@ def classify(as_json, rules_file, files):
     for path in files:
         try:
             with open(path, 'rb') as handle:
-                data = handle.read()
+                data = handle.read(MAX_MESSAGE_BYTES)
         except OSError as error:
             click.echo('bouncerules: cannot read %s: %s'
                        % (path, error.strerror), err=True)
@@ -69,11 +70,13 @@ def as_record(path, report, decisions):
             'action': decision.action,
             'rule': decision.rule,
         } for decision in decisions],
+        'problems': list(report.problems),
     }
 
 
 def as_table(path, report, decisions):
     lines = ['%s: %s' % (path, report.kind)]
+    lines.extend('  read in part: %s' % problem for problem in report.problems)
     if not decisions:
         lines.append('  (no failed recipient)')
     for decision in decisions:

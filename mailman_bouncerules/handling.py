@@ -24,11 +24,11 @@ from mailman_bouncerules.ledger import Ledger
 from mailman_bouncerules.model import SeenBounce
 from mailman_bouncerules.parsing.codes import first_smtp_code, first_status
 from mailman_bouncerules.probes import probe_named
-from mailman_bouncerules.settings import settings
 from mailman_bouncerules.report import Kind, RecipientReport
 from mailman_bouncerules.storage import (
     insert_ignoring_duplicates, normalize_message_id)
 from mailman_bouncerules.tracking import resolve
+from mailman_bouncerules.untrusted import printable
 
 log = logging.getLogger('mailman.bounce')
 
@@ -50,6 +50,12 @@ def bounce_key(msg):
     return 'sha1:' + hashlib.sha1(data).hexdigest()
 
 
+def _message_id(msg):
+    """The bounce's Message-ID as a log line may show it: it is the
+    sender's text, so control characters and length are taken out."""
+    return ' '.join(printable(str(msg.get('Message-ID', 'n/a'))).split())[:200]
+
+
 @public
 class BounceHandler:
 
@@ -69,23 +75,21 @@ class BounceHandler:
                 store, SeenBounce, list_id=mlist.list_id,
                 message_key=bounce_key(msg), seen_at=received_at):
             log.info('bouncerules: %s already processed for %s',
-                     msg.get('Message-ID', 'n/a'), mlist.list_id)
+                     _message_id(msg), mlist.list_id)
             return True
         report, decisions = self.classifier.classify(msg)
+        if report.problems:
+            log.warning('bouncerules: %s for %s read in part: %s',
+                        _message_id(msg), mlist.list_id,
+                        '; '.join(report.problems))
         if not decisions:
             if report.kind == Kind.DELIVERED:
                 return True
             log.info('bouncerules: unrecognised %s for %s (%s)',
-                     msg.get('Message-ID', 'n/a'), mlist.list_id, report.kind)
+                     _message_id(msg), mlist.list_id, report.kind)
             if forward:
                 maybe_forward(mlist, msg)
             return False
-        cap = settings().max_recipients_per_notice
-        if len(decisions) > cap:
-            log.warning('bouncerules: %s for %s names %d recipients; only the '
-                        'first %d are read', msg.get('Message-ID', 'n/a'),
-                        mlist.list_id, len(decisions), cap)
-            decisions = decisions[:cap]
         verp = StandardVERP().get_verp(mlist, msg)
         candidates = self._token_candidates(mlist, msg, report)
         token = self._token(mlist, candidates)

@@ -19,7 +19,8 @@ from mailman_bouncerules.interfaces import IClassifier
 from mailman_bouncerules.processor import RulesBounceProcessor
 from mailman_bouncerules.rules.loader import RulesError
 from mailman_bouncerules.rules.ruleset import RuleSet
-from mailman_bouncerules.settings import SettingsError, configured_rules_file
+from mailman_bouncerules.settings import (
+    SettingsError, configured_rules_file, reading_limits)
 from mailman_bouncerules.subscribers import on_event
 
 log = logging.getLogger('mailman.plugins')
@@ -64,11 +65,12 @@ class BounceRulesPlugin:
         """
         try:
             ruleset = RuleSet.from_files(configured_rules_file(self.name))
+            limits = reading_limits(self.name)
         except (RulesError, SettingsError) as error:
             _fail(str(error))
             return
         site = getGlobalSiteManager()
-        site.registerUtility(Classifier(ruleset), IClassifier)
+        site.registerUtility(Classifier(ruleset, limits), IClassifier)
         # Replaces Mailman's day-counting processor (registered by ZCML
         # before plugins load).
         site.registerUtility(RulesBounceProcessor(), IBounceProcessor)

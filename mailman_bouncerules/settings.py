@@ -20,6 +20,8 @@ from mailman.config import config
 from mailman.config.config import external_configuration
 from public import public
 
+from mailman_bouncerules.parsing.budget import ReadingLimits
+
 # Used when the plugin runs outside a Mailman site (the console script).
 DEFAULT_CONFIGURATION = 'python:mailman_bouncerules.config.bouncerules'
 SECTION = 'bouncerules'
@@ -61,6 +63,15 @@ def _share(text: str) -> float:
     value = float(text)
     if not math.isfinite(value) or not 0 < value <= 1:
         raise ValueError('expected a number above 0, at most 1')
+    return value
+
+
+def _seconds(text: str) -> float:
+    if len(text.strip()) > 20:
+        raise ValueError('expected a number of seconds')
+    value = float(text)
+    if not math.isfinite(value) or not 0 < value <= 600:
+        raise ValueError('expected a number of seconds above 0, at most 600')
     return value
 
 
@@ -108,6 +119,7 @@ SCHEMA: dict[str, _Setting] = {
     'probe_daily_share': _Setting(_share, '0.2'),
     'probe_min_budget': _Setting(_count(1), '10'),
     'max_recipients_per_notice': _Setting(_count(1, 10 ** 6), '1000'),
+    'max_seconds_per_notice': _Setting(_seconds, '2'),
 }
 
 
@@ -187,6 +199,14 @@ def pushed(**values):
         yield
     finally:
         _pushed.remove(values)
+
+
+@public
+def reading_limits(plugin_name: str = 'bouncerules') -> ReadingLimits:
+    """How much of one bounce is read (see parsing.budget)."""
+    values = settings(plugin_name)
+    return ReadingLimits(max_recipients=values.max_recipients_per_notice,
+                         max_seconds=values.max_seconds_per_notice)
 
 
 @public

@@ -40,6 +40,7 @@ def test_json_contract(tmp_path):
             'action': 'unsubscribe',
             'rule': 'user-unknown',
         }],
+        'problems': [],
     }
     assert 'User unknown' in first['recipients'][0]['diagnostic']
     assert second['recipients'][0]['action'] == 'record'

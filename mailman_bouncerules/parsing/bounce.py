@@ -2,8 +2,10 @@
 
 import re
 from email.message import Message
+from itertools import islice
 
 from mailman_bouncerules.parsing import dsn, freetext, kinds, ses
+from mailman_bouncerules.parsing.budget import ReadingLimits
 from mailman_bouncerules.parsing.codes import ADDRESS
 from mailman_bouncerules.parsing.mime import (
     DELIVERY_STATUS_TYPES, FEEDBACK_TYPE, RETURNED_MESSAGE_TYPES,
@@ -28,43 +30,52 @@ _BOUNCE_SUBJECT = re.compile(
     re.IGNORECASE)
 
 
-def parse_bounce(data):
+def parse_bounce(data, reading=None):
     """Read a notification; never raises on bad input.
 
-    What could not be read is listed in `problems` so that a caller can log
-    it; the report is then as complete as the message allowed.
+    `reading` is the budget to spend (`ReadingLimits().start()` if none is
+    given).  What could not be read (broken MIME, or what lay past the
+    budget) is listed in `problems` so that a caller can log it; the report
+    is then as complete as the message and the budget allowed.
     """
+    reading = reading or ReadingLimits().start()
     try:
         message = load_message(data)
     except Exception as error:
         return BounceReport(kind=Kind.NOT_BOUNCE,
                             problems=['unreadable message: %s' % error])
     try:
-        return _parse(message)
+        report = _parse(message, reading)
     except RecursionError:
-        return BounceReport(kind=Kind.NOT_BOUNCE,
-                            problems=['MIME structure too deeply nested'])
+        report = BounceReport(kind=Kind.NOT_BOUNCE,
+                              problems=['MIME structure too deeply nested'])
+    report.problems.extend(reading.problems)
+    reading.problems.clear()
+    return report
 
 
-def _parse(message):
+def _parse(message, reading):
     headers = _header_map(message)
     subject = ' '.join(' '.join(headers.get('subject', ())).split())
     status_texts, human_texts, feedback_text = [], [], None
     returned = None
     mime_types = set()
     for part, mime_type in walk_notification(message):
+        if reading.out_of_time() or not reading.chars_left:
+            break
         mime_types.add(mime_type)
         if mime_type in DELIVERY_STATUS_TYPES:
-            status_texts.append(_delivery_status_text(part))
+            status_texts.append(reading.take(_delivery_status_text(
+                part, reading.limits.max_recipients)))
         elif mime_type == FEEDBACK_TYPE:
-            feedback_text = decoded_text(part)
+            feedback_text = reading.take(decoded_text(part))
         elif mime_type in RETURNED_MESSAGE_TYPES:
             if returned is None:
                 returned = _returned_headers(part)
         elif mime_type in ('text/plain', 'text/html') or not part.is_multipart():
             if part is not message and not mime_type.startswith('text/'):
                 continue    # attachments, images
-            text = decoded_text(part)
+            text = reading.take(decoded_text(part))
             if mime_type == 'text/html':
                 text = html_to_text(text)
             if dsn.looks_like_dsn(text) and not status_texts:
@@ -83,22 +94,25 @@ def _parse(message):
     if found is not None:
         report.kind, report.recipients = found
         return report
+    enough = reading.limits.max_recipients + 1
     recipients = []
     for text in status_texts:
-        recipients.extend(dsn.recipient_blocks(text))
-    prose = list(freetext.recipients_in_text(
+        recipients.extend(islice(dsn.recipient_blocks(text),
+                                 enough - len(recipients)))
+    prose = [] if reading.out_of_time() else list(freetext.recipients_in_text(
         notice, with_preamble=not recipients,
         ignored=_addresses_in(headers, 'from', 'sender', 'return-path'),
         unlikely=_addresses_in(headers, 'to', 'cc', 'reply-to'),
-        known=_addresses_in(headers, 'x-failed-recipients'),
-        subject=subject))
+        known=_addresses_in(headers, 'x-failed-recipients')[:enough],
+        subject=subject, limit=enough))
     looks_like_bounce = _looks_like_bounce(headers, subject)
     if (not recipients and not looks_like_bounce
             and kinds.is_auto_reply(message)):
         report.kind = Kind.AUTOREPLY
         report.recipients = kinds.auto_reply_recipient(message)
         return report
-    recipients = _merge(recipients, prose, freetext.notice_summary(notice))
+    recipients = reading.capped(
+        _merge(recipients, prose, freetext.notice_summary(notice)))
     if not recipients and looks_like_bounce:
         recipients = _returned_recipient(returned, notice, quoted)
     if recipients and any(r.is_failure for r in recipients):
@@ -109,14 +123,16 @@ def _parse(message):
     return report
 
 
-def _delivery_status_text(part):
+def _delivery_status_text(part, max_recipients):
     payload = part.get_payload()
     if isinstance(payload, list):
         # Already split into header blocks by the email package; writing
-        # them back field by field is much cheaper than as_string().
+        # them back field by field is much cheaper than as_string().  One
+        # block per recipient and one for the message: no more are read.
         return '\n\n'.join(
             '\n'.join('%s: %s' % (name, value) for name, value in block.items())
-            for block in payload if isinstance(block, Message))
+            for block in payload[:max_recipients + 2]
+            if isinstance(block, Message))
     return decoded_text(part)
 
 

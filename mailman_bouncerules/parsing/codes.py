@@ -58,8 +58,8 @@ _COMMAND_PHRASES = (
     re.compile(r"(?:did not|does not|didn't|doesn't) like (?:our )?"
                r'(RCPT TO|recipient|MAIL FROM|sender|DATA)\b', re.IGNORECASE),
 )
-_TRANSCRIPT = re.compile(r'^\s*>>>\s*(DATA|RCPT TO|MAIL FROM|HELO|EHLO|QUIT|\.)'
-                         r'|^\s*<<<\s*([45]\d\d)', re.IGNORECASE | re.MULTILINE)
+_TRANSCRIPT = re.compile(r'^[ \t]*>>>[ \t]*(DATA|RCPT TO|MAIL FROM|HELO|EHLO|QUIT|\.)'
+                         r'|^[ \t]*<<<[ \t]*([45]\d\d)', re.IGNORECASE | re.MULTILINE)
 _COMMAND_NAMES = {'data': 'DATA', '.': 'DATA', 'rcpt to': 'RCPT',
                   'recipient': 'RCPT', 'mail from': 'MAIL', 'sender': 'MAIL',
                   'helo': 'HELO', 'ehlo': 'HELO', 'quit': 'QUIT'}

@@ -12,6 +12,9 @@ from mailman_bouncerules.parsing.codes import (
 from mailman_bouncerules.report import RecipientReport
 
 _FIELD = re.compile(r'^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$')
+# Longer than any honest server reply (RFC 5321 lines are at most 512
+# characters, and a reply has a few).
+MAX_FIELD_CHARS = 8000
 _RECIPIENT_FIELDS = ('final-recipient', 'original-recipient',
                      'x-actual-recipient')
 # Fields that only ever appear in delivery status blocks: seeing two of them
@@ -30,18 +33,19 @@ def looks_like_dsn(text):
 def field_blocks(text):
     """Split DSN text into blocks of {lower-case field name: value}.
 
-    Continuation lines are unfolded; a repeated field keeps its first value
-    because later ones are usually the MTA's afterthoughts.
+    Continuation lines are unfolded, up to MAX_FIELD_CHARS per field; a
+    repeated field keeps its first value because later ones are usually the
+    MTA's afterthoughts.
     """
     blocks, fields, name = [], {}, None
     for line in text.splitlines():
         if not line.strip():
             if fields:
-                blocks.append(fields)
+                blocks.append(_joined(fields))
             fields, name = {}, None
             continue
         if line[0] in ' \t' and name is not None:
-            fields[name] += ' ' + line.strip()
+            fields[name].append(line.strip())
             continue
         match = _FIELD.match(line)
         if match is None:
@@ -50,14 +54,20 @@ def field_blocks(text):
         name = match.group(1).lower()
         if name in _RECIPIENT_FIELDS and name in fields:
             # Some MTAs forget the blank line between recipient blocks.
-            blocks.append(fields)
+            blocks.append(_joined(fields))
             fields = {}
-        fields.setdefault(name, match.group(2).strip())
-        if fields[name] != match.group(2).strip():
+        value = match.group(2).strip()
+        if fields.setdefault(name, [value])[0] != value:
             name = None     # do not glue continuations onto a duplicate
     if fields:
-        blocks.append(fields)
+        blocks.append(_joined(fields))
     return blocks
+
+
+def _joined(fields):
+    """Each field's lines unfolded into one value, bounded in length."""
+    return {name: ' '.join(lines)[:MAX_FIELD_CHARS]
+            for name, lines in fields.items()}
 
 
 def recipient_blocks(text):

@@ -15,23 +15,29 @@ from mailman_bouncerules.parsing.codes import (
 from mailman_bouncerules.report import RecipientReport
 from mailman_bouncerules.prefilter import passes, required_literals
 
-# Where the notification ends and the returned original begins.
+# Where the notification ends and the returned original begins: a line
+# that starts (after quoting, rules and indentation, read possessively so
+# that a long run of them is scanned once) with one of these phrases.  The
+# phrases in the `ruled` group count only after a rule of dashes; the
+# others are tried first.
 _RETURNED_MARKER = re.compile(
-    r'^[ \t>|-]*(?:'
-    r'-+\s*(?:This is a copy of|Below this line|Original message|Undelivered message|'
-    r'The (?:header|text|original message)|Message header|Returned message|Unsent message)|'
-    r'(?:-+\s*)?Original message (?:follows|headers?)|'
-    r'(?:-+\s*)?(?:Your|The) (?:original )?message (?:reads|follows|is attached|headers? follows?)\b|'
+    r'^(?P<lead>[ \t>|-]*+)(?:'
+    r'Original message (?:follows|headers?)|'
+    r'(?:Your|The) (?:original )?message (?:reads|follows|is attached|headers? follows?)\b|'
     r'Message headers follow|'
-    r'Received: from .*\S|Return-Path:\s*<|'
-    r'-+\s*Forwarded message)',
+    r'Received: from [^\n]*\S|Return-Path:[ \t]*<|'
+    r'(?P<ruled>This is a copy of|Below this line|Original message|'
+    r'Undelivered message|The (?:header|text|original message)|'
+    r'Message header|Returned message|Unsent message|Forwarded message))',
     re.IGNORECASE | re.MULTILINE)
 # A line that introduces the sender or the message, not a recipient.
+# Read in the few characters before an address only (_CONTEXT_CHARS).
 _NOT_A_RECIPIENT_CONTEXT = re.compile(
     r'(?:\bfrom|sender|MAIL FROM|envelope-from|Return-Path|Reply-To|'
     r'Message-I[dD]|References|In-Reply-To|helo|ehlo|contact|postmaster at|'
-    r'please (?:send|contact|write)|sent by|mailto|https?://\S*)\s*[:=]?\s*<?$',
+    r'please (?:send|contact|write)|sent by|mailto|https?://\S*)[ \t]*[:=]?[ \t]*<?$',
     re.IGNORECASE)
+_CONTEXT_CHARS = 120
 _SYSTEM_LOCAL_PARTS = frozenset((
     'mailer-daemon', 'postmaster', 'mail-daemon', 'maildaemon', 'daemon',
     'root', 'abuse', 'noreply', 'no-reply', 'nobody', 'double-bounce'))
@@ -40,12 +46,17 @@ _DELAY_WORDS = re.compile(
     r'will (?:continue|keep) (?:to )?tr(?:y|ying)|still trying|'
     r'could not (?:be )?sen[dt] (?:the )?message for (?:the )?past|'
     r'not yet been delivered|is being retried|temporarily deferred|'
-    r'delivery (?:will be )?retr(?:y|ied)|Warning: message .* delayed)',
+    r'delivery (?:will be )?retr(?:y|ied)|Warning: message .{0,300} delayed)',
     re.IGNORECASE)
 _DELAY_LITERALS = required_literals(_DELAY_WORDS.pattern)
-_REPLY_LINE = re.compile(r'^.*?(?:^|said:?|<<<|error|:)\s*[245]\d\d\b.*$',
-                         re.MULTILINE)
+# A reply code may stand on the line after "said:", no further.
+_REPLY_LINE = re.compile(
+    r'^.*?(?:^|said:?|<<<|error|:)[ \t]*(?:\n[ \t]*)?[245]\d\d\b.*$',
+    re.MULTILINE)
 _MAX_WINDOW = 1200
+# A lone recipient's diagnosis includes the notice's words before its
+# address: the first few thousand characters of them.
+_MAX_PREAMBLE = 8000
 
 
 def split_notification(text):
@@ -53,14 +64,14 @@ def split_notification(text):
 
     The marker must start a line, and not the first one.
     """
-    match = _RETURNED_MARKER.search(text, text.find('\n') + 1)
-    if match is None or match.start() == 0:
-        return text, ''
-    return text[:match.start()], text[match.start():]
+    for match in _RETURNED_MARKER.finditer(text, text.find('\n') + 1):
+        if match.group('ruled') is None or '-' in match.group('lead'):
+            return text[:match.start()], text[match.start():]
+    return text, ''
 
 
 def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
-                       known=(), subject='', with_preamble=True):
+                       known=(), subject='', with_preamble=True, limit=None):
     """Yield a `RecipientReport` per address the prose reports on.
 
     `ignored` addresses are never recipients (the notice's From);
@@ -69,11 +80,14 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
     X-Failed-Recipients and are reported even if the text omits them.
     `text` is the notice alone, as `split_notification()` returns it.
     `with_preamble` adds the words before a lone recipient's address to its
-    diagnosis; without a DSN they are often the only reason given.
+    diagnosis; without a DSN they are often the only reason given.  At most
+    `limit` addresses are read from the text.
     """
     occurrences = []
     seen = set()
     for match in ADDRESS.finditer(text):
+        if limit is not None and len(occurrences) >= limit:
+            break
         address = match.group(0).strip('.').lower()
         if address in seen or address in ignored:
             continue
@@ -95,7 +109,7 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
         if with_preamble and (len(occurrences) == 1 or start == len(text)):
             # One recipient: the whole notice is about it, including the
             # words some MTAs put before the address.
-            window = text[:start] + ' ' + window
+            window = text[:min(start, _MAX_PREAMBLE)] + ' ' + window
         status = first_status(window)
         if delayed is None and _is_temporary(status):
             delayed = _says_delayed(subject or '') or _says_delayed(text)
@@ -114,14 +128,21 @@ def _says_delayed(text):
 
 
 def _set_apart(text, start, end):
-    """Is the address alone on its line, or named as the RCPT TO?"""
-    line_start = text.rfind('\n', 0, start) + 1
-    line_end = text.find('\n', end)
-    before = text[line_start:start]
-    after = text[end:len(text) if line_end < 0 else line_end]
-    return (re.fullmatch(r'[\s<"\']*', before) is not None
-            and re.fullmatch(r'[\s>"\':.,]*', after) is not None
-            or re.search(r'RCPT TO:\s*<?$', before, re.IGNORECASE) is not None)
+    """Is the address alone on its line, or named as the RCPT TO?
+
+    Only the few characters around the address are read: on a line of
+    thousands of addresses, each one rescanning the line would take time
+    quadratic in its length.  (An address with more blanks around it than
+    that does not count as alone: the cautious answer.)
+    """
+    before = _line_before(text, start)
+    after = _line_after(text, end)
+    line_start, line_end = start - len(before), end + len(after)
+    whole_line = ((line_start == 0 or text[line_start - 1] == '\n')
+                  and (line_end == len(text) or text[line_end] == '\n'))
+    return (whole_line and re.fullmatch(r'[ \t<"\']*', before) is not None
+            and re.fullmatch(r'[ \t\r>"\':.,]*', after) is not None
+            or re.search(r'RCPT TO:[ \t]*<?$', before, re.IGNORECASE) is not None)
 
 
 def notice_summary(text):
@@ -130,8 +151,21 @@ def notice_summary(text):
 
 
 def _introduced_as_non_recipient(text, position):
-    line_start = text.rfind('\n', 0, position) + 1
-    return bool(_NOT_A_RECIPIENT_CONTEXT.search(text[line_start:position]))
+    return bool(_NOT_A_RECIPIENT_CONTEXT.search(_line_before(text, position)))
+
+
+def _line_before(text, position):
+    """The line's text before `position`, at most _CONTEXT_CHARS of it."""
+    window_start = max(0, position - _CONTEXT_CHARS)
+    return text[text.rfind('\n', window_start, position) + 1 or window_start:
+                position]
+
+
+def _line_after(text, position):
+    """The line's text after `position`, at most _CONTEXT_CHARS of it."""
+    window_end = min(len(text), position + _CONTEXT_CHARS)
+    line_end = text.find('\n', position, window_end)
+    return text[position:window_end if line_end < 0 else line_end]
 
 
 def _is_temporary(status):

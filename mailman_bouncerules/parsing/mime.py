@@ -25,7 +25,10 @@ DELIVERY_STATUS_TYPES = frozenset((
     'message/delivery-status', 'message/global-delivery-status'))
 FEEDBACK_TYPE = 'message/feedback-report'
 
-_TAG = re.compile(r'<[^>]*>')
+# A tag ends at '>' or where the next one starts: text full of '<' that
+# never closes is then scanned once, not once per '<'.
+_TAG = re.compile(r'<[^<>]*>')
+_HIDDEN_ELEMENT = re.compile(r'<(style|script)\b', re.IGNORECASE)
 _ENTITY = re.compile(r'&(nbsp|lt|gt|amp|quot|#\d+);')
 _ENTITIES = {'nbsp': ' ', 'lt': '<', 'gt': '>', 'amp': '&', 'quot': '"'}
 
@@ -83,12 +86,32 @@ def _charsets(part):
 
 def html_to_text(html):
     """Good enough to find addresses and reply codes in an HTML notice."""
-    html = re.sub(r'(?is)<(style|script)\b.*?</\1>', ' ', html)
-    html = re.sub(r'(?i)<br\s*/?>|</(p|div|tr|li|h\d)>', '\n', html)
+    html = _without_hidden_elements(html)
+    html = re.sub(r'(?i)<br[ \t\n/]*>|</(p|div|tr|li|h\d)>', '\n', html)
     text = _TAG.sub(' ', html)
     return _ENTITY.sub(
         lambda m: _ENTITIES.get(m.group(1)) or chr(int(m.group(1)[1:])),
         text)
+
+
+def _without_hidden_elements(html):
+    """Drop style and script elements; an unclosed one runs to the end.
+
+    A search for each element's end tag, not one expression with a lazy
+    `.*?`: that rescans the rest of the text for every unclosed start tag.
+    """
+    folded = html.lower()
+    kept, position = [], 0
+    while (match := _HIDDEN_ELEMENT.search(html, position)) is not None:
+        kept.append(html[position:match.start()])
+        close = folded.find('</%s' % match.group(1).lower(), match.end())
+        if close < 0:
+            return ' '.join(kept)
+        position = html.find('>', close)
+        position = len(html) if position < 0 else position + 1
+        kept.append(' ')
+    kept.append(html[position:])
+    return ''.join(kept)
 
 
 def walk_notification(message):

@@ -14,6 +14,7 @@ from importlib.resources import files
 
 from public import public
 
+from mailman_bouncerules.rules.backtracking import backtracking_risk
 from mailman_bouncerules.rules.rule import (
     ACTIONS, CLASSIFICATIONS, SEVERITIES, Rule)
 
@@ -182,14 +183,20 @@ def _regexes(text, path, name):
     """One regular expression per line, matched case-insensitively.
 
     Lines stay separate expressions: each gets its own literal prefilter
-    (see prefilter.py), so most are never run at all.
+    (see prefilter.py), so most are never run at all.  A pattern that can
+    backtrack without bound is refused (see backtracking.py).
     """
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
         try:
-            yield re.compile(line, re.IGNORECASE)
+            compiled = re.compile(line, re.IGNORECASE)
         except re.error as error:
             raise RulesError(path, name,
                              'bad text pattern %r: %s' % (line, error))
+        risk = backtracking_risk(line, re.IGNORECASE)
+        if risk:
+            raise RulesError(path, name, 'text pattern "%s" can take very '
+                             'long to match: %s' % (line, risk))
+        yield compiled

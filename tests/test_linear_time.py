@@ -1,0 +1,160 @@
+"""Crafted bounces take time linear in their size, and a budget caps them.
+
+A -bounces address is public: each family of testing/crafted.py hits a
+shape that once made an expression backtrack (a 64 KiB line of '-' took
+558 s).  Doubling a crafted input may at most about double the time;
+quadratic work would quadruple it.
+"""
+
+import email
+import re
+import time
+from email.policy import compat32
+
+import pytest
+
+from mailman_bouncerules.classifier import Classifier
+from mailman_bouncerules.parsing import dsn, freetext, mime
+from mailman_bouncerules.parsing.budget import ReadingLimits
+from mailman_bouncerules.rules.backtracking import backtracking_risk
+from mailman_bouncerules.rules.loader import RulesError, load_rules
+from mailman_bouncerules.testing import samples
+from mailman_bouncerules.testing.crafted import FAMILIES
+
+
+def _best_seconds(function, argument, rounds=3):
+    best = float('inf')
+    for _round in range(rounds):
+        started = time.perf_counter()
+        function(argument)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _at_most_doubles(function, small, large):
+    """Time for `large` (twice `small`) at most about twice that of small;
+    a few milliseconds of slack absorb the noise of tiny timings."""
+    first = _best_seconds(function, small)
+    second = _best_seconds(function, large)
+    assert second <= 3 * first + 0.005, (first, second)
+
+
+@pytest.fixture(scope='module')
+def classifier():
+    return Classifier()
+
+
+@pytest.mark.parametrize('family', sorted(FAMILIES))
+def test_a_crafted_message_takes_linear_time(classifier, family):
+    # Below the per-part cap (64 KiB of text), so the size really doubles.
+    make = FAMILIES[family]
+    parsed = [email.message_from_bytes(make(size), policy=compat32)
+              for size in (24 * 1024, 48 * 1024)]
+    _at_most_doubles(classifier.classify, *parsed)
+
+
+# The text-level readers, past every cap: linear on their own.
+TEXTS = {
+    'returned-marker': (freetext.split_notification,
+                        lambda n: 'Failed.\n' + '-' * n + '\n'),
+    'html-brackets': (mime.html_to_text, lambda n: '<' * n),
+    'html-style': (mime.html_to_text, lambda n: '<style ' * (n // 7)),
+    'addresses': (lambda text: list(freetext.recipients_in_text(text)),
+                  lambda n: ' '.join('u%06d@example.org' % i
+                                     for i in range(n // 19))),
+    'to-addresses': (lambda text: list(freetext.recipients_in_text(
+        text, unlikely=frozenset('u%06d@example.org' % i
+                                 for i in range(0, 10 ** 5, 7)))),
+        lambda n: 'from ' + ' '.join('u%06d@example.org' % i
+                                     for i in range(n // 19))),
+    'folded-field': (dsn.field_blocks, lambda n: 'Diagnostic-Code: smtp;\n'
+                     + ' x\n' * (n // 3)),
+    'delay-words': (freetext._says_delayed,
+                    lambda n: 'Warning: message ' * (n // 17) + 'delayed'),
+}
+
+
+@pytest.mark.parametrize('reader', sorted(TEXTS))
+def test_a_text_reader_takes_linear_time(reader):
+    function, make = TEXTS[reader]
+    _at_most_doubles(function, make(256 * 1024), make(512 * 1024))
+
+
+def test_the_returned_marker_still_needs_its_rule_of_dashes():
+    notice = 'Your mail failed.\nThis is a copy of it, said the MTA.\n'
+    assert freetext.split_notification(notice) == (notice, '')
+    ruled = 'Your mail failed.\n------ This is a copy of the message\nx\n'
+    assert freetext.split_notification(ruled)[1].startswith('------ This')
+    plain = 'Your mail failed.\nOriginal message follows.\nx\n'
+    assert freetext.split_notification(plain)[1].startswith('Original')
+
+
+def test_an_unclosed_style_element_hides_the_rest():
+    assert 'secret' not in mime.html_to_text('<p>a</p><style>x secret')
+    assert mime.html_to_text('a<style>x</style>b<script>y</script>c').split() \
+        == ['a', 'b', 'c']
+
+
+def test_recipients_past_the_limit_are_left_out_and_said(classifier):
+    report, decisions = classifier.classify(
+        FAMILIES['many-recipients'](1024 * 1024))
+    assert len(decisions) == 1000
+    assert any('recipients past the first 1000' in problem
+               for problem in report.problems)
+
+
+def test_text_past_the_budget_is_left_out_and_said():
+    limits = ReadingLimits(max_chars=1000)
+    report, decisions = Classifier(limits=limits).classify(
+        FAMILIES['many-parts'](64 * 1024))
+    assert 0 < len(decisions) <= 1000 // 58     # of 199 parts of 58 characters
+    assert any('past 1000 characters' in problem for problem in report.problems)
+
+
+def test_a_spent_time_budget_stops_reading_and_says_so():
+    data = samples.rfc3464('anne@example.org', '5.1.1', '550 user unknown')
+    assert Classifier().classify(data)[1]
+    report, decisions = Classifier(
+        limits=ReadingLimits(max_seconds=0.0)).classify(data)
+    assert decisions == []
+    assert any('stopped after' in problem for problem in report.problems)
+
+
+def test_a_folded_field_is_bounded():
+    blocks = dsn.field_blocks('Diagnostic-Code: smtp; 550\n' + ' x\n' * 10 ** 5)
+    assert len(blocks[0]['diagnostic-code']) == dsn.MAX_FIELD_CHARS
+
+
+@pytest.mark.parametrize('pattern', [
+    r'(?:user|mailbox)\s+(\S+\s*)+\s+unknown',    # seen: 14 hours on 40 letters
+    r'(a+)+$',
+    r'(a|ab)*c',
+    r'.*.*.*unknown',
+    r'(?:(x+))*y',
+])
+def test_patterns_that_backtrack_are_refused(pattern, tmp_path):
+    assert backtracking_risk(pattern, re.IGNORECASE)
+    rules = tmp_path / 'rules.cfg'
+    rules.write_text('[rule.mine]\nclassification: hard\naction: count\n'
+                     'text: %s\n' % pattern)
+    with pytest.raises(RulesError) as raised:
+        load_rules(str(rules))
+    message = str(raised.value)
+    assert str(rules) in message and 'mine' in message and pattern in message
+
+
+@pytest.mark.parametrize('pattern', [
+    r'(?:[a-z0-9-]+\.)+[a-z]{2,}',      # each turn ends at a dot
+    r'(?:foo|bar)+',
+    r'(?>a+)+',
+    r'\S+@\S+ unknown',
+    r'\buser\b.{0,40}\bunknown\b',
+])
+def test_patterns_that_cannot_backtrack_are_accepted(pattern):
+    assert backtracking_risk(pattern, re.IGNORECASE) is None
+
+
+def test_every_default_pattern_is_safe():
+    patterns = [regex.pattern for rule in load_rules() for regex in rule.texts]
+    assert len(patterns) > 50
+    assert [p for p in patterns if backtracking_risk(p, re.IGNORECASE)] == []
