@@ -1,8 +1,15 @@
 """Open tracking: tokens, the pixel, the endpoint over real HTTP, resets."""
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 import urllib.request
+from pathlib import Path
 from email import message_from_bytes
 
 import pytest
@@ -18,12 +25,13 @@ from mailman_bouncerules.model import Event, Open
 from mailman_bouncerules.pixel import GIF, add_pixel
 from mailman_bouncerules.testing import samples
 from mailman_bouncerules.tokens import make_token, split_token, verify
-from mailman_bouncerules.tracker import TrackerRunner
+from mailman_bouncerules.tracker import READ_TIMEOUT, TrackerRunner
 from mailman_bouncerules.tracking import recipient_ids, resolve
 
 from sitehelpers import (
     add_member, as_message, bounce, dead_mailbox, make_list, state)
 
+HERE = Path(__file__).parent
 SECRET = b'0123456789abcdef'
 BART, CRIS = 'bart@example.org', 'cris@example.org'
 
@@ -218,8 +226,10 @@ def endpoint(mailman):
                                          method=method)
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
+        runner.recorder.wait()      # opens are recorded after the answer
         config.db.abort()           # see what the server committed
         return response, body
+    fetch.runner = runner
     yield fetch
     runner.server.shutdown()
     thread.join(timeout=10)
@@ -302,6 +312,110 @@ def test_endpoint_answers_everything_safely(endpoint, path, status):
     assert code == status
     if status == 200:
         assert body == GIF
+
+
+def _open_socket(endpoint):
+    host, port = endpoint.runner.server.server_address
+    return socket.create_connection((host, port), timeout=10)
+
+
+def test_an_idle_client_does_not_hold_the_tracker(endpoint):
+    idle = _open_socket(endpoint)           # connects, never sends a byte
+    try:
+        response, body = endpoint('/o/%s.gif' % ('a' * 30))
+        assert (response.status, body) == (200, GIF)
+        # Answered while the idle client is still connected: not after the
+        # server had given up on it.
+        idle.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            idle.recv(1)
+    finally:
+        idle.close()
+
+
+def test_the_answer_does_not_wait_for_the_database(endpoint, monkeypatch):
+    from sitehelpers import send_campaign
+    mlist = make_list()
+    add_member(mlist, BART)
+    send_campaign(mlist, 1)
+    token = token_of(mlist, BART, '<post-1@example.com>')
+    release, started = threading.Event(), threading.Event()
+
+    def slow_record(token):
+        started.set()
+        release.wait(10)
+    monkeypatch.setattr('mailman_bouncerules.tracker.record_token_open',
+                        slow_record)
+    host, port = endpoint.runner.server.server_address
+    try:
+        with urllib.request.urlopen('http://%s:%d/o/%s.gif' % (
+                host, port, token), timeout=10) as response:
+            assert response.read() == GIF
+        # The answer came while the recording was still held up.
+        assert started.wait(10) and not release.is_set()
+    finally:
+        release.set()
+
+
+def test_a_failed_recording_logs_no_address(endpoint, monkeypatch):
+    import logging
+    from sitehelpers import send_campaign
+    mlist = make_list()
+    add_member(mlist, BART)
+    send_campaign(mlist, 1)
+    token = token_of(mlist, BART, '<post-1@example.com>')
+
+    def locked(*args, **kwargs):
+        raise RuntimeError('database is locked [parameters: (%r,)]' % BART)
+    monkeypatch.setattr('mailman_bouncerules.tracker.record_open', locked)
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(
+        record.getMessage() + str(record.exc_info or ''))
+    logger = logging.getLogger('mailman.bounce')
+    logger.addHandler(handler)
+    try:
+        response, body = endpoint('/o/%s.gif' % token)
+    finally:
+        logger.removeHandler(handler)
+    assert body == GIF
+    assert any('could not be recorded (RuntimeError)' in line for line in lines)
+    assert not any(BART in line for line in lines)
+
+
+def _connect_when_listening(port):
+    for _attempt in range(100):
+        try:
+            return socket.create_connection(('127.0.0.1', port), timeout=10)
+        except ConnectionRefusedError:
+            time.sleep(0.1)
+    raise AssertionError('the tracker never listened on %d' % port)
+
+
+def test_sigterm_stops_the_tracker_at_once_with_a_client_connected(tmp_path):
+    environment = {name: value for name, value in os.environ.items()
+                   if name != 'MAILMAN_EXTRA_TESTING_CFG'}
+    process = subprocess.Popen(
+        [sys.executable, '-W', 'ignore', str(HERE / 'tracker_site.py'),
+         str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=environment)
+    try:
+        port = int(process.stdout.readline())
+        idle = _connect_when_listening(port)
+        idle.sendall(b'GET /o/')            # a request never finished
+        with urllib.request.urlopen('http://127.0.0.1:%d/o/x.gif' % port,
+                                    timeout=10) as response:
+            assert response.read() == GIF
+        process.send_signal(signal.SIGTERM)
+        # Well before the idle client's READ_TIMEOUT would end its request.
+        out, err = process.communicate(timeout=READ_TIMEOUT / 2)
+        idle.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err[-3000:]
+    assert out.strip().endswith('stopped')
 
 
 # -- per-list switch and reports -------------------------------------------------
