@@ -17,37 +17,104 @@
     POST  lists/<list>/holds/<id>/discard     [by=<who>]  drop them
     POST  classify                            a raw bounce message as body
 
-<list> is a posting address or a List-ID.  Bad input gets 400, unknown
-lists, members and campaigns 404, each with a description.
+<list> is a posting address or a List-ID.  Fields come as a form or as a
+JSON object and are read by Mailman's `Validator`.  Bad input (an unknown
+field, a body that is not an object, a number out of range, a string too
+long) gets 400, unknown lists, members, holds and campaigns 404, a wrong
+method 405, a form posted to `classify` 415: each with a description,
+never a 500.
 """
 
 import json
 
+import falcon
 from mailman.interfaces.listmanager import IListManager
 from mailman.rest.helpers import (
-    bad_request, child, etag, get_request_params, no_content, not_found,
-    okay)
+    bad_request, child, etag, no_content, not_found, okay)
+from mailman.rest.validator import Validator
 from public import public
 from zope.component import getUtility
 
+from mailman_bouncerules import reports
 from mailman_bouncerules.admin import AdminError, ListAdmin, find_list
 from mailman_bouncerules.cli import as_record
 from mailman_bouncerules.interfaces import IClassifier
+from mailman_bouncerules.model import STATES
 
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+# The longest address SMTP allows (RFC 5321: 64 + 1 + 255).
+MAX_ADDRESS_CHARS = 320
+# Hold ids are the database's 32-bit integers.
+MAX_HOLD_ID = 2 ** 31 - 1
+# Raw messages `classify` reads; forms are refused (Mailman's REST server
+# parses a form body itself, so the message would arrive empty).
+MESSAGE_TYPES = ('message/rfc822', 'application/octet-stream', 'text/plain')
+FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
 
 
 def _fail(response, error):
     (not_found if error.not_found else bad_request)(response, str(error))
 
 
-def _params(request, allowed):
-    """Form or JSON fields, refusing any not in `allowed`."""
-    params = dict(get_request_params(request) or {})
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise AdminError('Unexpected parameters: %s' % ', '.join(unknown))
-    return params
+def _not_allowed(response, allowed):
+    response.status = falcon.HTTP_405
+    response.set_header('Allow', allowed)
+    response.content_type = falcon.MEDIA_JSON
+    response.text = falcon.HTTPMethodNotAllowed(
+        [allowed], description='Use %s' % allowed).to_json()
+
+
+def _fields(request, **converters):
+    """The request's fields, each optional, converted by Mailman's
+    Validator; AdminError (a 400) for anything it cannot take."""
+    if (request.content_type or '').startswith('application/json'):
+        if not isinstance(request.get_media(default_when_empty={}), dict):
+            raise AdminError('The request body must be a JSON object')
+    try:
+        return Validator(_optional=tuple(converters), **converters)(request)
+    except ValueError as error:
+        raise AdminError(str(error))
+
+
+def _whole_number(low, high):
+    def convert(value):
+        text = value.strip() if isinstance(value, str) else (
+            str(value) if type(value) is int else '')
+        if not text.isdigit() or len(text) > len(str(high)) \
+                or not low <= int(text) <= high:
+            raise ValueError('a whole number from %d to %d' % (low, high))
+        return int(text)
+    return convert
+
+
+def _boolean(value):
+    if isinstance(value, bool):
+        return value
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in ('true', 'yes', 'on', '1'):
+        return True
+    if word in ('false', 'no', 'off', '0'):
+        return False
+    raise ValueError('true or false')
+
+
+def _string(max_chars):
+    def convert(value):
+        if not isinstance(value, str) or len(value) > max_chars:
+            raise ValueError('a string of at most %d characters' % max_chars)
+        return value.strip()
+    return convert
+
+
+def _one_of(choices):
+    def convert(value):
+        if value not in choices:
+            raise ValueError('one of %s' % ', '.join(choices))
+        return value
+    return convert
+
+
+_BY = _string(100)
 
 
 @public
@@ -101,11 +168,11 @@ class OneList:
 
     def on_patch(self, request, response):
         try:
-            params = _params(request, {'confirm_after', 'tracking',
-                                       'shadow', 'report'})
-            self.admin.configure(_whole_number(params.get('confirm_after')),
-                                 _yes_no(params.get('tracking'), 'tracking'),
-                                 _yes_no(params.get('shadow'), 'shadow'),
+            params = _fields(request, confirm_after=_whole_number(1, 1000),
+                             tracking=_boolean, shadow=_boolean,
+                             report=_one_of(reports.CHOICES))
+            self.admin.configure(params.get('confirm_after'),
+                                 params.get('tracking'), params.get('shadow'),
                                  params.get('report'))
         except AdminError as error:
             _fail(response, error)
@@ -122,13 +189,13 @@ class OneList:
             return _Report(lambda: dict(entries=self.admin.holds())), []
         if len(segments) == 2 and segments[1] in ('release', 'discard'):
             try:
-                hold_id = int(segments[0])
+                hold_id = _whole_number(1, MAX_HOLD_ID)(segments[0])
             except ValueError:
-                return _NotFoundResource('No hold %s' % segments[0]), []
+                return _NotFoundResource('No hold %s' % segments[0][:20]), []
             release = segments[1] == 'release'
             return _Action(lambda params: self.admin.decide_hold(
                 hold_id, release, 'rest:%s' % (params.get('by') or 'admin')),
-                allowed={'by'}), []
+                by=_BY), []
         return _NotFoundResource('Use holds/<id>/release or '
                                  'holds/<id>/discard'), []
 
@@ -140,6 +207,8 @@ class OneList:
     def members(self, context, segments):
         if not segments:
             return Members(self.admin), []
+        if len(segments[0]) > MAX_ADDRESS_CHARS:
+            return _NotFoundResource('No such member'), []
         return OneMember(self.admin, segments[0]), segments[1:]
 
 
@@ -153,26 +222,6 @@ class _Report:
         okay(response, etag(self.build()))
 
 
-def _whole_number(value):
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise AdminError('confirm_after must be a whole number')
-
-
-def _yes_no(value, name):
-    if value is None or isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in ('true', 'yes', 'on', '1'):
-        return True
-    if word in ('false', 'no', 'off', '0'):
-        return False
-    raise AdminError('%s must be true or false' % name)
-
-
 class Members:
 
     def __init__(self, admin):
@@ -180,7 +229,7 @@ class Members:
 
     def on_get(self, request, response):
         try:
-            params = _params(request, {'state'})
+            params = _fields(request, state=_one_of(STATES))
             rows = self.admin.members(params.get('state'))
         except AdminError as error:
             _fail(response, error)
@@ -210,7 +259,7 @@ class OneMember:
     @child()
     def opens(self, context, segments):
         return _Action(lambda params: self.admin.record_open(
-            self.email, params.get('campaign')), allowed={'campaign'}), []
+            self.email, params.get('campaign')), campaign=_string(998)), []
 
     @child()
     def reenable(self, context, segments):
@@ -219,21 +268,20 @@ class OneMember:
     @child()
     def undo(self, context, segments):
         return _Action(lambda params: self.admin.undo(
-            self.email, 'rest:%s' % (params.get('by') or 'admin')),
-            allowed={'by'}), []
+            self.email, 'rest:%s' % (params.get('by') or 'admin')), by=_BY), []
 
 
 class _Action:
     """A GET report or a POST action on one member."""
 
-    def __init__(self, function, get=False, allowed=()):
+    def __init__(self, function, get=False, **converters):
         self.function = function
         self.get = get
-        self.allowed = set(allowed)
+        self.converters = converters
 
     def _respond(self, request, response):
         try:
-            body = self.function(_params(request, self.allowed))
+            body = self.function(_fields(request, **self.converters))
         except AdminError as error:
             _fail(response, error)
             return
@@ -241,21 +289,33 @@ class _Action:
 
     def on_get(self, request, response):
         if not self.get:
-            bad_request(response, 'Use POST')
+            _not_allowed(response, 'POST')
             return
         self._respond(request, response)
 
     def on_post(self, request, response):
         if self.get:
-            bad_request(response, 'Use GET')
+            _not_allowed(response, 'GET')
             return
         self._respond(request, response)
 
 
 class Classify:
-    """POST a raw bounce (any content type) and get the rules' verdict."""
+    """POST a raw bounce (as message/rfc822, application/octet-stream or
+    text/plain) and get the rules' verdict."""
 
     def on_post(self, request, response):
+        content_type = (request.content_type or '').split(';')[0].strip().lower()
+        if content_type in FORM_TYPES or (
+                content_type and content_type not in MESSAGE_TYPES):
+            response.status = falcon.HTTP_415
+            response.content_type = falcon.MEDIA_JSON
+            response.text = falcon.HTTPUnsupportedMediaType(
+                description='Send the bounce as the raw request body with '
+                'Content-Type %s (with curl: --data-binary @FILE -H '
+                '"Content-Type: message/rfc822")' % ' or '.join(
+                    MESSAGE_TYPES)).to_json()
+            return
         length = request.content_length
         if length is None or length == 0:
             bad_request(response, 'Send the bounce message as the request '
