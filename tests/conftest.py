@@ -8,6 +8,7 @@ hence the environment variable set at import time.
 
 import atexit
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -18,6 +19,12 @@ HERE = Path(__file__).parent
 # on the database BOUNCERULES_TEST_DATABASE names (SQLite by default).
 ADMIN_LINES = (HERE.parent / 'etc' / 'mailman-bouncerules.cfg').read_text()
 DATABASE_URL = os.environ.get('BOUNCERULES_TEST_DATABASE', '')
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
 
 
 def _testing_configuration():
@@ -39,9 +46,16 @@ os.environ.setdefault('MAILMAN_EXTRA_TESTING_CFG', _testing_configuration())
 @pytest.fixture(scope='session')
 def mailman_site():
     """Mailman initialised once per session, in its test configuration."""
+    from mailman.config import config
     from mailman.testing.layers import ConfigLayer
     ConfigLayer.setUp()
+    # Mailman's test configuration has fixed ports (SMTP 9025, LMTP 9024,
+    # REST 9001): another Mailman on the machine would collide with them.
+    config.push('free ports', '[mta]\nsmtp_port: %d\nlmtp_port: %d\n'
+                '[webservice]\nport: %d\n'
+                % (_free_port(), _free_port(), _free_port()))
     yield
+    config.pop('free ports')
     ConfigLayer.tearDown()
 
 

@@ -5,6 +5,7 @@ enqueue time, so two bounces of one member can be handled in parallel.
 Every hard bounce must be counted exactly once per campaign, none lost.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,10 @@ def test_parallel_processes_count_each_campaign_once(mailman, tmp_path):
                 path.write_bytes(b'Message-ID: <dsn-%d-%s-%d@relay>\n'
                                  % (copy, email.encode(), number) + data)
                 files.append(str(path))
+    # The site's folders exist before the workers start: four processes
+    # creating them at once race in Mailman's makedirs().
+    for directory in config.paths.values():
+        os.makedirs(directory, exist_ok=True)
     # Interleave so that every worker sees every member.
     shares = [files[worker::WORKERS] for worker in range(WORKERS)]
     worker = Path(__file__).with_name('parallel_worker.py')
