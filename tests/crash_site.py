@@ -1,0 +1,91 @@
+"""A bounce runner killed at random points (test_crash.py).
+
+    python crash_site.py prepare FOLDER COUNT   a site with COUNT queued bounces
+    python crash_site.py run FOLDER             the runner, until the queue is empty
+    python crash_site.py count FOLDER           what was recorded, as JSON
+
+Each bounce names its own member, so every bounce must end up as exactly
+one recorded bounce event: none lost, none counted twice.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from mailman_bouncerules.demo import free_port, site_config
+
+
+def _initialize(folder):
+    from mailman.core.initialize import initialize
+    initialize(str(folder / 'mailman.cfg'))
+
+
+def prepare(folder, count):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / 'mailman.cfg').write_text(site_config(folder, free_port()))
+    _initialize(folder)
+    from mailman.app.lifecycle import create_list
+    from mailman.config import config
+    from mailman.interfaces.domain import IDomainManager
+    from mailman.interfaces.member import MemberRole
+    from mailman.interfaces.usermanager import IUserManager
+    from mailman.utilities.datetime import now
+    from zope.component import getUtility
+
+    from mailman_bouncerules.campaigns import record_campaign
+    from mailman_bouncerules.demo import _message
+    from mailman_bouncerules.testing import samples
+    getUtility(IDomainManager).add('example.com')
+    mlist = create_list('ant@example.com')
+    emails = ['m%04d@example.org' % n for n in range(count)]
+    users = getUtility(IUserManager)
+    for email in emails:
+        address = users.create_address(email)
+        address.verified_on = now()
+        mlist.subscribe(address, MemberRole.member)
+    config.db.commit()
+    record_campaign(mlist.list_id, '<post-1@example.com>', 'post',
+                    recipients=emails)
+    config.db.commit()
+    for number, email in enumerate(emails):
+        data = samples.rfc3464(email, '5.2.1', '550 5.2.1 mailbox disabled',
+                               original_id='<post-1@example.com>')
+        config.switchboards['bounces'].enqueue(
+            _message(b'Message-ID: <dsn-%d@relay.example.com>\n' % number
+                     + data), listid=mlist.list_id)
+
+
+def run(folder):
+    _initialize(folder)
+    from mailman.testing.helpers import make_testable_runner
+
+    from mailman_bouncerules.runner import RulesBounceRunner
+    # Stops once the queue is empty, like the test helpers' runners.
+    make_testable_runner(RulesBounceRunner, 'bounces').run()
+
+
+def count(folder):
+    _initialize(folder)
+    from mailman.config import config
+    from sqlalchemy import func, select
+
+    from mailman_bouncerules.model import Event, SeenBounce
+    store = config.db.store
+    events = store.execute(select(Event.email, func.count()).filter_by(
+        event='bounce').group_by(Event.email)).all()
+    print(json.dumps({
+        'seen': store.scalar(select(func.count()).select_from(SeenBounce)),
+        'members_with_events': len(events),
+        'most_events_per_member': max((n for _e, n in events), default=0),
+        'queued': len(config.switchboards['bounces'].files),
+    }))
+
+
+if __name__ == '__main__':
+    command, folder = sys.argv[1], Path(sys.argv[2])
+    if command == 'prepare':
+        prepare(folder, int(sys.argv[3]))
+    elif command == 'run':
+        run(folder)
+    else:
+        count(folder)
