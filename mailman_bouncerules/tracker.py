@@ -2,9 +2,9 @@
 
 Every request to the pixel path gets the same 1x1 GIF and no-cache headers,
 whether its token is valid or not, so the answer reveals nothing.  The
-answer goes before any database work: the token is handed to one recorder
-thread, so a valid, a replayed and an invalid token take the same time to
-answer.  A valid token records the open (the first request for it only)
+answer goes before any database work: once it is sent, the token is
+handed to one recorder thread, so a valid, a replayed and an invalid token
+take the same time to answer.  A valid token records the open (the first request for it only)
 and resets the member's run; anything else changes nothing.  No member
 data goes into a response or a log line; request bodies are never read.
 
@@ -145,11 +145,24 @@ def tracker_application(submit):
             return [b'Not found\n']
         method = environ.get('REQUEST_METHOD')
         match = PIXEL_PATH.match(path) if len(path) <= MAX_PATH else None
-        if match is not None and method in ('GET', 'HEAD'):
-            submit(match.group(1))
         start_response('200 OK', list(HEADERS))
-        return [b''] if method == 'HEAD' else [GIF]
+        body = _Answer([b''] if method == 'HEAD' else [GIF])
+        if match is not None and method in ('GET', 'HEAD'):
+            body.then = lambda: submit(match.group(1))
+        return body
     return answer
+
+
+class _Answer(list):
+    """A response body that hands its token over once it has been sent:
+    WSGI servers call close() after the last byte, so not even waking the
+    recorder thread happens while the client waits."""
+
+    then = None
+
+    def close(self):
+        if self.then is not None:
+            self.then()
 
 
 _standalone_recorder = None

@@ -14,7 +14,7 @@ from mailman_bouncerules.report import RecipientReport
 _FIELD = re.compile(r'^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$')
 # Longer than any honest server reply (RFC 5321 lines are at most 512
 # characters, and a reply has a few).
-MAX_FIELD_CHARS = 8000
+MAX_FIELD_CHARS = 2000
 _RECIPIENT_FIELDS = ('final-recipient', 'original-recipient',
                      'x-actual-recipient')
 # Fields that only ever appear in delivery status blocks: seeing two of them
