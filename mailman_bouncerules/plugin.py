@@ -11,17 +11,17 @@ from mailman.model.bounce import BounceProcessor
 from zope.component import getGlobalSiteManager
 from zope.interface import implementer
 
-from mailman_bouncerules.availability import mark_inactive
+from mailman_bouncerules.app.availability import mark_inactive
 
-from mailman_bouncerules.classifier import Classifier
-from mailman_bouncerules.database import setup_tables
+from mailman_bouncerules.classify.classifier import Classifier
+from mailman_bouncerules.model.database import setup_tables
 from mailman_bouncerules.interfaces import IClassifier
-from mailman_bouncerules.processor import RulesBounceProcessor
-from mailman_bouncerules.rules.loader import RulesError
-from mailman_bouncerules.rules.ruleset import RuleSet
-from mailman_bouncerules.settings import (
+from mailman_bouncerules.app.processor import RulesBounceProcessor
+from mailman_bouncerules.classify.rules.loader import RulesError
+from mailman_bouncerules.classify.rules.ruleset import RuleSet
+from mailman_bouncerules.app.settings import (
     SettingsError, configured_rules_file, reading_limits)
-from mailman_bouncerules.subscribers import on_event
+from mailman_bouncerules.app.subscribers import on_event
 
 log = logging.getLogger('mailman.plugins')
 # Where admins look first; plugins.log alone is easy to miss.
@@ -52,7 +52,7 @@ class BounceRulesPlugin:
         Imported on first use: mailman.rest reads the password settings at
         import time, which are not there yet when plugins are loaded.
         """
-        from mailman_bouncerules.rest import Root
+        from mailman_bouncerules.rest.root import Root
         return Root()
 
     def pre_hook(self):

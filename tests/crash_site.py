@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from mailman_bouncerules.demo import free_port, site_config
+from mailman_bouncerules.tools.demo import free_port, site_config
 
 
 def _initialize(folder):
@@ -32,9 +32,9 @@ def prepare(folder, count):
     from mailman.utilities.datetime import now
     from zope.component import getUtility
 
-    from mailman_bouncerules.campaigns import record_campaign
-    from mailman_bouncerules.demo import _message
-    from mailman_bouncerules.testing import samples
+    from mailman_bouncerules.app.campaigns import record_campaign
+    from mailman_bouncerules.tools.demo import _message
+    from mailman_bouncerules.tools.testing import samples
     getUtility(IDomainManager).add('example.com')
     mlist = create_list('ant@example.com')
     emails = ['m%04d@example.org' % n for n in range(count)]
@@ -59,7 +59,7 @@ def run(folder):
     _initialize(folder)
     from mailman.testing.helpers import make_testable_runner
 
-    from mailman_bouncerules.runner import RulesBounceRunner
+    from mailman_bouncerules.runners.bounce import RulesBounceRunner
     # Stops once the queue is empty, like the test helpers' runners.
     make_testable_runner(RulesBounceRunner, 'bounces').run()
 
@@ -69,7 +69,7 @@ def count(folder):
     from mailman.config import config
     from sqlalchemy import func, select
 
-    from mailman_bouncerules.model import Event, SeenBounce
+    from mailman_bouncerules.model.tables import Event, SeenBounce
     store = config.db.store
     events = store.execute(select(Event.email, func.count()).filter_by(
         event='bounce').group_by(Event.email)).all()

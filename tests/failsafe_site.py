@@ -13,8 +13,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from mailman_bouncerules.demo import Sink, free_port, site_config
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.tools.demo import Sink, free_port, site_config
+from mailman_bouncerules.tools.testing import samples
 
 
 def main(folder):
@@ -55,8 +55,8 @@ def run(config_file, sink):
     from mailman.utilities.datetime import now
     from zope.component import getUtility
 
-    from mailman_bouncerules.demo import _message
-    from mailman_bouncerules.runner import RulesBounceRunner
+    from mailman_bouncerules.tools.demo import _message
+    from mailman_bouncerules.runners.bounce import RulesBounceRunner
 
     getUtility(IDomainManager).add('example.com')
     mlist = create_list('ant@example.com')

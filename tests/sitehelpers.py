@@ -11,9 +11,9 @@ from mailman.testing.helpers import get_queue_messages, make_testable_runner
 from mailman.utilities.datetime import now
 from zope.component import getUtility
 
-from mailman_bouncerules.campaigns import record_campaign
-from mailman_bouncerules.ledger import Ledger
-from mailman_bouncerules.runner import RulesBounceRunner
+from mailman_bouncerules.app.campaigns import record_campaign
+from mailman_bouncerules.app.ledger import Ledger
+from mailman_bouncerules.runners.bounce import RulesBounceRunner
 
 
 def make_list(name='ant@example.com'):

@@ -15,7 +15,7 @@ def main(config_file, slice_number, slices):
     initialize(config_file)
     from mailman.config import config
     config.push('slices', '[runner.bounces]\ninstances: %d\n' % slices)
-    from mailman_bouncerules.runner import RulesBounceRunner
+    from mailman_bouncerules.runners.bounce import RulesBounceRunner
     runner = RulesBounceRunner('bounces', slice=slice_number)
     while runner._one_iteration():
         pass

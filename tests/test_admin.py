@@ -7,7 +7,7 @@ import falcon.testing
 import pytest
 from mailman.config import config
 
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.tools.testing import samples
 
 from sitehelpers import (
     add_member, bounce, dead_mailbox, mailman_command, make_list,

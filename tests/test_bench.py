@@ -9,7 +9,7 @@ def test_bench_prints_its_tables():
     environment = {name: value for name, value in os.environ.items()
                    if name != 'MAILMAN_EXTRA_TESTING_CFG'}
     result = subprocess.run(
-        [sys.executable, '-W', 'ignore', '-m', 'mailman_bouncerules.bench',
+        [sys.executable, '-W', 'ignore', '-m', 'mailman_bouncerules.tools.bench',
          '--members', '100', '--recipients', '20', '--skip',
          'classification'], capture_output=True, text=True, timeout=300,
         env=environment)

@@ -6,9 +6,9 @@ import pytest
 from mailman.config import config
 from mailman.interfaces.member import DeliveryStatus
 
-from mailman_bouncerules.model import Event, HardBounce, Hold
-from mailman_bouncerules.settings import pushed
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.model.tables import Event, HardBounce, Hold
+from mailman_bouncerules.app.settings import pushed
+from mailman_bouncerules.tools.testing import samples
 
 from sitehelpers import (
     add_member, bounce, mailman_command, make_list, queue, refused,

@@ -2,9 +2,9 @@
 
 import pytest
 
-from mailman_bouncerules.classifier import Classifier
+from mailman_bouncerules.classify.classifier import Classifier
 
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.tools.testing import samples
 
 R = 'bart@example.org'
 

@@ -4,9 +4,9 @@ import json
 
 from click.testing import CliRunner
 
-from mailman_bouncerules.cli import bouncerules
+from mailman_bouncerules.commands.standalone import bouncerules
 
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.tools.testing import samples
 
 
 def bounce_files(tmp_path):

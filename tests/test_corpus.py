@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mailman_bouncerules.classifier import Classifier
-from mailman_bouncerules.evaluate import evaluate, load_corpus
+from mailman_bouncerules.classify.classifier import Classifier
+from mailman_bouncerules.tools.evaluate import evaluate, load_corpus
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / 'shared' / 'corpus'
 

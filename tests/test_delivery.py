@@ -7,11 +7,11 @@ from mailman.runners.incoming import IncomingRunner
 from mailman.runners.outgoing import OutgoingRunner
 from mailman.testing.helpers import make_testable_runner
 
-from mailman_bouncerules.campaigns import find_campaign
-from mailman_bouncerules.events import (
+from mailman_bouncerules.app.campaigns import find_campaign
+from mailman_bouncerules.app.events import (
     BounceClassified, BounceConfirmed, BounceRunReset, MemberRemoved)
-from mailman_bouncerules.model import Campaign, Event
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.model.tables import Campaign, Event
+from mailman_bouncerules.tools.testing import samples
 
 from sitehelpers import (
     add_member, as_message, bounce, dead_mailbox, make_list, send_campaign,

@@ -12,7 +12,7 @@ def test_demo_shows_every_state(tmp_path):
     environment = {name: value for name, value in os.environ.items()
                    if name != 'MAILMAN_EXTRA_TESTING_CFG'}
     result = subprocess.run(
-        [sys.executable, '-W', 'ignore', '-m', 'mailman_bouncerules.demo',
+        [sys.executable, '-W', 'ignore', '-m', 'mailman_bouncerules.tools.demo',
          str(tmp_path / 'site')], capture_output=True, text=True, timeout=120,
         env=environment)
     assert result.returncode == 0, result.stderr[-3000:]

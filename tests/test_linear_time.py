@@ -13,13 +13,13 @@ from email.policy import compat32
 
 import pytest
 
-from mailman_bouncerules.classifier import Classifier
-from mailman_bouncerules.parsing import dsn, freetext, mime
-from mailman_bouncerules.parsing.budget import ReadingLimits
-from mailman_bouncerules.rules.backtracking import backtracking_risk
-from mailman_bouncerules.rules.loader import RulesError, load_rules
-from mailman_bouncerules.testing import samples
-from mailman_bouncerules.testing.crafted import FAMILIES
+from mailman_bouncerules.classify.classifier import Classifier
+from mailman_bouncerules.classify.parsing import dsn, freetext, mime
+from mailman_bouncerules.classify.parsing.budget import ReadingLimits
+from mailman_bouncerules.classify.rules.backtracking import backtracking_risk
+from mailman_bouncerules.classify.rules.loader import RulesError, load_rules
+from mailman_bouncerules.tools.testing import samples
+from mailman_bouncerules.tools.testing.crafted import FAMILIES
 
 
 def _best_seconds(function, argument, rounds=3):

@@ -3,8 +3,8 @@
 from alembic import command
 from sqlalchemy import create_engine, inspect
 
-from mailman_bouncerules.database import VERSION_TABLE, alembic_config
-from mailman_bouncerules.model import Base
+from mailman_bouncerules.model.database import VERSION_TABLE, alembic_config
+from mailman_bouncerules.model.tables import Base
 
 
 def columns(engine, table):

@@ -13,8 +13,8 @@ from pathlib import Path
 from mailman.config import config
 from sqlalchemy import func, select
 
-from mailman_bouncerules.model import Event, HardBounce, Probe
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.model.tables import Event, HardBounce, Probe
+from mailman_bouncerules.tools.testing import samples
 
 from sitehelpers import add_member, make_list, send_campaign, state
 

@@ -8,7 +8,7 @@ from zope.component import getUtility
 from mailman_bouncerules.interfaces import IClassifier
 from mailman_bouncerules.plugin import BounceRulesPlugin
 
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.tools.testing import samples
 
 
 def test_plugin_is_loaded_by_mailman(mailman):
@@ -46,7 +46,7 @@ def test_mailman_bouncerules_classify(mailman, tmp_path):
 def test_bad_admin_rules_stop_the_plugin(mailman, tmp_path, monkeypatch,
                                          capsys):
     from mailman_bouncerules import plugin as plugin_module
-    from mailman_bouncerules.availability import why_inactive
+    from mailman_bouncerules.app.availability import why_inactive
     rules = tmp_path / 'rules.cfg'
     rules.write_text('[rule.bad]\nstatus: 9.9.9\nclassification: hard\n'
                      'action: count\n')
@@ -59,8 +59,8 @@ def test_bad_admin_rules_stop_the_plugin(mailman, tmp_path, monkeypatch,
 
 def test_tables_created_with_their_own_version_table(mailman):
     from sqlalchemy import inspect, text
-    from mailman_bouncerules.database import VERSION_TABLE, setup_tables
-    from mailman_bouncerules.model import Base
+    from mailman_bouncerules.model.database import VERSION_TABLE, setup_tables
+    from mailman_bouncerules.model.tables import Base
     names = set(inspect(mailman.db.engine).get_table_names())
     assert set(Base.metadata.tables) <= names
     assert VERSION_TABLE in names

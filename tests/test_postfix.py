@@ -17,9 +17,9 @@ from mailman.runners.pipeline import PipelineRunner
 from mailman.runners.virgin import VirginRunner
 from mailman.testing.helpers import make_testable_runner
 
-from mailman_bouncerules.admin import ListAdmin
-from mailman_bouncerules.model import Event
-from mailman_bouncerules.runner import RulesBounceRunner
+from mailman_bouncerules.app.admin import ListAdmin
+from mailman_bouncerules.model.tables import Event
+from mailman_bouncerules.runners.bounce import RulesBounceRunner
 
 from mailflow import MailFlow, free_port, wait_for
 from sitehelpers import add_member, as_message, make_list, queue, state

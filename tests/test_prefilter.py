@@ -5,8 +5,8 @@ import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mailman_bouncerules.rules.loader import load_rules
-from mailman_bouncerules.prefilter import (
+from mailman_bouncerules.classify.rules.loader import load_rules
+from mailman_bouncerules.classify.prefilter import (
     passes, required_literals, split_alternatives)
 
 DEFAULT_BRANCHES = [branch for rule in load_rules() for regex in rule.texts

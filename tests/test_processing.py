@@ -9,9 +9,9 @@ from mailman.runners.outgoing import OutgoingRunner
 from mailman.testing.helpers import make_testable_runner
 from zope.component import getUtility
 
-from mailman_bouncerules.model import Event
-from mailman_bouncerules.runner import RulesBounceRunner
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.model.tables import Event
+from mailman_bouncerules.runners.bounce import RulesBounceRunner
+from mailman_bouncerules.tools.testing import samples
 
 from sitehelpers import (
     add_member, as_message, bounce, dead_mailbox, make_list, queue,
@@ -268,7 +268,7 @@ def test_digest_members_count_digest_campaigns(mailman):
 
 def test_a_bad_message_is_shunted_and_the_runner_goes_on(ant, monkeypatch):
     mlist, _member = ant
-    from mailman_bouncerules import handling
+    from mailman_bouncerules.app import handling
 
     def explode(self, message):
         raise RuntimeError('boom')

@@ -3,9 +3,9 @@
 from mailman.config import config
 from mailman.utilities.datetime import factory, now
 
-from mailman_bouncerules import reports
-from mailman_bouncerules.admin import ListAdmin
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.app import reports
+from mailman_bouncerules.app.admin import ListAdmin
+from mailman_bouncerules.tools.testing import samples
 
 from sitehelpers import (
     add_member, bounce, dead_mailbox, make_list, queue, send_campaign)

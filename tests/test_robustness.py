@@ -3,11 +3,11 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mailman_bouncerules.classifier import Classifier
-from mailman_bouncerules.parsing import parse_bounce
-from mailman_bouncerules.report import Kind
+from mailman_bouncerules.classify.classifier import Classifier
+from mailman_bouncerules.classify.parsing import parse_bounce
+from mailman_bouncerules.classify.report import Kind
 
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.tools.testing import samples
 
 
 @pytest.fixture(scope='module')
@@ -105,7 +105,7 @@ RULE_WORDS = ['[rule.x]', '[rule.user-unknown]', '[words.w]', '[other]',
                 max_size=12))
 def test_fuzz_rule_files_load_or_fail_clearly(tmp_path_factory, lines):
     """Any text: the rules load, or RulesError says why; nothing else."""
-    from mailman_bouncerules.rules.loader import RulesError, load_rules
+    from mailman_bouncerules.classify.rules.loader import RulesError, load_rules
     path = tmp_path_factory.mktemp('rules') / 'fuzz.cfg'
     path.write_text('\n'.join(lines), encoding='utf-8', errors='replace')
     try:

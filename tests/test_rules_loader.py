@@ -4,11 +4,11 @@ from textwrap import dedent
 
 import pytest
 
-from mailman_bouncerules.classifier import Classifier
-from mailman_bouncerules.rules.loader import RulesError, load_rules
-from mailman_bouncerules.rules.ruleset import RuleSet
+from mailman_bouncerules.classify.classifier import Classifier
+from mailman_bouncerules.classify.rules.loader import RulesError, load_rules
+from mailman_bouncerules.classify.rules.ruleset import RuleSet
 
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.tools.testing import samples
 
 
 def write(tmp_path, text, name='rules.cfg'):

@@ -5,10 +5,10 @@ from mailman.config import config
 from mailman.interfaces.member import DeliveryStatus
 from mailman.model.bounce import BounceEvent
 
-from mailman_bouncerules.admin import ListAdmin
-from mailman_bouncerules.model import Event
-from mailman_bouncerules.runner import RulesBounceRunner
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.app.admin import ListAdmin
+from mailman_bouncerules.model.tables import Event
+from mailman_bouncerules.runners.bounce import RulesBounceRunner
+from mailman_bouncerules.tools.testing import samples
 
 from sitehelpers import (
     add_member, addressed_to, bounce, dead_mailbox, make_list, queue, refused,

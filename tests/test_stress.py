@@ -15,8 +15,8 @@ import pytest
 from mailman.config import config
 from sqlalchemy import func, select
 
-from mailman_bouncerules.model import Event, HardBounce, Probe
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.model.tables import Event, HardBounce, Probe
+from mailman_bouncerules.tools.testing import samples
 
 from sitehelpers import add_member, as_message, make_list, queue, send_campaign
 

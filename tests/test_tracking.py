@@ -18,15 +18,15 @@ from mailman.email.message import Message
 from mailman.runners.outgoing import OutgoingRunner
 from mailman.testing.helpers import make_testable_runner
 
-from mailman_bouncerules.settings import pushed
-from mailman_bouncerules.admin import ListAdmin
-from mailman_bouncerules.campaigns import find_campaign
-from mailman_bouncerules.model import Event, Open
-from mailman_bouncerules.pixel import GIF, add_pixel
-from mailman_bouncerules.testing import samples
-from mailman_bouncerules.tokens import make_token, split_token, verify
-from mailman_bouncerules.tracker import READ_TIMEOUT, TrackerRunner
-from mailman_bouncerules.tracking import recipient_ids, resolve
+from mailman_bouncerules.app.settings import pushed
+from mailman_bouncerules.app.admin import ListAdmin
+from mailman_bouncerules.app.campaigns import find_campaign
+from mailman_bouncerules.model.tables import Event, Open
+from mailman_bouncerules.app.pixel import GIF, add_pixel
+from mailman_bouncerules.tools.testing import samples
+from mailman_bouncerules.app.tokens import make_token, split_token, verify
+from mailman_bouncerules.runners.tracker import READ_TIMEOUT, TrackerRunner
+from mailman_bouncerules.app.tracking import recipient_ids, resolve
 
 from sitehelpers import (
     add_member, as_message, bounce, dead_mailbox, make_list, state)
@@ -211,7 +211,7 @@ def test_a_token_of_another_list_is_ignored(tracked, smtp):
 @pytest.fixture
 def endpoint(mailman):
     config.push('tracker', '[runner.bouncetrack]\nclass: '
-                'mailman_bouncerules.tracker.TrackerRunner\npath:\n')
+                'mailman_bouncerules.runners.tracker.TrackerRunner\npath:\n')
     runner = TrackerRunner('bouncetrack')
     overrides = pushed(tracker_host='127.0.0.1', tracker_port=0)
     overrides.__enter__()
@@ -226,7 +226,7 @@ def endpoint(mailman):
                                          method=method)
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
-        runner.recorder.wait()      # opens are recorded after the answer
+        runner.settle()             # opens are recorded after the answer
         config.db.abort()           # see what the server committed
         return response, body
     fetch.runner = runner
@@ -243,7 +243,7 @@ def hard(campaign, address=BART):
 
 
 def token_of(mlist, email, message_id):
-    from mailman_bouncerules.tokens import site_secret
+    from mailman_bouncerules.app.tokens import site_secret
     campaign = find_campaign(config.db.store, mlist.list_id, message_id)
     ids = recipient_ids(config.db.store, mlist.list_id, [email])
     config.db.commit()
@@ -344,7 +344,7 @@ def test_the_answer_does_not_wait_for_the_database(endpoint, monkeypatch):
     def slow_record(token):
         started.set()
         release.wait(10)
-    monkeypatch.setattr('mailman_bouncerules.tracker.record_token_open',
+    monkeypatch.setattr('mailman_bouncerules.runners.tracker.record_token_open',
                         slow_record)
     host, port = endpoint.runner.server.server_address
     try:
@@ -367,7 +367,7 @@ def test_a_failed_recording_logs_no_address(endpoint, monkeypatch):
 
     def locked(*args, **kwargs):
         raise RuntimeError('database is locked [parameters: (%r,)]' % BART)
-    monkeypatch.setattr('mailman_bouncerules.tracker.record_open', locked)
+    monkeypatch.setattr('mailman_bouncerules.runners.tracker.record_open', locked)
     lines = []
     handler = logging.Handler()
     handler.emit = lambda record: lines.append(
@@ -451,8 +451,8 @@ def test_open_rate_per_campaign(tracked, smtp):
 
 def test_short_or_empty_secrets_are_refused(mailman, tmp_path):
     import os
-    from mailman_bouncerules.tokens import SecretError, site_secret
-    from mailman_bouncerules.settings import SCHEMA
+    from mailman_bouncerules.app.tokens import SecretError, site_secret
+    from mailman_bouncerules.app.settings import SCHEMA
     with pytest.raises(ValueError, match='at least 32'):
         SCHEMA['secret'].parse('short')     # refused at start
     with pushed(secret='short'):

@@ -4,8 +4,8 @@ from mailman.config import config
 from mailman.interfaces.action import Action
 from mailman.interfaces.member import DeliveryMode, DeliveryStatus
 
-from mailman_bouncerules.model import Event
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.model.tables import Event
+from mailman_bouncerules.tools.testing import samples
 
 from sitehelpers import (
     add_member, bounce, dead_mailbox, mailman_command, make_list, queue,

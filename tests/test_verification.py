@@ -10,11 +10,11 @@ from mailman.config import config
 from mailman.interfaces.member import DeliveryStatus
 from mailman.utilities.datetime import factory
 
-from mailman_bouncerules.admin import ListAdmin
-from mailman_bouncerules.model import Event, Hold, Probe
-from mailman_bouncerules.probes import process_due_probes
-from mailman_bouncerules.settings import pushed
-from mailman_bouncerules.testing import samples
+from mailman_bouncerules.app.admin import ListAdmin
+from mailman_bouncerules.model.tables import Event, Hold, Probe
+from mailman_bouncerules.app.probes import process_due_probes
+from mailman_bouncerules.app.settings import pushed
+from mailman_bouncerules.tools.testing import samples
 
 from sitehelpers import (
     add_member, addressed_to, bounce, dead_mailbox, make_list, queue,

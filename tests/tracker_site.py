@@ -9,7 +9,7 @@ master does, prints the port it listens on, and serves until a signal.
 import sys
 from pathlib import Path
 
-from mailman_bouncerules.demo import free_port, site_config
+from mailman_bouncerules.tools.demo import free_port, site_config
 
 
 def main(folder):
@@ -23,10 +23,10 @@ def main(folder):
         'configuration: %s' % (folder / 'settings.cfg'))
     (folder / 'mailman.cfg').write_text(
         text + '\n[runner.bouncetrack]\nclass: '
-        'mailman_bouncerules.tracker.TrackerRunner\npath:\n')
+        'mailman_bouncerules.runners.tracker.TrackerRunner\npath:\n')
     from mailman.core.initialize import initialize
     initialize(str(folder / 'mailman.cfg'))
-    from mailman_bouncerules.tracker import TrackerRunner
+    from mailman_bouncerules.runners.tracker import TrackerRunner
     runner = TrackerRunner('bouncetrack')
     runner.set_signals()
     print(port, flush=True)

@@ -5,9 +5,9 @@ from mailman.interfaces.command import ICLISubCommand
 from public import public
 from zope.interface import implementer
 
-from mailman_bouncerules.availability import plugin_active, why_inactive
-from mailman_bouncerules.cli import classify
-from mailman_bouncerules.site_commands import SITE_COMMANDS
+from mailman_bouncerules.app.availability import plugin_active, why_inactive
+from mailman_bouncerules.commands.standalone import classify
+from mailman_bouncerules.commands.site import SITE_COMMANDS
 
 
 @click.group(help='Rules-based bounce handling: classify bounces, report '

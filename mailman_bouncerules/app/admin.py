@@ -1,0 +1,256 @@
+"""What list admins ask and do: the one implementation behind the
+`mailman bouncerules` commands and the REST resources.
+
+Errors are `AdminError`s with a message fit to show; the command line
+prints them, REST turns them into 400 or 404.
+"""
+
+from mailman.config import config
+from mailman.interfaces.listmanager import IListManager
+from public import public
+from sqlalchemy import func, select
+from zope.component import getUtility
+
+from mailman_bouncerules.app import reports, shadow, tracking
+from mailman_bouncerules.app.campaigns import (
+    campaign_kind, find_campaign, latest_campaign)
+from mailman_bouncerules.app.handling import latest_sequence
+from mailman_bouncerules.app.ledger import Ledger
+from mailman_bouncerules.model.tables import (
+    CONFIRMED, HARD, HELD, OK, PROBES_OPEN, REMOVED, SOFT, STATES, Campaign,
+    Event, Hold, ListSettings, MemberState, Probe)
+from mailman_bouncerules.model.storage import insert_ignoring_duplicates
+
+
+@public
+class AdminError(Exception):
+    """Bad input: `not_found` tells a missing thing from a malformed one."""
+
+    def __init__(self, message, not_found=False):
+        super().__init__(message)
+        self.not_found = not_found
+
+
+@public
+def find_list(spec):
+    """A list by posting address (ant@example.com) or List-ID."""
+    mlist = getUtility(IListManager).get(spec.strip()) if spec else None
+    if mlist is None:
+        raise AdminError('No such list: %s' % spec, not_found=True)
+    return mlist
+
+
+@public
+class ListAdmin:
+    """Reports and actions for one list."""
+
+    def __init__(self, mlist):
+        self.mlist = mlist
+        self.store = config.db.store
+        self.ledger = Ledger(mlist, self.store)
+
+    def members(self, state=None):
+        """One row per current member: its state and last bounce."""
+        if state is not None and state not in STATES:
+            raise AdminError('Unknown state %r; one of %s'
+                             % (state, ', '.join(STATES)))
+        known = {row.email: row for row in self.store.scalars(
+            select(MemberState).filter_by(list_id=self.mlist.list_id))}
+        verifying = self._verifying()
+        rows = []
+        members = set()
+        for member in self.mlist.members.members:
+            email = member.address.email.lower()
+            members.add(email)
+            row = _member_row(email, known.get(email), verifying.get(email))
+            if state is None or row['state'] == state:
+                rows.append(row)
+        if state == REMOVED:
+            rows += [_member_row(row.email, row) for row in known.values()
+                     if row.state == REMOVED and row.email not in members]
+        return sorted(rows, key=lambda row: row['email'])
+
+    def member(self, email):
+        """One current member's row, as `members()` shows it."""
+        member = self._member(email)
+        email = member.address.email.lower()
+        return _member_row(email, self.ledger.state_of(email),
+                           self._verifying(email).get(email))
+
+    def _verifying(self, email=None):
+        """{email: the change waiting for its probe} of open probes."""
+        query = select(Probe.email, Probe.change, Probe.status).filter_by(
+            list_id=self.mlist.list_id).filter(Probe.status.in_(PROBES_OPEN))
+        if email is not None:
+            query = query.filter_by(email=email.lower())
+        return {row.email: {'change': row.change, 'probe': row.status}
+                for row in self.store.execute(query)}
+
+    def history(self, email):
+        events = self.store.scalars(
+            select(Event).filter_by(list_id=self.mlist.list_id,
+                                    email=email.strip().lower())
+            .order_by(Event.at, Event.id)).all()
+        if not events and self.mlist.members.get_member(email) is None:
+            raise AdminError('No history for %s on %s'
+                             % (email, self.mlist.list_id), not_found=True)
+        return [_event_row(event) for event in events]
+
+    def stats(self):
+        states = [row['state'] for row in self.members()]
+        removed = self.store.scalar(
+            select(func.count()).select_from(MemberState).filter_by(
+                list_id=self.mlist.list_id, state=REMOVED))
+        return {
+            'members': len(states),
+            'active': len([s for s in states if s != CONFIRMED]),
+            'soft': states.count(SOFT),
+            'hard': states.count(HARD),
+            'confirmed': states.count(CONFIRMED),
+            'removed': removed,
+            'shadow': shadow.in_shadow(self.store, self.mlist.list_id),
+        }
+
+    def record_open(self, email, campaign=None):
+        """An open of `campaign` (Message-ID; default: the newest one), as
+        an ESP's webhook or another tracker reports it."""
+        member = self._member(email)
+        if campaign:
+            found = find_campaign(self.store, self.mlist.list_id, campaign)
+        else:
+            found = latest_campaign(self.store, self.mlist.list_id,
+                                    campaign_kind(member))
+        if found is None:
+            raise AdminError('No campaign %s on %s' % (
+                campaign or 'sent yet', self.mlist.list_id), not_found=True)
+        reset = tracking.record_open(self.mlist, member, member.address.email,
+                                     found, 'open')
+        return {'email': member.address.email, 'reset': reset,
+                'campaign': found.message_id,
+                **self._state(member.address.email)}
+
+    def reenable(self, email):
+        member = self._member(email)
+        self.ledger.reenable(member, member.address.email,
+                             latest_sequence(self.mlist, member))
+        return {'email': member.address.email,
+                **self._state(member.address.email)}
+
+    def undo(self, email, actor):
+        """Take back the plugin's last removal or confirmation of EMAIL."""
+        email = (email or '').strip().lower()
+        member = self.mlist.members.get_member(email)
+        try:
+            undone = self.ledger.undo(email, actor,
+                                      latest_sequence(self.mlist, member))
+        except LookupError:
+            raise AdminError('Nothing to undo for %s on %s'
+                             % (email, self.mlist.list_id), not_found=True)
+        return {'email': email, 'undone': undone.event,
+                'of': undone.at.isoformat(), **self._state(email)}
+
+    def holds(self):
+        """The circuit breaker's trips on this list, newest first."""
+        rows = []
+        for hold in self.store.scalars(select(Hold).filter_by(
+                list_id=self.mlist.list_id).order_by(Hold.id.desc())):
+            campaign = self.store.get(Campaign, hold.campaign_id)
+            held = self.store.scalars(select(Event.email).filter_by(
+                list_id=self.mlist.list_id, event='held',
+                hold_id=hold.id)).all()
+            rows.append({
+                'id': hold.id, 'status': hold.status,
+                'campaign': campaign.message_id if campaign else None,
+                'domain': hold.domain, 'rule': hold.rule,
+                'failures': hold.failures, 'recipients': hold.recipients,
+                'held': sorted(set(held)), 'sample': hold.sample,
+                'tripped_at': hold.tripped_at.isoformat(),
+                'decided_by': hold.actor})
+        return rows
+
+    def decide_hold(self, hold_id, release, actor):
+        hold = self.store.get(Hold, hold_id)
+        if hold is None or hold.list_id != self.mlist.list_id:
+            raise AdminError('No hold %s on %s' % (hold_id,
+                                                   self.mlist.list_id),
+                             not_found=True)
+        if hold.status != HELD:
+            raise AdminError('Hold %s was already %s' % (hold_id, hold.status))
+        (self.ledger.release if release else self.ledger.discard)(hold, actor)
+        return next(row for row in self.holds() if row['id'] == hold_id)
+
+    def configure(self, confirm_after=None, tracking_on=None,
+                  shadow_on=None, report=None):
+        """Change what is given; return all the list's settings."""
+        if confirm_after is not None and confirm_after < 1:
+            raise AdminError('confirm_after must be at least 1')
+        if report is not None and report not in reports.CHOICES:
+            raise AdminError('report must be one of %s'
+                             % ', '.join(reports.CHOICES))
+        insert_ignoring_duplicates(self.store, ListSettings,
+                                   list_id=self.mlist.list_id,
+                                   post_sequence=0, digest_sequence=0)
+        settings = self.store.get(ListSettings, self.mlist.list_id)
+        if confirm_after is not None:
+            settings.confirm_after = confirm_after
+        if tracking_on is not None:
+            settings.tracking = bool(tracking_on)
+        if report is not None:
+            settings.report = report
+        if shadow_on is not None:
+            was = shadow.in_shadow(self.store, self.mlist.list_id)
+            settings.shadow = bool(shadow_on)
+            if was and not shadow_on:
+                self.ledger.enforce_recorded()
+                shadow.forget_stock_events(self.store, self.mlist.list_id)
+            self.ledger = Ledger(self.mlist, self.store)
+        return self.settings()
+
+    def settings(self):
+        settings = self.store.get(ListSettings, self.mlist.list_id)
+        return {'list_id': self.mlist.list_id,
+                'confirm_after': self.ledger.confirm_after(),
+                'tracking': tracking.tracking_enabled(self.store,
+                                                      self.mlist.list_id),
+                'shadow': shadow.in_shadow(self.store, self.mlist.list_id),
+                'report': settings.report if settings else 'off'}
+
+    def open_rates(self):
+        return tracking.open_rates(self.store, self.mlist.list_id)
+
+    def _member(self, email):
+        member = self.mlist.members.get_member((email or '').strip())
+        if member is None:
+            raise AdminError('%s is not a member of %s'
+                             % (email, self.mlist.list_id), not_found=True)
+        return member
+
+    def _state(self, email):
+        row = _member_row(email.lower(), self.ledger.state_of(email))
+        return {'state': row['state'], 'run': row['run']}
+
+
+def _member_row(email, state, verifying=None):
+    """`shadow`: the state is what shadow mode would have done;
+    `verifying`: a change waits for its probe ({'change', 'probe'})."""
+    if state is None:
+        return {'email': email, 'state': OK, 'run': 0, 'last_bounce': None,
+                'shadow': False, 'verifying': verifying}
+    last = None
+    if state.last_bounce_at is not None:
+        last = {'time': state.last_bounce_at.isoformat(),
+                'classification': state.last_classification,
+                'rule': state.last_rule, 'status': state.last_status,
+                'smtp_code': state.last_smtp_code,
+                'campaign': state.last_campaign,
+                'evidence': state.last_evidence}
+    return {'email': email, 'state': state.state, 'run': state.run,
+            'last_bounce': last, 'shadow': state.shadow,
+            'verifying': verifying}
+
+
+def _event_row(event):
+    return {name: getattr(event, name) for name in (
+        'event', 'classification', 'action', 'rule', 'reason', 'status',
+        'smtp_code', 'campaign', 'attribution', 'counted', 'diagnostic',
+        'detail', 'actor', 'evidence')} | {'time': event.at.isoformat()}

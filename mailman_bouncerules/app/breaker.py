@@ -1,0 +1,389 @@
+"""The circuit breaker: no mass removals when the list server is the problem.
+
+When an unusual share of a list's recipients fail at once, the cause is
+almost never that many dead mailboxes: the list server got blocklisted, a
+provider has an outage, or someone is mailing forged bounces to the public
+`-bounces` address.  Three tests, each of which an attacker cannot stay
+under by spreading forgeries over posts, rules or digests:
+
+- **campaign**: within one campaign, failures by one rule at one domain
+  (or overall) reach `breaker_min_failures` and `breaker_share` of that
+  campaign's recipients there;
+- **window**: over the last `breaker_window_hours`, a list's hard failures
+  at one domain (or overall), across posts and rules, reach the same
+  thresholds of the list's recipients there; failures tied to no campaign
+  count in a bucket of their own, digests in theirs;
+- **cap**: removals plus confirmations in the last day reach
+  `daily_cap_share` of the roster (at least `daily_cap_min`).
+
+A trip holds every removal and confirmation in its scope; a campaign trip
+also takes back those already made in that campaign.  The owners are told
+once per trip.  An admin releases the held decisions (they are applied
+then) or discards them.
+"""
+
+import datetime
+import logging
+import math
+
+from mailman.utilities.datetime import now
+from public import public
+from sqlalchemy import delete, func, select, update
+
+from mailman_bouncerules.app import notices
+from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
+from mailman_bouncerules.app.evidence import EvidenceLevel
+from mailman_bouncerules.model.tables import (
+    CAMPAIGN_SCOPE, CAP_SCOPE, CONFIRMED, DISCARDED, HARD, HELD, OK, RELEASED,
+    SOFT, WINDOW_SCOPE, Campaign, CampaignDomain, Event, Failures, HardBounce,
+    Hold, WindowFailures)
+from mailman_bouncerules.classify.report import RecipientReport
+from mailman_bouncerules.app.settings import settings
+from mailman_bouncerules.model.storage import insert_ignoring_duplicates
+
+log = logging.getLogger('mailman.bounce')
+
+ALL_DOMAINS = '*'
+UNATTRIBUTED_BUCKET = 'none'
+CAP_RULE = 'daily-cap'
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+@public
+def thresholds():
+    """(minimum failures, minimum share of recipients) that trip."""
+    return settings().breaker_min_failures, settings().breaker_share
+
+
+def domain_of(email):
+    return email.rpartition('@')[2].lower()
+
+
+def _hour(at):
+    return int((at - _EPOCH).total_seconds() // 3600)
+
+
+@public
+class CircuitBreaker:
+
+    def __init__(self, mlist, store):
+        self.mlist = mlist
+        self.store = store
+
+    def active_hold(self, campaign, email):
+        """The hold that keeps back decisions for `email` (in `campaign`):
+        one of the campaign's, the list's window hold for its domain, or
+        the list's daily-cap hold."""
+        scopes = (domain_of(email), ALL_DOMAINS)
+        if campaign is not None:
+            hold = self.store.scalars(select(Hold).filter_by(
+                campaign_id=campaign.id, status=HELD).filter(
+                Hold.domain.in_(scopes))).first()
+            if hold is not None:
+                return hold
+        return self.store.scalars(select(Hold).filter_by(
+            list_id=self.mlist.list_id, status=HELD).filter(
+            Hold.scope.in_((WINDOW_SCOPE, CAP_SCOPE)),
+            Hold.domain.in_(scopes + (CAP_RULE,))).order_by(
+            Hold.id)).first()
+
+    def observe(self, campaign, email, decision, at=None):
+        """After a hard bounce is recorded: trip if its rule now fails an
+        unusual share of the campaign's recipients, or the list's recent
+        failures do.  Returns the hold it created, or None."""
+        if decision.classification != 'hard':
+            return None
+        at = at or now()
+        if campaign is not None:
+            if not self._first_failure(campaign, email, decision.rule):
+                return None     # several bounces of one member count once
+            hold = self._observe_campaign(campaign, email, decision)
+            if hold is not None or self._campaign_tripped(campaign, email):
+                # The campaign's own hold covers it: one trip, one notice.
+                return hold
+        return self._observe_window(campaign, email, decision, at)
+
+    def _campaign_tripped(self, campaign, email):
+        return self.store.scalar(select(Hold.id).filter_by(
+            campaign_id=campaign.id).filter(Hold.domain.in_(
+                (domain_of(email), ALL_DOMAINS))).limit(1)) is not None
+
+    def cap_hold(self, at=None):
+        """The daily-cap hold, created when removals plus confirmations in
+        the last day reach the cap; None below it."""
+        at = at or now()
+        done = self.store.scalar(select(func.count()).select_from(
+            Event).filter_by(list_id=self.mlist.list_id).filter(
+            Event.event.in_(('removed', 'confirmed')),
+            Event.at > at - datetime.timedelta(days=1)))
+        roster = self.mlist.members.member_count
+        cap = max(settings().daily_cap_min,
+                  math.ceil(settings().daily_cap_share * roster))
+        if done < cap:
+            return None
+        return self._trip(None, CAP_RULE, CAP_RULE, done, roster, '', at,
+                          'Removals and confirmations in the last day '
+                          'reached the daily cap: %d (of %d members).'
+                          % (done, roster), kind=CAP_SCOPE)
+
+    # -- the campaign test ----------------------------------------------
+
+    def _observe_campaign(self, campaign, email, decision):
+        minimum, share = thresholds()
+        for scope in (domain_of(email), ALL_DOMAINS):
+            failures = self._count(campaign, scope, decision.rule)
+            recipients = self._recipients(campaign, scope)
+            if recipients and failures >= minimum and \
+                    failures >= share * recipients:
+                what = ('Campaign <%s> (sent %s): %d of %d %s failed with the '
+                        'same rule, %s.' % (
+                            campaign.message_id,
+                            campaign.sent_at.isoformat()[:16], failures,
+                            recipients, _scope_words(scope), decision.rule))
+                return self._trip(campaign, scope, decision.rule, failures,
+                                  recipients, decision.recipient.diagnostic,
+                                  now(), what)
+        return None
+
+    def _first_failure(self, campaign, email, rule):
+        """Is this the member's only bounce of `campaign` by `rule`?
+        (Several bounces of one member count once.)"""
+        return self.store.scalar(select(func.count()).select_from(
+            Event).filter_by(list_id=self.mlist.list_id, email=email.lower(),
+                             event='bounce', campaign=campaign.message_id,
+                             rule=rule)) <= 1
+
+    def _count(self, campaign, scope, rule):
+        key = dict(campaign_id=campaign.id, domain=scope, rule=rule)
+        self._increment(Failures, key)
+        return self.store.scalar(select(Failures.failures).filter_by(**key))
+
+    def _increment(self, table, key):
+        """One more failure in the running count `key` of `table`, safely
+        when several processes count at once."""
+        insert_ignoring_duplicates(self.store, table, failures=0, **key)
+        self.store.execute(update(table).filter_by(**key).values(
+            failures=table.failures + 1))
+
+    def _recipients(self, campaign, scope):
+        if scope == ALL_DOMAINS:
+            return campaign.recipients or 0
+        return self.store.scalar(select(CampaignDomain.recipients).filter_by(
+            campaign_id=campaign.id, domain=scope)) or 0
+
+    # -- the window test ------------------------------------------------
+
+    def _observe_window(self, campaign, email, decision, at):
+        minimum, share = thresholds()
+        bucket = campaign.kind if campaign is not None else UNATTRIBUTED_BUCKET
+        hour = _hour(at)
+        first_hour = hour - settings().breaker_window_hours + 1
+        for scope in (domain_of(email), ALL_DOMAINS):
+            self._increment(WindowFailures, dict(
+                list_id=self.mlist.list_id, hour=hour, bucket=bucket,
+                domain=scope))
+            failures = self.store.scalar(select(
+                func.sum(WindowFailures.failures)).filter_by(
+                list_id=self.mlist.list_id, bucket=bucket,
+                domain=scope).filter(WindowFailures.hour >= first_hour)) or 0
+            if failures < minimum:
+                continue        # the share is looked up only when it matters
+            recipients = self._window_recipients(bucket, scope, at)
+            if failures >= share * recipients:
+                if self._list_hold(WINDOW_SCOPE, scope) is not None:
+                    return None
+                what = ('In the last %d hours %d hard failures (%s) of %d %s '
+                        'on this list, across posts and rules.' % (
+                            settings().breaker_window_hours, failures,
+                            _bucket_words(bucket), recipients,
+                            _scope_words(scope)))
+                return self._trip(None, scope, decision.rule, failures,
+                                  recipients, decision.recipient.diagnostic,
+                                  at, what, kind=WINDOW_SCOPE)
+        return None
+
+    def _window_recipients(self, bucket, scope, at):
+        """What the window's failures are a share of: the deliveries of
+        the bucket's campaigns sent in the window (at the domain); for
+        failures tied to no campaign, the list's recipients as its newest
+        campaign went out, else its roster."""
+        since = at - datetime.timedelta(hours=settings().breaker_window_hours)
+        if bucket != UNATTRIBUTED_BUCKET:
+            if scope == ALL_DOMAINS:
+                delivered = self.store.scalar(select(
+                    func.sum(Campaign.recipients)).filter_by(
+                    list_id=self.mlist.list_id, kind=bucket).filter(
+                    Campaign.sent_at >= since))
+            else:
+                delivered = self.store.scalar(select(
+                    func.sum(CampaignDomain.recipients)).join(
+                    Campaign, Campaign.id == CampaignDomain.campaign_id)
+                    .filter(Campaign.list_id == self.mlist.list_id,
+                            Campaign.kind == bucket,
+                            Campaign.sent_at >= since,
+                            CampaignDomain.domain == scope))
+            if delivered:
+                return delivered
+        latest = self.store.scalars(select(Campaign).filter_by(
+            list_id=self.mlist.list_id).order_by(Campaign.id.desc())).first()
+        return ((latest is not None and latest.recipients
+                 and self._recipients(latest, scope))
+                or self.mlist.members.member_count)
+
+    def _list_hold(self, kind, domain):
+        """The list's window or cap hold of `domain`, while it holds."""
+        return self.store.scalars(select(Hold).filter_by(
+            list_id=self.mlist.list_id, scope=kind, domain=domain,
+            status=HELD)).first()
+
+    # -- tripping ---------------------------------------------------------
+
+    def _trip(self, campaign, domain, rule, failures, recipients, sample, at,
+              what, kind=CAMPAIGN_SCOPE):
+        if kind == CAP_SCOPE:
+            existing = self._list_hold(CAP_SCOPE, CAP_RULE)
+            if existing is not None:
+                return existing
+        values = dict(list_id=self.mlist.list_id, scope=kind,
+                      campaign_id=campaign.id if campaign else None,
+                      domain=domain, rule=rule, failures=failures,
+                      recipients=recipients, sample=(sample or '')[:500],
+                      tripped_at=at, status=HELD)
+        if campaign is not None:
+            if not insert_ignoring_duplicates(self.store, Hold, **values):
+                return None     # tripped before (another process, or scope)
+            hold = self.store.scalars(select(Hold).filter_by(
+                campaign_id=campaign.id, domain=domain)).one()
+        else:
+            hold = Hold(**values)
+            self.store.add(hold)
+            self.store.flush()
+        log.warning('bouncerules: circuit breaker tripped on %s (%s, %s): %s',
+                    self.mlist.list_id, kind, domain, what)
+        notices.breaker_tripped(self.mlist, hold, what)
+        return hold
+
+
+def _scope_words(scope):
+    return 'recipients' if scope == ALL_DOMAINS else 'recipients at %s' % scope
+
+
+def _bucket_words(bucket):
+    return {'post': 'of posts', 'digest': 'of digests'}.get(
+        bucket, 'tied to no post')
+
+
+@public
+class HeldDecisions:
+    """What the ledger does with the decisions a trip holds (mixed into
+    `Ledger`, whose state and history methods it uses)."""
+
+    def _hold(self, email, hold, change, decision, campaign, at, evidence):
+        """Keep a removal or confirmation back until an admin releases or
+        discards it."""
+        state = self.locked_state(email)
+        if state.state in (OK, SOFT):
+            state.state = HARD
+        self._event(email, 'held', at, decision=decision, campaign=campaign,
+                    hold_id=hold.id, detail='would %s' % change,
+                    evidence=evidence)
+
+    def _take_back(self, hold, campaign, at):
+        """The breaker tripped: removals and confirmations this campaign
+        already caused in the hold's scope are undone and held instead."""
+        done = self.store.scalars(select(Event).filter_by(
+            list_id=self.list_id, campaign=campaign.message_id).filter(
+            Event.event.in_(('removed', 'confirmed')))).all()
+        for event in done:
+            if hold.domain not in ('*', event.email.rpartition('@')[2]):
+                continue
+            if self._last_undoable(event.email) is not event:
+                continue
+            self.undo(event.email, 'circuit-breaker', 0, at)
+            state = self.locked_state(event.email)
+            state.state = HARD
+            held = self._event(event.email, 'held', at, campaign=campaign,
+                               hold_id=hold.id, detail='would %s' % (
+                                   'remove' if event.event == 'removed'
+                                   else 'confirm'))
+            for name in ('classification', 'action', 'rule', 'reason',
+                         'status', 'smtp_code', 'diagnostic', 'evidence'):
+                setattr(held, name, getattr(event, name))
+
+    def release(self, hold, actor, at=None):
+        """Apply what the hold kept back, now."""
+        at = at or now()
+        for event in self._held_events(hold):
+            member = self.mlist.members.get_member(event.email)
+            state = self.locked_state(event.email)
+            if member is None:
+                continue
+            if event.detail == 'would remove':
+                self._remove(member, event.email, state,
+                             StoredDecision(event), at,
+                             find_campaign(self.store, self.list_id,
+                                           event.campaign),
+                             evidence=EvidenceLevel.of(event.evidence))
+            elif state.state != CONFIRMED:
+                self._confirm(member, event.email, state, at,
+                              find_campaign(self.store, self.list_id,
+                                            event.campaign),
+                              evidence=EvidenceLevel.of(event.evidence))
+            self._mirror(member, state, None)
+        self._decide(hold, RELEASED, actor, at)
+
+    def discard(self, hold, actor, at=None):
+        """Drop what the hold kept back; for a campaign's hold, the hard
+        bounces of that campaign in the hold's scope stop counting."""
+        at = at or now()
+        held = {event.email for event in self._held_events(hold)}
+        counted = []
+        campaign = (self.store.get(Campaign, hold.campaign_id)
+                    if hold.campaign_id is not None else None)
+        if campaign is not None:
+            counted = [email for email in self.store.scalars(
+                select(HardBounce.email).filter_by(
+                    list_id=self.list_id, kind=campaign.kind,
+                    sequence=campaign.sequence))
+                if hold.domain in ('*', email.rpartition('@')[2])]
+            self.store.execute(delete(HardBounce).filter_by(
+                list_id=self.list_id, kind=campaign.kind,
+                sequence=campaign.sequence).filter(
+                HardBounce.email.in_(counted)))
+        for email in set(counted) | held:
+            state = self.locked_state(email)
+            member = self.mlist.members.get_member(email)
+            state.run = self._current_run(email, campaign_kind(member),
+                                          state.reset_after)
+            if state.run == 0 and state.state == HARD:
+                state.state = OK
+            self._mirror(member, state, None)
+        self._decide(hold, DISCARDED, actor, at)
+
+    def _held_events(self, hold):
+        return self.store.scalars(select(Event).filter_by(
+            list_id=self.list_id, event='held', hold_id=hold.id)).all()
+
+    def _decide(self, hold, status, actor, at):
+        hold.status, hold.actor, hold.decided_at = status, actor, at
+        for email in sorted({e.email for e in self._held_events(hold)}):
+            self._event(email, status, at, actor=actor, hold_id=hold.id)
+
+
+@public
+class StoredDecision:
+    """A decision as the history recorded it, to carry it out later."""
+
+    def __init__(self, event, how='held by the circuit breaker and released'):
+        self.how = how
+        self.classification = event.classification
+        self.action = event.action
+        self.rule = event.rule
+        self.reason = event.reason
+        self.recipient = RecipientReport(
+            address=event.email, status=event.status,
+            smtp_code=event.smtp_code, diagnostic=event.diagnostic)
+
+    def explain(self):
+        return 'rule %s (%s), %s' % (self.rule, self.reason, self.how)
+

@@ -1,0 +1,127 @@
+"""Campaigns: recording what Mailman sent, and finding what a bounce is about.
+
+One list post is one campaign; one digest is one campaign for digest
+members.  Each gets the next number in its list's sequence for its kind, so
+that "consecutive" has a meaning that does not depend on when bounces
+arrive.
+"""
+
+from collections import Counter
+
+from mailman.config import config
+from mailman.interfaces.member import DeliveryMode
+from mailman.utilities.datetime import now
+from public import public
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mailman_bouncerules.model.tables import (
+    DIGEST, POST, Campaign, CampaignDomain, ListSettings)
+from mailman_bouncerules.model.storage import (
+    insert_ignoring_duplicates, normalize_message_id)
+
+# How a bounce was tied to its campaign, best first.
+BY_TOKEN, BY_MESSAGE_ID, BY_TIME, UNATTRIBUTED = (
+    'token', 'message-id', 'time', 'none')
+
+
+@public
+def record_campaign(list_id, message_id, kind=POST, sent_at=None,
+                    recipients=()):
+    """Record one delivery of a post or digest; idempotent per Message-ID.
+
+    Runs in its own short transaction, committed at once: the numbering
+    lock on the list is then held for milliseconds, not for the whole SMTP
+    delivery, and bounces can be attributed while delivery is still going.
+    `recipients` (addresses) gives the campaign's size, per receiving
+    domain too, for open rates and the circuit breaker.  Returns the
+    campaign's id.
+    """
+    message_id = normalize_message_id(message_id)
+    with Session(config.db.engine) as session, session.begin():
+        existing = session.scalars(select(Campaign).filter_by(
+            list_id=list_id, message_id=message_id)).one_or_none()
+        if existing is not None:
+            return existing.id
+        insert_ignoring_duplicates(session, ListSettings, list_id=list_id,
+                                   post_sequence=0, digest_sequence=0)
+        settings = session.scalars(select(ListSettings).filter_by(
+            list_id=list_id).with_for_update()).one()
+        # Re-check under the lock: another process may have just won.
+        existing = session.scalars(select(Campaign).filter_by(
+            list_id=list_id, message_id=message_id)).one_or_none()
+        if existing is not None:
+            return existing.id
+        column = ('digest_sequence' if kind == DIGEST else 'post_sequence')
+        sequence = getattr(settings, column) + 1
+        session.execute(update(ListSettings).filter_by(
+            list_id=list_id).values({column: sequence}))
+        campaign = Campaign(list_id=list_id, kind=kind, sequence=sequence,
+                            message_id=message_id, sent_at=sent_at or now(),
+                            recipients=len(recipients) or None)
+        session.add(campaign)
+        session.flush()
+        domains = Counter(address.rpartition('@')[2].lower()
+                          for address in recipients)
+        session.add_all(CampaignDomain(campaign_id=campaign.id, domain=domain,
+                                       recipients=count)
+                        for domain, count in domains.items())
+        return campaign.id
+
+
+@public
+def find_campaign(store, list_id, message_id):
+    return store.query(Campaign).filter_by(
+        list_id=list_id,
+        message_id=normalize_message_id(message_id)).one_or_none()
+
+
+@public
+def latest_campaign(store, list_id, kind, before=None):
+    """The newest campaign of `kind` sent at or before `before`."""
+    query = store.query(Campaign).filter_by(list_id=list_id, kind=kind)
+    if before is not None:
+        query = query.filter(Campaign.sent_at <= before)
+    return query.order_by(Campaign.sequence.desc()).first()
+
+
+@public
+def attribute(store, list_id, original, received_at, kind, by_token=None):
+    """(campaign or None, how) for a bounce, by the best evidence there is.
+
+    A verified token (`by_token`, the campaign it names) is exact; so is
+    the returned original's Message-ID; failing both, the newest campaign
+    of the member's kind sent before the bounce arrived.
+    """
+    if by_token is not None:
+        return by_token, BY_TOKEN
+    if original is not None and original.message_id:
+        campaign = find_campaign(store, list_id, original.message_id)
+        if campaign is not None:
+            return campaign, BY_MESSAGE_ID
+    campaign = latest_campaign(store, list_id, kind, received_at)
+    if campaign is not None:
+        return campaign, BY_TIME
+    return None, UNATTRIBUTED
+
+
+@public
+def campaign_kind(member):
+    """Digest members' campaigns are digests; everyone else's, posts."""
+    if member is not None and member.delivery_mode != DeliveryMode.regular:
+        return DIGEST
+    return POST
+
+
+@public
+def longest_run_through(sequences, sequence):
+    """Length of the run of consecutive numbers in `sequences` through
+    `sequence` (0 if it is not there)."""
+    if sequence not in sequences:
+        return 0
+    low = high = sequence
+    while low - 1 in sequences:
+        low -= 1
+    while high + 1 in sequences:
+        high += 1
+    return high - low + 1

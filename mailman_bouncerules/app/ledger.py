@@ -1,0 +1,500 @@
+"""The bounce ledger of a list: decisions in, member states out.
+
+Everything that changes a member's bounce state goes through here, inside
+the caller's transaction, with the member's row locked: several runner
+processes may handle bounces of the same member at once.
+
+The confirmed state depends only on *which* campaigns hard-bounced, never
+on the order bounces arrive in: a member is confirmed when the set of its
+counted hard-bounced campaigns holds `confirm_after` consecutive sequence
+numbers.  A reset (an open, a post, a re-enable) moves a watermark: hard
+bounces of campaigns up to it no longer count.
+"""
+
+import datetime
+import json
+import logging
+
+import zope.event
+from mailman.app.membership import delete_member
+from mailman.interfaces.action import Action
+from mailman.interfaces.member import (
+    DeliveryMode, DeliveryStatus, MemberRole, NotAMemberError)
+from mailman.interfaces.usermanager import IUserManager
+from mailman.utilities.datetime import now
+from public import public
+from sqlalchemy import select
+from zope.component import getUtility
+
+from mailman_bouncerules.app import notices
+from mailman_bouncerules.app.events import (
+    BounceClassified, BounceConfirmed, BounceRunReset, MemberRemoved)
+from mailman_bouncerules.app.breaker import (
+    CircuitBreaker, HeldDecisions, StoredDecision)
+from mailman_bouncerules.app.campaigns import (
+    campaign_kind, find_campaign, longest_run_through)
+from mailman_bouncerules.app.evidence import EvidenceLevel
+from mailman_bouncerules.model.tables import (
+    CONFIRMED, HARD, OK, REMOVED, SOFT, Campaign, Event, HardBounce,
+    ListSettings, MemberState)
+from mailman_bouncerules.app.probes import CONFIRM, REMOVE, Prober
+from mailman_bouncerules.app.settings import default_confirm_after, settings
+from mailman_bouncerules.app.shadow import in_shadow
+from mailman_bouncerules.model.storage import insert_ignoring_duplicates
+
+log = logging.getLogger('mailman.bounce')
+
+DIAGNOSTIC_LIMIT = 2000
+
+
+@public
+def member_snapshot(member):
+    """The member's own settings, as undo restores them (JSON-able)."""
+    if member is None:
+        return None
+    preferences = member.preferences
+    snapshot = {'display_name': member.display_name}
+    for name in ('delivery_mode', 'delivery_status'):
+        value = getattr(preferences, name)
+        snapshot[name] = value.name if value is not None else None
+    for name in ('acknowledge_posts', 'receive_list_copy',
+                 'receive_own_postings', 'hide_address'):
+        snapshot[name] = getattr(preferences, name)
+    action = member.moderation_action
+    snapshot['moderation_action'] = action.name if action is not None else None
+    return snapshot
+
+
+@public
+class Ledger(HeldDecisions):
+    """One list's bounce states and history."""
+
+    def __init__(self, mlist, store):
+        self.mlist = mlist
+        self.store = store
+        self.list_id = mlist.list_id
+        # Shadow mode: decide and record as always, change nothing.
+        self.shadow = in_shadow(store, mlist.list_id)
+        self.prober = Prober(mlist, store)
+
+    # -- reading --------------------------------------------------------
+
+    def confirm_after(self):
+        settings = self.store.get(ListSettings, self.list_id)
+        if settings is not None and settings.confirm_after:
+            return settings.confirm_after
+        return default_confirm_after()
+
+    def state_of(self, email, lock=False):
+        query = select(MemberState).filter_by(list_id=self.list_id,
+                                              email=email.lower())
+        if lock:
+            query = query.with_for_update()
+        return self.store.scalars(query).one_or_none()
+
+    # -- writing --------------------------------------------------------
+
+    def locked_state(self, email):
+        """The member's state row, created if new, locked for this
+        transaction (PostgreSQL; SQLite serialises writers anyway)."""
+        insert_ignoring_duplicates(
+            self.store, MemberState, list_id=self.list_id, email=email.lower(),
+            state=OK, run=0, reset_after=0)
+        return self.state_of(email, lock=True)
+
+    def apply(self, member, email, decision, campaign, attribution, at,
+              evidence=EvidenceLevel.UNVERIFIED, probe=None):
+        """Record one classified bounce and act on it.
+
+        A removal or confirmation it calls for is carried out only on
+        verified `evidence`; unverified evidence sends the member a probe
+        instead (see probes.py).  `probe`: the bounce is of that probe.
+        """
+        state = self.locked_state(email)
+        counted = False
+        recipient = decision.recipient
+        state.last_bounce_at = at
+        state.last_classification = decision.classification
+        state.last_rule = decision.rule
+        state.last_status = recipient.status
+        state.last_smtp_code = recipient.smtp_code
+        if probe is None:
+            # A probe is no campaign: the last campaign bounced stays.
+            state.last_campaign = campaign.message_id if campaign else None
+        state.last_evidence = evidence.value
+        if decision.action == 'count' and campaign is not None:
+            counted = self._count(state, campaign)
+        elif state.state in (OK, SOFT) and decision.classification != 'complaint':
+            # Flagged only: a soft bounce, or a hard one with no campaign
+            # to count it against.
+            state.state = SOFT if decision.classification == 'soft' else HARD
+        event = self._event(email, 'bounce', at, decision=decision,
+                            campaign=campaign, attribution=attribution,
+                            counted=counted, evidence=evidence)
+        zope.event.notify(BounceClassified(self.mlist, email, decision,
+                                           campaign, counted))
+        breaker = CircuitBreaker(self.mlist, self.store)
+        tripped = breaker.observe(campaign, email, decision, at)
+        if tripped is not None and tripped.campaign_id is not None:
+            self._take_back(tripped, campaign, at)
+        change = self._change_called_for(state, decision, campaign, counted)
+        if probe is not None and decision.classification == 'hard':
+            # The probe went to this address alone and bounced hard: what
+            # waited for it is verified now.
+            self.prober.bounced(probe, at)
+            if change != REMOVE:
+                change = probe.change
+            decision = self._waiting_decision(probe, decision, change)
+        if change == REMOVE or (change == CONFIRM
+                                and state.state != CONFIRMED):
+            self._change(member, email, state, change, decision, campaign,
+                         at, evidence, event, breaker)
+        self._mirror(member, state, at)
+        return state
+
+    def _change_called_for(self, state, decision, campaign, counted):
+        """REMOVE, CONFIRM or None: what this bounce alone calls for.
+
+        A counted hard bounce updates the member's run on the way (and its
+        state to hard while the run is below `confirm_after`)."""
+        if decision.action == 'unsubscribe':
+            return REMOVE
+        if counted and state.state != CONFIRMED:
+            sequences = self._hard_sequences(state.email, campaign.kind,
+                                             state.reset_after)
+            state.run = longest_run_through(sequences, max(sequences))
+            through_this = longest_run_through(sequences, campaign.sequence)
+            if max(through_this, state.run) >= self.confirm_after():
+                state.run = max(through_this, state.run)
+                return CONFIRM
+            state.state = HARD
+        return None
+
+    def _waiting_decision(self, probe, decision, change):
+        """The decision to carry out after a probe bounced: a removal waits
+        with the decision that asked for it (its rule is why)."""
+        if change != REMOVE or decision.action == 'unsubscribe':
+            return decision
+        asked = self.store.get(Event, probe.event_id) if probe.event_id else None
+        return (StoredDecision(asked, 'verified by a probe that bounced')
+                if asked is not None else decision)
+
+    def _change(self, member, email, state, change, decision, campaign, at,
+                evidence, event, breaker):
+        """Carry out a removal or confirmation, or keep it back: for a
+        probe (unverified evidence), in the history (shadow mode), or
+        under the circuit breaker's hold."""
+        if state.state != CONFIRMED:
+            # Hard until the change is carried out (if it ever is).
+            state.state = HARD
+        if not evidence.verified:
+            if self.shadow:
+                self._shadow_mark(email, state, change, decision, campaign,
+                                  at, evidence)
+                return
+            probe, why = self.prober.request(
+                email, change, event, campaign, at)
+            self._event(email, 'verifying' if probe else 'unverified', at,
+                        campaign=campaign, evidence=evidence,
+                        detail='would %s on verified evidence; %s'
+                        % (change, why))
+            return
+        hold = breaker.active_hold(campaign, email)
+        if hold is None and not self.shadow:
+            hold = breaker.cap_hold(at)
+        if hold is not None:
+            self._hold(email, hold, change, decision, campaign, at, evidence)
+            return
+        self.prober.supersede(
+            email, at, 'verified evidence (%s)' % evidence.value)
+        if change == REMOVE:
+            self._remove(member, email, state, decision, at, campaign,
+                         evidence=evidence)
+        else:
+            self._confirm(member, email, state, at, campaign,
+                          evidence=evidence)
+
+    def reset(self, member, email, why, sequence, at=None):
+        """The member showed life: hard bounces up to `sequence` are void.
+
+        Confirmed and removed members are not reset (only an admin's
+        re-enable brings a confirmed member back), but what shadow mode
+        only recorded is void, and so is a change waiting for its probe.
+        Returns True if reset.
+        """
+        at = at or now()
+        state = self.locked_state(email)
+        if state.state in (CONFIRMED, REMOVED) and not state.shadow:
+            self._event(email, why, at, detail='no reset: member is %s'
+                        % state.state)
+            return False
+        state.shadow = False
+        self.prober.supersede(
+            email, at, 'the member showed life (%s)' % why)
+        kind = campaign_kind(member)
+        state.reset_after = max(state.reset_after, sequence or 0)
+        state.run = self._current_run(email, kind, state.reset_after)
+        state.state = OK if state.run == 0 else HARD
+        state.changed_at = at
+        self._event(email, why, at, detail='hard bounces up to campaign %d '
+                    'no longer count' % state.reset_after)
+        self._mirror(member, state, None)
+        zope.event.notify(BounceRunReset(self.mlist, email, why))
+        return True
+
+    def reenable(self, member, email, latest_sequence, at=None):
+        """An admin's decision: deliver again and forget the run."""
+        at = at or now()
+        state = self.locked_state(email)
+        state.state = OK
+        state.run = 0
+        state.reset_after = max(state.reset_after, latest_sequence or 0)
+        state.changed_at = at
+        if member is not None:
+            member.preferences.delivery_status = DeliveryStatus.enabled
+        self.prober.supersede(email, at, 're-enabled')
+        self._event(email, 'reenable', at)
+        self._mirror(member, state, None)
+        zope.event.notify(BounceRunReset(self.mlist, email, 'reenable'))
+        return state
+
+    def undo(self, email, actor, latest_sequence, at=None):
+        """Take back the plugin's last removal or confirmation of `email`.
+
+        A removed member is subscribed again with the delivery mode and
+        preferences it had, without a welcome message; a confirmed one gets
+        its delivery back.  Either way its run starts from zero.  Returns
+        the event undone; LookupError if there is nothing to undo.
+        """
+        at = at or now()
+        undone = self._last_undoable(email)
+        if undone is None:
+            raise LookupError(email)
+        snapshot = json.loads(undone.snapshot or '{}')
+        member = self.mlist.members.get_member(email)
+        if undone.event == 'removed' and member is None:
+            member = self._resubscribe(email, snapshot)
+        elif member is not None:
+            member.preferences.delivery_status = DeliveryStatus[
+                snapshot.get('delivery_status') or 'enabled']
+        state = self.locked_state(email)
+        state.state, state.run, state.changed_at = OK, 0, at
+        state.reset_after = max(state.reset_after, latest_sequence or 0)
+        self.prober.supersede(email, at, 'undone')
+        self._event(email, 'undo', at, actor=actor,
+                    detail='undid the %s of %s' % (
+                        'removal' if undone.event == 'removed'
+                        else 'confirmation', undone.at.isoformat()))
+        self._mirror(member, state, None)
+        zope.event.notify(BounceRunReset(self.mlist, email, 'undo'))
+        return undone
+
+    def _last_undoable(self, email):
+        events = self.store.scalars(select(Event).filter_by(
+            list_id=self.list_id, email=email.lower()).filter(
+            Event.event.in_(('removed', 'confirmed', 'undo', 'reenable')))
+            .order_by(Event.at.desc(), Event.id.desc())).all()
+        if events and events[0].event in ('removed', 'confirmed'):
+            return events[0]
+        return None
+
+    def _resubscribe(self, email, snapshot):
+        users = getUtility(IUserManager)
+        address = users.get_address(email) or users.create_address(
+            email, snapshot.get('display_name'))
+        if address.verified_on is None:
+            address.verified_on = now()
+        member = self.mlist.subscribe(address, MemberRole.member,
+                                      send_welcome_message=False)
+        preferences = member.preferences
+        for name, enum in (('delivery_mode', DeliveryMode),
+                           ('delivery_status', DeliveryStatus)):
+            if snapshot.get(name):
+                setattr(preferences, name, enum[snapshot[name]])
+        for name in ('acknowledge_posts', 'receive_list_copy',
+                     'receive_own_postings', 'hide_address'):
+            if snapshot.get(name) is not None:
+                setattr(preferences, name, snapshot[name])
+        if snapshot.get('moderation_action'):
+            member.moderation_action = Action[snapshot['moderation_action']]
+        return member
+
+    def enforce_recorded(self, at=None):
+        """Shadow mode ends: act on what it recorded that still holds.
+
+        A recorded removal or confirmation is carried out, silently (no old
+        decision is mailed), only if it is recent (`shadow_enforce_days`),
+        was not voided since by a sign of life (an open, a post: see
+        `reset`), and rests on verified evidence; one on unverified
+        evidence gets its probe first.  Each carried-out change keeps the
+        snapshot that `undo` needs.  Returns how many were carried out.
+        """
+        at = at or now()
+        self.shadow = False
+        recent = datetime.timedelta(days=settings().shadow_enforce_days)
+        carried_out = 0
+        for state in self.store.scalars(select(MemberState).filter_by(
+                list_id=self.list_id, shadow=True)).all():
+            state.shadow = False
+            member = self.mlist.members.get_member(state.email)
+            recorded = self.store.scalars(select(Event).filter_by(
+                list_id=self.list_id, email=state.email).filter(
+                Event.event.in_(('would-remove', 'would-confirm'))).order_by(
+                Event.at.desc(), Event.id.desc())).first()
+            if member is None or recorded is None or \
+                    state.state not in (CONFIRMED, REMOVED):
+                continue
+            change = REMOVE if recorded.event == 'would-remove' else CONFIRM
+            evidence = EvidenceLevel.of(recorded.evidence)
+            campaign = find_campaign(self.store, self.list_id,
+                                     recorded.campaign)
+            state.state = HARD
+            state.run = self._current_run(state.email, campaign_kind(member),
+                                          state.reset_after)
+            if at - recorded.at > recent:
+                self._event(state.email, 'not-enforced', at,
+                            detail='shadow mode ended: the recorded %s is '
+                            'older than %d days' % (
+                                change, settings().shadow_enforce_days))
+            elif not evidence.verified:
+                probe, why = self.prober.request(
+                    state.email, change, recorded, campaign, at)
+                self._event(state.email, 'verifying' if probe else
+                            'not-enforced', at, campaign=campaign,
+                            evidence=evidence,
+                            detail='shadow mode ended: would %s on verified '
+                            'evidence; %s' % (change, why))
+            elif change == REMOVE:
+                self._remove(member, state.email, state, StoredDecision(
+                    recorded, 'recorded in shadow mode'), at, campaign,
+                    evidence=evidence, notify=False)
+                carried_out += 1
+            else:
+                self._confirm(member, state.email, state, at, campaign,
+                              evidence=evidence, notify=False)
+                carried_out += 1
+            self._mirror(member, state, None)
+        return carried_out
+
+    # -- internals ------------------------------------------------------
+
+    def _count(self, state, campaign):
+        """Count a hard bounce once per campaign; False if already counted
+        or voided by a later reset.
+
+        Late bounces still count after a confirmation, so that what is
+        recorded does not depend on the order bounces arrived in.
+        """
+        if campaign.sequence <= state.reset_after:
+            return False
+        return insert_ignoring_duplicates(
+            self.store, HardBounce, list_id=self.list_id, email=state.email,
+            kind=campaign.kind, sequence=campaign.sequence)
+
+    def _hard_sequences(self, email, kind, after):
+        return set(self.store.scalars(
+            select(HardBounce.sequence).filter_by(
+                list_id=self.list_id, email=email.lower(), kind=kind).filter(
+                HardBounce.sequence > after)))
+
+    def _current_run(self, email, kind, after):
+        """The run ending at the member's newest counted hard bounce."""
+        sequences = self._hard_sequences(email, kind, after)
+        return longest_run_through(sequences, max(sequences)) if sequences else 0
+
+    def _shadow_mark(self, email, state, change, decision, campaign, at,
+                     evidence):
+        """Shadow mode: what the plugin would do, recorded for later."""
+        state.state = REMOVED if change == REMOVE else CONFIRMED
+        if change == REMOVE:
+            state.run = 0
+        state.changed_at = at
+        state.shadow = True
+        self._event(email, 'would-%s' % change, at, decision=decision,
+                    campaign=campaign, evidence=evidence,
+                    detail='shadow mode' if change == REMOVE else
+                    'shadow mode: hard bounces in %d consecutive campaigns'
+                    % state.run)
+
+    def _confirm(self, member, email, state, at, campaign=None,
+                 evidence=EvidenceLevel.UNVERIFIED, notify=True):
+        if self.shadow:
+            self._shadow_mark(email, state, CONFIRM, None, campaign, at,
+                              evidence)
+            return
+        kind = campaign.kind if campaign is not None else campaign_kind(member)
+        sequences = self._hard_sequences(email, kind, state.reset_after)
+        state.state = CONFIRMED
+        state.run = max(state.run, longest_run_through(
+            sequences, max(sequences)) if sequences else 0)
+        state.changed_at = at
+        snapshot = member_snapshot(member)
+        if member is not None:
+            member.preferences.delivery_status = DeliveryStatus.by_bounces
+        campaigns = self.store.scalars(select(Campaign.message_id).filter_by(
+            list_id=self.list_id, kind=kind).filter(
+            Campaign.sequence.in_(sorted(sequences))).order_by(
+            Campaign.sequence)).all()
+        self._event(email, 'confirmed', at, campaign=campaign,
+                    detail='hard bounces in %d consecutive campaigns'
+                    % state.run, snapshot=snapshot, evidence=evidence)
+        log.info('bouncerules: %s confirmed bouncing on %s (%d campaigns, %s)',
+                 email, self.list_id, state.run, evidence.value)
+        if notify and self.mlist.bounce_notify_owner_on_disable:
+            notices.confirmed(self.mlist, email, state, campaigns)
+        zope.event.notify(BounceConfirmed(self.mlist, email, state.run))
+
+    def _remove(self, member, email, state, decision, at, campaign=None,
+                evidence=EvidenceLevel.UNVERIFIED, notify=True):
+        if self.shadow:
+            self._shadow_mark(email, state, REMOVE, decision, campaign, at,
+                              evidence)
+            return
+        state.state = REMOVED
+        state.run = 0
+        state.changed_at = at
+        self._event(email, 'removed', at, decision=decision, campaign=campaign,
+                    snapshot=member_snapshot(member), evidence=evidence)
+        if member is None:
+            return
+        try:
+            # No goodbye to a dead mailbox, and Mailman's own owner notice
+            # is replaced by ours, which says why.
+            delete_member(self.mlist, email, admin_notif=False, userack=False)
+        except NotAMemberError:
+            return
+        log.info('bouncerules: removed %s from %s: %s (%s)', email,
+                 self.list_id, decision.explain(), evidence.value)
+        if notify and self.mlist.bounce_notify_owner_on_removal:
+            notices.removed(self.mlist, email, decision, evidence)
+        zope.event.notify(MemberRemoved(self.mlist, email, decision))
+
+    def _mirror(self, member, state, at):
+        """Keep Mailman's own fields meaningful for existing tools (in
+        shadow mode they are stock Mailman's)."""
+        if member is None or state.state == REMOVED or self.shadow:
+            return
+        member.bounce_score = state.run
+        if at is not None:
+            member.last_bounce_received = at
+
+    def _event(self, email, name, at, decision=None, campaign=None,
+               attribution=None, counted=False, detail=None, snapshot=None,
+               actor=None, hold_id=None, evidence=None):
+        event = Event(list_id=self.list_id, email=email.lower(), event=name,
+                      at=at, counted=counted, detail=detail,
+                      evidence=evidence.value if evidence else None,
+                      attribution=attribution, actor=actor, hold_id=hold_id,
+                      snapshot=json.dumps(snapshot) if snapshot else None,
+                      campaign=campaign.message_id if campaign else None)
+        if decision is not None:
+            recipient = decision.recipient
+            event.classification = decision.classification
+            event.action = decision.action
+            event.rule = decision.rule
+            event.reason = decision.reason
+            event.status = recipient.status
+            event.smtp_code = recipient.smtp_code
+            event.diagnostic = (recipient.diagnostic or '')[:DIAGNOSTIC_LIMIT]
+        self.store.add(event)
+        return event

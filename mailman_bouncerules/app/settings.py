@@ -1,0 +1,222 @@
+"""The plugin's own settings: declared once, typed, validated at start.
+
+The settings file (`[plugin.bouncerules] configuration:`) is read once per
+process, like the rest of Mailman's configuration, and every value is
+checked against the schema below when Mailman starts (the plugin's
+pre_hook).  An unknown key or a value that does not parse is an error that
+names the key, the value and what was expected: a typo must never become
+a silent default, least of all in a safety setting such as `shadow_mode`.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+from mailman.config import config
+from mailman.config.config import external_configuration
+from public import public
+
+from mailman_bouncerules.classify.parsing.budget import ReadingLimits
+
+# Used when the plugin runs outside a Mailman site (the console script).
+DEFAULT_CONFIGURATION = 'python:mailman_bouncerules.config.bouncerules'
+SECTION = 'bouncerules'
+
+
+@public
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names key and value."""
+
+
+_TRUE = frozenset(('yes', 'on', 'true', '1'))
+_FALSE = frozenset(('no', 'off', 'false', '0'))
+
+
+def _boolean(text: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError('expected yes or no')
+
+
+def _count(minimum: int, maximum: int = 10 ** 9) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        stripped = text.strip()
+        if not stripped.isdigit() or len(stripped) > 10:
+            raise ValueError('expected a whole number')
+        value = int(stripped)
+        if not minimum <= value <= maximum:
+            raise ValueError('expected %d to %d' % (minimum, maximum))
+        return value
+    return parse
+
+
+def _share(text: str) -> float:
+    if len(text.strip()) > 20:
+        raise ValueError('expected a number from 0 to 1')
+    value = float(text)
+    if not math.isfinite(value) or not 0 < value <= 1:
+        raise ValueError('expected a number above 0, at most 1')
+    return value
+
+
+def _seconds(text: str) -> float:
+    if len(text.strip()) > 20:
+        raise ValueError('expected a number of seconds')
+    value = float(text)
+    if not math.isfinite(value) or not 0 < value <= 600:
+        raise ValueError('expected a number of seconds above 0, at most 600')
+    return value
+
+
+def _text(text: str) -> str:
+    return text.strip()
+
+
+def _secret(text: str) -> str:
+    value = text.strip()
+    if value and len(value.encode('utf-8')) < 32:
+        raise ValueError('a secret needs at least 32 bytes (empty: one is '
+                         'generated)')
+    return value
+
+
+def _port(text: str) -> int:
+    return _count(0, 65535)(text)
+
+
+@dataclass(frozen=True)
+class _Setting:
+    parse: Callable[[str], object]
+    default: str
+
+
+# Every setting, its type and its default (as written in the file).
+SCHEMA: dict[str, _Setting] = {
+    'rules_file': _Setting(_text, ''),
+    'confirm_after': _Setting(_count(1, 1000), '3'),
+    'secret': _Setting(_secret, ''),
+    'tracker_url': _Setting(_text, ''),
+    'tracker_host': _Setting(_text, '127.0.0.1'),
+    'tracker_port': _Setting(_port, '8025'),
+    'token_lifetime_days': _Setting(_count(1, 36500), '180'),
+    'shadow_mode': _Setting(_boolean, 'no'),
+    'shadow_enforce_days': _Setting(_count(1, 36500), '14'),
+    'breaker_min_failures': _Setting(_count(1), '20'),
+    'breaker_share': _Setting(_share, '0.3'),
+    'breaker_window_hours': _Setting(_count(1, 24 * 30), '24'),
+    'daily_cap_share': _Setting(_share, '0.05'),
+    'daily_cap_min': _Setting(_count(1), '5'),
+    'probe_expiry_hours': _Setting(_count(1, 24 * 60), '72'),
+    'probe_cooldown_days': _Setting(_count(0, 3650), '30'),
+    'probe_hourly_share': _Setting(_share, '0.05'),
+    'probe_daily_share': _Setting(_share, '0.2'),
+    'probe_min_budget': _Setting(_count(1), '10'),
+    'max_recipients_per_notice': _Setting(_count(1, 10 ** 6), '1000'),
+    'max_seconds_per_notice': _Setting(_seconds, '2'),
+}
+
+
+@public
+@dataclass(frozen=True)
+class Settings:
+    """The parsed settings; attribute names are the keys of SCHEMA."""
+    values: dict
+
+    def __getattr__(self, name: str):
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _parse(path: str) -> Settings:
+    try:
+        parser = external_configuration(path)
+    except Exception as error:
+        raise SettingsError('cannot read the settings file %s: %s'
+                            % (path, error)) from error
+    given = dict(parser[SECTION]) if parser.has_section(SECTION) else {}
+    unknown = sorted(set(given) - set(SCHEMA))
+    if unknown:
+        raise SettingsError('%s: unknown setting %s in [%s] (known: %s)' % (
+            path, ', '.join(unknown), SECTION, ', '.join(sorted(SCHEMA))))
+    values = {}
+    for name, setting in SCHEMA.items():
+        text = given.get(name, '')
+        if not text.strip():
+            text = setting.default
+        try:
+            values[name] = setting.parse(text)
+        except ValueError as error:
+            raise SettingsError('%s: [%s] %s = %r: %s' % (
+                path, SECTION, name, text[:80], error)) from None
+    return Settings(values)
+
+
+@lru_cache(maxsize=8)
+def _settings_at(path: str) -> Settings:
+    return _parse(path)
+
+
+@public
+def settings_path(plugin_name: str = 'bouncerules') -> str:
+    plugin_config = getattr(config, 'plugin.' + plugin_name, None)
+    return getattr(plugin_config, 'configuration', '') or DEFAULT_CONFIGURATION
+
+
+_pushed: list[dict] = []
+
+
+@public
+def settings(plugin_name: str = 'bouncerules') -> Settings:
+    """The plugin's settings; SettingsError if the file is not usable."""
+    parsed = _settings_at(settings_path(plugin_name))
+    if not _pushed:
+        return parsed
+    values = dict(parsed.values)
+    for layer in _pushed:
+        values.update(layer)
+    return Settings(values)
+
+
+@public
+@contextmanager
+def pushed(**values):
+    """Typed settings changed for a while, as Mailman's `config.push` does
+    for its own (tests, the demo)."""
+    unknown = set(values) - set(SCHEMA)
+    if unknown:
+        raise SettingsError('unknown setting %s' % ', '.join(sorted(unknown)))
+    _pushed.append(values)
+    try:
+        yield
+    finally:
+        _pushed.remove(values)
+
+
+@public
+def reading_limits(plugin_name: str = 'bouncerules') -> ReadingLimits:
+    """How much of one bounce is read (see parsing.budget)."""
+    values = settings(plugin_name)
+    return ReadingLimits(max_recipients=values.max_recipients_per_notice,
+                         max_seconds=values.max_seconds_per_notice)
+
+
+@public
+def configured_rules_file(plugin_name: str = 'bouncerules') -> str | None:
+    """The admin's rule file named in the settings, or None."""
+    return settings(plugin_name).rules_file or None
+
+
+@public
+def default_confirm_after(plugin_name: str = 'bouncerules') -> int:
+    """Consecutive hard-bounced campaigns that confirm a bounce (site-wide
+    default; a list can override it)."""
+    return settings(plugin_name).confirm_after

@@ -1,0 +1,120 @@
+"""Shadow mode: the plugin decides and records, stock Mailman acts.
+
+A list owner who wants to see what the rules would do before trusting them
+puts the list in shadow mode (or the whole site, by default).  The plugin
+then classifies, attributes and keeps its full state and history, marking
+what it *would* have done, while Mailman's own day-counting processor,
+warnings and removals run for that list exactly as without the plugin.
+
+Switching shadow mode off enforces the recorded state silently: members
+that would have been confirmed stop receiving mail, members that would have
+been removed are removed, and no old decision is replayed as mail.
+"""
+
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from mailman.app.membership import delete_member
+from mailman.app.notifications import (
+    send_admin_removal_notice, send_user_disable_warning)
+from mailman.interfaces.listmanager import IListManager
+from mailman.interfaces.member import IMembershipManager, NotAMemberError
+from mailman.model.bounce import BounceEvent
+from mailman.utilities.datetime import now
+from public import public
+from sqlalchemy import select, update
+from zope.component import getUtility
+
+from mailman_bouncerules.model.tables import ListSettings
+from mailman_bouncerules.app.settings import settings
+
+log = logging.getLogger('mailman.bounce')
+
+# Set while the runner lets stock Mailman see a shadow list's bounce.
+_stock_pass = ContextVar('bouncerules_stock_pass', default=False)
+
+
+@public
+def site_default():
+    return settings().shadow_mode
+
+
+@public
+def in_shadow(store, list_id):
+    settings = store.get(ListSettings, list_id)
+    if settings is None or settings.shadow is None:
+        return site_default()
+    return settings.shadow
+
+
+@public
+def any_shadow(store):
+    """Is stock Mailman in charge of any list (so its cycle must run)?"""
+    return site_default() or store.scalar(
+        select(ListSettings.list_id).filter_by(shadow=True).limit(1)
+    ) is not None
+
+
+@public
+@contextmanager
+def stock_pass():
+    token = _stock_pass.set(True)
+    try:
+        yield
+    finally:
+        _stock_pass.reset(token)
+
+
+@public
+def in_stock_pass():
+    return _stock_pass.get()
+
+
+@public
+def forget_stock_events(store, list_id):
+    """Shadow mode ended: stock's pending scores for the list are moot."""
+    store.execute(update(BounceEvent).filter_by(
+        list_id=list_id, processed=False).values(processed=True))
+
+
+@public
+def stock_warnings_and_removals(store):
+    """Mailman's warn-then-remove cycle, for shadow lists only.
+
+    The same steps as stock `BounceProcessor.send_warnings_and_remove`,
+    limited to lists in shadow mode: everywhere else a member disabled by
+    bounces is one this plugin confirmed, and it stays until an admin
+    decides.
+    """
+    manager = getUtility(IMembershipManager)
+    lists = {}
+
+    def shadowed(member):
+        if member.list_id not in lists:
+            lists[member.list_id] = in_shadow(store, member.list_id)
+        return lists[member.list_id]
+
+    for member in list(manager.memberships_pending_warning()):
+        if shadowed(member):
+            send_user_disable_warning(member.mailing_list,
+                                      member.address.email,
+                                      member.preferred_language)
+            member.total_warnings_sent += 1
+            member.last_warning_sent = now()
+    for member in list(manager.memberships_pending_removal()):
+        if not shadowed(member):
+            continue
+        mlist = getUtility(IListManager).get_by_list_id(member.list_id)
+        notify_owner = mlist.bounce_notify_owner_on_removal
+        email, name = member.address.email, member.display_name
+        try:
+            delete_member(mlist, email,
+                          admin_notif=False if notify_owner else None,
+                          userack=True)
+        except NotAMemberError:
+            continue
+        if notify_owner:
+            send_admin_removal_notice(mlist, email, name)
+        log.info('Removed %s from %s for excessive bounces (stock Mailman, '
+                 'list in shadow mode)', email, mlist.list_id)

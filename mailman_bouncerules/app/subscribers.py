@@ -1,0 +1,35 @@
+"""Mailman events the plugin listens to."""
+
+import logging
+
+from mailman.config import config
+from mailman.interfaces.chain import AcceptEvent
+from public import public
+
+from mailman_bouncerules.app.handling import latest_sequence
+from mailman_bouncerules.app.ledger import Ledger
+
+log = logging.getLogger('mailman.bounce')
+
+
+@public
+def on_event(event):
+    """zope.event subscriber: a member's accepted post resets the run.
+
+    Someone who can post has a working mailbox (or at least a working
+    sender): hard bounces of campaigns before the post no longer count.
+    """
+    if not isinstance(event, AcceptEvent):
+        return
+    mlist = event.mlist
+    sender = event.msgdata.get('original_sender') or event.msg.sender
+    if not sender:
+        return
+    member = mlist.members.get_member(sender)
+    if member is None:
+        return
+    ledger = Ledger(mlist, config.db.store)
+    state = ledger.state_of(sender)
+    if state is None or state.run == 0 and state.state == 'ok':
+        return
+    ledger.reset(member, sender, 'post', latest_sequence(mlist, member))

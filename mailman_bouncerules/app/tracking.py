@@ -1,0 +1,128 @@
+"""Open tracking: tokens for recipients, and what an open does.
+
+Tracking is off unless a list turns it on.  When on, every copy of a post
+carries a token (envelope sender, header, pixel URL in HTML parts).  A valid
+token back from the pixel records an open of that campaign by that member
+and resets the member's hard-bounce run; a bounce carrying one is tied to
+its campaign and member exactly.
+"""
+
+import datetime
+
+from mailman.config import config
+from mailman.utilities.datetime import now
+from public import public
+from sqlalchemy import select, update
+
+from mailman_bouncerules.app import tokens
+from mailman_bouncerules.app.campaigns import campaign_kind
+from mailman_bouncerules.app.ledger import Ledger
+from mailman_bouncerules.model.tables import (
+    Campaign, ListSettings, MemberState, Open, OK)
+from mailman_bouncerules.app.settings import settings
+from mailman_bouncerules.model.storage import insert_ignoring_duplicates
+
+@public
+def tracking_enabled(store, list_id):
+    settings = store.get(ListSettings, list_id)
+    return bool(settings is not None and settings.tracking)
+
+
+@public
+def token_lifetime():
+    return datetime.timedelta(days=settings().token_lifetime_days)
+
+
+@public
+def recipient_ids(store, list_id, emails):
+    """{email: the plugin's id for it on the list}, creating what is new.
+
+    One query for those already known and one insert each for the rest, so
+    a campaign to a large list costs little more than its delivery.
+    """
+    wanted = {email.lower() for email in emails}
+    known = dict(store.execute(
+        select(MemberState.email, MemberState.id).filter_by(
+            list_id=list_id).filter(MemberState.email.in_(wanted))).all())
+    for email in wanted - set(known):
+        insert_ignoring_duplicates(store, MemberState, list_id=list_id,
+                                   email=email, state=OK, run=0,
+                                   reset_after=0)
+    if wanted - set(known):
+        known.update(store.execute(
+            select(MemberState.email, MemberState.id).filter_by(
+                list_id=list_id).filter(
+                MemberState.email.in_(wanted - set(known)))).all())
+    return known
+
+
+@public
+def resolve(store, token, list_id=None, secret=None):
+    """(campaign, email) that a valid token names, else None.
+
+    `list_id` given: the token must belong to that list.  Tokens of
+    campaigns older than the token lifetime are expired.
+    """
+    parts = tokens.split_token(token)
+    if parts is None:
+        return None
+    campaign_id, recipient_id, payload, mac = parts
+    campaign = store.get(Campaign, campaign_id)
+    if campaign is None or (list_id is not None
+                            and campaign.list_id != list_id):
+        return None
+    if not tokens.verify(secret or tokens.site_secret(), campaign.list_id,
+                         payload, mac):
+        return None
+    if now() - campaign.sent_at > token_lifetime():
+        return None
+    state = store.get(MemberState, recipient_id)
+    if state is None or state.list_id != campaign.list_id:
+        return None
+    return campaign, state.email
+
+
+@public
+def record_open(mlist, member, email, campaign, source, at=None,
+                first_only=False):
+    """Store an open of `campaign` and reset the member's run through it.
+
+    `first_only`: a repeat (the pixel fetched again) changes nothing.
+    Returns True if the member's run was reset.
+    """
+    store = config.db.store
+    at = at or now()
+    first = insert_ignoring_duplicates(store, Open, campaign_id=campaign.id,
+                                       email=email.lower(), first_at=at,
+                                       count=1)
+    if not first:
+        if first_only:
+            return False
+        store.execute(update(Open).filter_by(
+            campaign_id=campaign.id, email=email.lower()).values(
+            count=Open.count + 1))
+    sequence = (campaign.sequence if campaign.kind == campaign_kind(member)
+                else 0)
+    return Ledger(mlist, store).reset(member, email, source, sequence, at)
+
+
+@public
+def open_rates(store, list_id):
+    """[{campaign, kind, sequence, sent_at, recipients, opened, rate}]."""
+    rows = store.execute(
+        select(Campaign, Open.email).outerjoin(
+            Open, Open.campaign_id == Campaign.id).filter(
+            Campaign.list_id == list_id).order_by(Campaign.id)).all()
+    by_campaign = {}
+    for campaign, email in rows:
+        entry = by_campaign.setdefault(campaign.id, {
+            'campaign': campaign.message_id, 'kind': campaign.kind,
+            'sequence': campaign.sequence,
+            'sent_at': campaign.sent_at.isoformat(),
+            'recipients': campaign.recipients, 'opened': 0})
+        if email is not None:
+            entry['opened'] += 1
+    for entry in by_campaign.values():
+        entry['rate'] = (round(entry['opened'] / entry['recipients'], 4)
+                         if entry['recipients'] else None)
+    return list(by_campaign.values())

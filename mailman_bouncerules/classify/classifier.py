@@ -1,0 +1,36 @@
+"""Parse a bounce and apply the rules: the whole classification step."""
+
+from public import public
+from zope.interface import implementer
+
+from mailman_bouncerules.interfaces import IClassifier
+from mailman_bouncerules.classify.parsing import parse_bounce
+from mailman_bouncerules.classify.parsing.budget import ReadingLimits
+from mailman_bouncerules.classify.rules.ruleset import RuleSet
+
+
+@public
+@implementer(IClassifier)
+class Classifier:
+
+    def __init__(self, ruleset=None, limits=ReadingLimits()):
+        self.ruleset = ruleset if ruleset is not None else RuleSet.from_files()
+        self.limits = limits
+
+    def classify(self, message):
+        """Return the report and one decision per failed recipient.
+
+        Success and relay notices name recipients too, but they are no
+        failure and get no decision.  Reading and deciding share one
+        budget (`limits`): recipients left when it runs out get no
+        decision, and the report's `problems` says so.
+        """
+        reading = self.limits.start()
+        report = parse_bounce(message, reading)
+        decisions = []
+        for recipient in report.failures:
+            if reading.out_of_time():
+                report.problems.extend(reading.problems)
+                break
+            decisions.append(self.ruleset.decide(report.kind, recipient))
+        return report, decisions

@@ -1,0 +1,260 @@
+"""The parser's one entry point: bytes in, `BounceReport` out."""
+
+import re
+from email.message import Message
+from itertools import islice
+
+from mailman_bouncerules.classify.parsing import dsn, freetext, kinds, ses
+from mailman_bouncerules.classify.parsing.budget import ReadingLimits
+from mailman_bouncerules.classify.parsing.codes import ADDRESS
+from mailman_bouncerules.classify.parsing.mime import (
+    DELIVERY_STATUS_TYPES, FEEDBACK_TYPE, RETURNED_MESSAGE_TYPES,
+    decoded_text, html_to_text, load_message, walk_notification)
+from mailman_bouncerules.classify.report import (
+    BounceReport, Kind, OriginalMessage, RecipientReport)
+
+TOKEN_HEADER = 'X-BounceRules-Token'
+_HEADERS_IN_TEXT = re.compile(
+    r'^(Message-I[dD]|List-Id|Message-ID-Hash|%s)[ \t]*:[ \t]*(.+)$'
+    % TOKEN_HEADER, re.IGNORECASE | re.MULTILINE)
+_SHORT_NOTICE = 300
+_INLINE_TO = re.compile(r'^To:[ \t]*(.+)$', re.MULTILINE)
+_SYSTEM_SENDER = re.compile(
+    r'(?:^|\s)(?:mailer-daemon|postmaster|mail-daemon|maildaemon|'
+    r'mail\.delivery|double-bounce)@|^$', re.IGNORECASE)
+_BOUNCE_SUBJECT = re.compile(
+    r'undeliver|undelivered|delivery (?:status|failure|report|has failed|'
+    r'notification)|returned mail|mail delivery failed|failure notice|'
+    r'could not be delivered|not delivered|delivery problem|nondeliverable|'
+    r'non-delivery|rejected|delayed mail|warning: could not send',
+    re.IGNORECASE)
+
+
+def parse_bounce(data, reading=None):
+    """Read a notification; never raises on bad input.
+
+    `reading` is the budget to spend (`ReadingLimits().start()` if none is
+    given).  What could not be read (broken MIME, or what lay past the
+    budget) is listed in `problems` so that a caller can log it; the report
+    is then as complete as the message and the budget allowed.
+    """
+    reading = reading or ReadingLimits().start()
+    try:
+        message = load_message(data)
+    except Exception as error:
+        return BounceReport(kind=Kind.NOT_BOUNCE,
+                            problems=['unreadable message: %s' % error])
+    try:
+        report = _parse(message, reading)
+    except RecursionError:
+        report = BounceReport(kind=Kind.NOT_BOUNCE,
+                              problems=['MIME structure too deeply nested'])
+    report.problems.extend(reading.problems)
+    reading.problems.clear()
+    return report
+
+
+def _parse(message, reading):
+    headers = _header_map(message)
+    subject = ' '.join(' '.join(headers.get('subject', ())).split())
+    status_texts, human_texts, feedback_text = [], [], None
+    returned = None
+    mime_types = set()
+    for part, mime_type in walk_notification(message):
+        if reading.out_of_time() or not reading.chars_left:
+            break
+        mime_types.add(mime_type)
+        if mime_type in DELIVERY_STATUS_TYPES:
+            status_texts.append(reading.take(_delivery_status_text(
+                part, reading.limits.max_recipients)))
+        elif mime_type == FEEDBACK_TYPE:
+            feedback_text = reading.take(decoded_text(part))
+        elif mime_type in RETURNED_MESSAGE_TYPES:
+            if returned is None:
+                returned = _returned_headers(part)
+        elif mime_type in ('text/plain', 'text/html') or not part.is_multipart():
+            if part is not message and not mime_type.startswith('text/'):
+                continue    # attachments, images
+            text = reading.take(decoded_text(part))
+            if mime_type == 'text/html':
+                text = html_to_text(text)
+            if dsn.looks_like_dsn(text) and not status_texts:
+                status_texts.append(text)
+            human_texts.append(text)
+    notice, quoted = freetext.split_notification('\n'.join(human_texts))
+    original = _original_identity(returned, quoted)
+    report = BounceReport(kind=Kind.NOT_BOUNCE, original=original,
+                          subject=subject or None)
+    if kinds.is_feedback_report(message, mime_types, returned):
+        report.kind = Kind.FEEDBACK
+        report.recipients = kinds.feedback_recipients(
+            message, feedback_text, returned)
+        return report
+    found = ses.ses_notification(notice)
+    if found is not None:
+        report.kind, report.recipients = found
+        return report
+    enough = reading.limits.max_recipients + 1
+    recipients = []
+    for text in status_texts:
+        recipients.extend(islice(dsn.recipient_blocks(text),
+                                 enough - len(recipients)))
+    prose = [] if reading.out_of_time() else list(freetext.recipients_in_text(
+        notice, with_preamble=not recipients,
+        ignored=_addresses_in(headers, 'from', 'sender', 'return-path'),
+        unlikely=_addresses_in(headers, 'to', 'cc', 'reply-to'),
+        known=_addresses_in(headers, 'x-failed-recipients')[:enough],
+        subject=subject, limit=enough))
+    looks_like_bounce = _looks_like_bounce(headers, subject)
+    if (not recipients and not looks_like_bounce
+            and kinds.is_auto_reply(message)):
+        report.kind = Kind.AUTOREPLY
+        report.recipients = kinds.auto_reply_recipient(message)
+        return report
+    recipients = reading.capped(
+        _merge(recipients, prose, freetext.notice_summary(notice)))
+    if not recipients and looks_like_bounce:
+        recipients = _returned_recipient(returned, notice, quoted)
+    if recipients and any(r.is_failure for r in recipients):
+        report.kind = Kind.BOUNCE
+    elif recipients:
+        report.kind = Kind.DELIVERED
+    report.recipients = recipients
+    return report
+
+
+def _delivery_status_text(part, max_recipients):
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        # Already split into header blocks by the email package; writing
+        # them back field by field is much cheaper than as_string().  One
+        # block per recipient and one for the message: no more are read.
+        return '\n\n'.join(
+            '\n'.join('%s: %s' % (name, value) for name, value in block.items())
+            for block in payload[:max_recipients + 2]
+            if isinstance(block, Message))
+    return decoded_text(part)
+
+
+def _returned_headers(part):
+    """The returned original's headers, as a Message, when they came back."""
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload:
+        return payload[0]
+    text = decoded_text(part)
+    try:
+        return load_message(text.split('\n\n', 1)[0] + '\n\n')
+    except Exception:
+        return None
+
+
+def _original_identity(returned, quoted):
+    found = {}
+    if returned is not None:
+        for name in ('Message-ID', 'List-Id', 'Message-ID-Hash', TOKEN_HEADER):
+            value = returned.get(name)
+            if value:
+                found[name.lower()] = ' '.join(str(value).split())
+    for name, value in _HEADERS_IN_TEXT.findall(quoted):
+        found.setdefault(name.lower(), value.strip())
+    return OriginalMessage(
+        message_id=found.get('message-id'),
+        message_id_hash=found.get('message-id-hash'),
+        list_id=found.get('list-id'),
+        token=found.get(TOKEN_HEADER.lower()))
+
+
+def _header_map(message):
+    """{lower-case name: [values]}: one pass instead of a scan per lookup."""
+    headers = {}
+    for name, value in message.items():
+        headers.setdefault(name.lower(), []).append(str(value))
+    return headers
+
+
+def _addresses_in(headers, *names):
+    found = []
+    for name in names:
+        for value in headers.get(name, ()):
+            found.extend(match.group(0).strip('.').lower()
+                         for match in ADDRESS.finditer(value))
+    return tuple(dict.fromkeys(found))
+
+
+def _looks_like_bounce(headers, subject):
+    """Sent by a mail system about a failure, going by its envelope."""
+    sender = ' '.join(_addresses_in(headers, 'from', 'return-path'))
+    return bool(_SYSTEM_SENDER.search(sender) or _BOUNCE_SUBJECT.search(subject)
+                or 'x-failed-recipients' in headers)
+
+
+def _returned_recipient(returned, notice, quoted):
+    """Last resort: the returned original's single To address.
+
+    Some notices ("Delivery report unavailable", old Sendmail transcripts)
+    never name the recipient; when the original went to exactly one
+    address, that is the one that failed.
+    """
+    if returned is not None:
+        to_header = str(returned.get('To', ''))
+    else:
+        match = _INLINE_TO.search(quoted)
+        to_header = match.group(1) if match else ''
+    to = [match.group(0).lower() for match in ADDRESS.finditer(to_header)]
+    if len(set(to)) != 1:
+        return []
+    return list(freetext.recipients_in_text(notice, known=(to[0],)))[:1]
+
+
+def _merge(from_dsn, from_prose, notice=None):
+    """DSN fields win; the prose fills in what the DSN left out.
+
+    A DSN that names no recipient (or names none the prose does) leaves the
+    prose's recipients standing.
+    """
+    if not from_dsn:
+        return from_prose
+    by_address = {r.address: r for r in from_prose}
+    merged = []
+    for report in from_dsn:
+        prose = (by_address.get(report.address)
+                 or by_address.get(report.original_address or ''))
+        if (prose is None and len(from_dsn) == 1 and notice
+                and len(notice) <= _SHORT_NOTICE):
+            # A short notice that never names the address is still about
+            # the one recipient, and says why in few words: keep them as
+            # evidence too.  (Long notices are boilerplate.)
+            prose = RecipientReport(address=report.address, diagnostic=notice)
+        if prose is not None:
+            report.status = report.status or prose.status
+            report.smtp_code = report.smtp_code or prose.smtp_code
+            report.smtp_command = report.smtp_command or prose.smtp_command
+            report.diagnostic = _join_diagnostics(report.diagnostic,
+                                                  prose.diagnostic)
+        merged.append(report)
+    return _unique(merged)
+
+
+def _join_diagnostics(from_dsn, from_prose):
+    """Both the DSN's and the notice's words, so no evidence is dropped.
+
+    When the two disagree (the DSN says "user unknown", the notice "not
+    enough disk space") the rules see both, and the more cautious rule,
+    which comes first, wins.
+    """
+    if not from_prose or (from_dsn and from_prose in from_dsn):
+        return from_dsn
+    if not from_dsn or len(from_dsn) < 8:
+        return from_prose
+    if from_dsn in from_prose:
+        return from_prose
+    return '%s / %s' % (from_dsn, from_prose[:600])
+
+
+def _unique(reports):
+    seen, unique = set(), []
+    for report in reports:
+        if report.address not in seen:
+            seen.add(report.address)
+            unique.append(report)
+    return unique

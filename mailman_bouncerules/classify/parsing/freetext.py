@@ -1,0 +1,181 @@
+"""Recipients and diagnoses from notifications written for people.
+
+Many MTAs (qmail, Exim, Exchange, most webmail providers) send no
+machine-readable report, or one without the remote server's words.  They all
+write the same things in prose, though: the failed address, then what the
+remote server said.  So the notification text is cut at the returned
+original, the addresses in it that could be recipients are found, and each
+one's diagnosis is the text that follows it up to the next recipient.
+"""
+
+import re
+
+from mailman_bouncerules.classify.parsing.codes import (
+    ADDRESS, first_smtp_code, first_status, smtp_command)
+from mailman_bouncerules.classify.report import RecipientReport
+from mailman_bouncerules.classify.prefilter import passes, required_literals
+
+# Where the notification ends and the returned original begins: a line
+# that starts (after quoting, rules and indentation, read possessively so
+# that a long run of them is scanned once) with one of these phrases.  The
+# phrases in the `ruled` group count only after a rule of dashes; the
+# others are tried first.
+_RETURNED_MARKER = re.compile(
+    r'^(?P<lead>[ \t>|-]*+)(?:'
+    r'Original message (?:follows|headers?)|'
+    r'(?:Your|The) (?:original )?message (?:reads|follows|is attached|headers? follows?)\b|'
+    r'Message headers follow|'
+    r'Received: from [^\n]*\S|Return-Path:[ \t]*<|'
+    r'(?P<ruled>This is a copy of|Below this line|Original message|'
+    r'Undelivered message|The (?:header|text|original message)|'
+    r'Message header|Returned message|Unsent message|Forwarded message))',
+    re.IGNORECASE | re.MULTILINE)
+# A line that introduces the sender or the message, not a recipient.
+# Read in the few characters before an address only (_CONTEXT_CHARS).
+_NOT_A_RECIPIENT_CONTEXT = re.compile(
+    r'(?:\bfrom|sender|MAIL FROM|envelope-from|Return-Path|Reply-To|'
+    r'Message-I[dD]|References|In-Reply-To|helo|ehlo|contact|postmaster at|'
+    r'please (?:send|contact|write)|sent by|mailto|https?://\S*)[ \t]*[:=]?[ \t]*<?$',
+    re.IGNORECASE)
+_CONTEXT_CHARS = 120
+_SYSTEM_LOCAL_PARTS = frozenset((
+    'mailer-daemon', 'postmaster', 'mail-daemon', 'maildaemon', 'daemon',
+    'root', 'abuse', 'noreply', 'no-reply', 'nobody', 'double-bounce'))
+_DELAY_WORDS = re.compile(
+    r'\b(?:has been delayed|delivery (?:is )?delayed|\(delay\)|'
+    r'will (?:continue|keep) (?:to )?tr(?:y|ying)|still trying|'
+    r'could not (?:be )?sen[dt] (?:the )?message for (?:the )?past|'
+    r'not yet been delivered|is being retried|temporarily deferred|'
+    r'delivery (?:will be )?retr(?:y|ied)|Warning: message .{0,300} delayed)',
+    re.IGNORECASE)
+_DELAY_LITERALS = required_literals(_DELAY_WORDS.pattern)
+# A reply code may stand on the line after "said:", no further.
+_REPLY_LINE = re.compile(
+    r'^.*?(?:^|said:?|<<<|error|:)[ \t]*(?:\n[ \t]*)?[245]\d\d\b.*$',
+    re.MULTILINE)
+_MAX_WINDOW = 1200
+# A lone recipient's diagnosis includes the notice's words before its
+# address: the first few thousand characters of them.
+_MAX_PREAMBLE = 8000
+
+
+def split_notification(text):
+    """(what the reporting MTA wrote, the original quoted after it).
+
+    The marker must start a line, and not the first one.
+    """
+    for match in _RETURNED_MARKER.finditer(text, text.find('\n') + 1):
+        if match.group('ruled') is None or '-' in match.group('lead'):
+            return text[:match.start()], text[match.start():]
+    return text, ''
+
+
+def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
+                       known=(), subject='', with_preamble=True, limit=None):
+    """Yield a `RecipientReport` per address the prose reports on.
+
+    `ignored` addresses are never recipients (the notice's From);
+    `unlikely` ones (its To) are taken only where the text sets them apart
+    as a failed address; `known` ones come from a header such as
+    X-Failed-Recipients and are reported even if the text omits them.
+    `text` is the notice alone, as `split_notification()` returns it.
+    `with_preamble` adds the words before a lone recipient's address to its
+    diagnosis; without a DSN they are often the only reason given.  At most
+    `limit` addresses are read from the text.
+    """
+    occurrences = []
+    seen = set()
+    for match in ADDRESS.finditer(text):
+        if limit is not None and len(occurrences) >= limit:
+            break
+        address = match.group(0).strip('.').lower()
+        if address in seen or address in ignored:
+            continue
+        if address not in known and (
+                address.partition('@')[0] in _SYSTEM_LOCAL_PARTS
+                or _introduced_as_non_recipient(text, match.start())
+                or (address in unlikely
+                    and not _set_apart(text, match.start(), match.end()))):
+            continue
+        seen.add(address)
+        occurrences.append((match.start(), match.end(), address))
+    occurrences.extend((len(text), len(text), address) for address in known
+                       if address not in seen)
+    delayed = None      # looked up only if a status leaves it open
+    for index, (start, end, address) in enumerate(occurrences):
+        stop = (occurrences[index + 1][0] if index + 1 < len(occurrences)
+                else len(text))
+        window = text[end:min(stop, end + _MAX_WINDOW)]
+        if with_preamble and (len(occurrences) == 1 or start == len(text)):
+            # One recipient: the whole notice is about it, including the
+            # words some MTAs put before the address.
+            window = text[:min(start, _MAX_PREAMBLE)] + ' ' + window
+        status = first_status(window)
+        if delayed is None and _is_temporary(status):
+            delayed = _says_delayed(subject or '') or _says_delayed(text)
+        yield RecipientReport(
+            address=address,
+            action='delayed' if delayed and _is_temporary(status) else 'failed',
+            status=status,
+            smtp_code=first_smtp_code(_reply_lines(window)),
+            diagnostic=_compact(window) or None,
+            smtp_command=smtp_command(window))
+
+
+def _says_delayed(text):
+    return (passes(_DELAY_LITERALS, text.casefold())
+            and _DELAY_WORDS.search(text) is not None)
+
+
+def _set_apart(text, start, end):
+    """Is the address alone on its line, or named as the RCPT TO?
+
+    Only the few characters around the address are read: on a line of
+    thousands of addresses, each one rescanning the line would take time
+    quadratic in its length.  (An address with more blanks around it than
+    that does not count as alone: the cautious answer.)
+    """
+    before = _line_before(text, start)
+    after = _line_after(text, end)
+    line_start, line_end = start - len(before), end + len(after)
+    whole_line = ((line_start == 0 or text[line_start - 1] == '\n')
+                  and (line_end == len(text) or text[line_end] == '\n'))
+    return (whole_line and re.fullmatch(r'[ \t<"\']*', before) is not None
+            and re.fullmatch(r'[ \t\r>"\':.,]*', after) is not None
+            or re.search(r'RCPT TO:[ \t]*<?$', before, re.IGNORECASE) is not None)
+
+
+def notice_summary(text):
+    """The notice's own words, compacted: evidence when it names no one."""
+    return _compact(text)[:600] or None
+
+
+def _introduced_as_non_recipient(text, position):
+    return bool(_NOT_A_RECIPIENT_CONTEXT.search(_line_before(text, position)))
+
+
+def _line_before(text, position):
+    """The line's text before `position`, at most _CONTEXT_CHARS of it."""
+    window_start = max(0, position - _CONTEXT_CHARS)
+    return text[text.rfind('\n', window_start, position) + 1 or window_start:
+                position]
+
+
+def _line_after(text, position):
+    """The line's text after `position`, at most _CONTEXT_CHARS of it."""
+    window_end = min(len(text), position + _CONTEXT_CHARS)
+    line_end = text.find('\n', position, window_end)
+    return text[position:window_end if line_end < 0 else line_end]
+
+
+def _is_temporary(status):
+    return status is None or status.startswith('4')
+
+
+def _reply_lines(window):
+    """Only lines that carry a reply can carry its code; skip dates, IPs."""
+    return '\n'.join(_REPLY_LINE.findall(window))
+
+
+def _compact(text):
+    return ' '.join(text.split())[:_MAX_WINDOW]

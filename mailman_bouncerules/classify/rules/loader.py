@@ -1,0 +1,202 @@
+"""Reading rule files: the shipped defaults, then the admin's changes.
+
+A rule file is Mailman-style ini.  Each `[rule.NAME]` section is a rule;
+sections are tried in file order.  In the admin's file, a new name is tried
+before every default rule, a default's name changes just the keys given
+(`enabled: no` switches it off).  Any mistake stops loading with the file,
+the rule and the reason: a bounce handler that silently ignores its
+configuration would remove the wrong people.
+"""
+
+import re
+from configparser import ConfigParser, Error as ConfigParserError
+from importlib.resources import files
+
+from public import public
+
+from mailman_bouncerules.classify.rules.backtracking import backtracking_risk
+from mailman_bouncerules.classify.rules.rule import (
+    ACTIONS, CLASSIFICATIONS, SEVERITIES, Rule)
+
+DEFAULT_RULES = files('mailman_bouncerules.config') / 'default-rules.cfg'
+
+_KEYS = frozenset((
+    'description', 'classification', 'action', 'reason', 'enabled', 'kind',
+    'dsn_action', 'severity', 'smtp_command', 'status', 'smtp_code', 'text'))
+_CRITERIA = ('kind', 'dsn_action', 'severity', 'smtp_command', 'status',
+             'smtp_code', 'text')
+_SMTP_COMMANDS = ('rcpt', 'data', 'mail', 'helo')
+_STATUS = re.compile(r'^(?:\*|[245](?:\.\*|\.\d{1,3}(?:\.\*|\.\d{1,3})?)?)$')
+_SMTP = re.compile(r'^[245][\d*]{0,2}$')
+_KINDS = ('bounce', 'feedback', 'autoreply', 'delivered', 'not-bounce')
+_DSN_ACTIONS = ('failed', 'delayed', 'delivered', 'relayed', 'expanded')
+
+
+@public
+class RulesError(Exception):
+    """A rule file that cannot be used, and exactly why."""
+
+    def __init__(self, path, rule, reason):
+        self.path, self.rule, self.reason = str(path), rule, reason
+        where = '%s, rule %s' % (self.path, rule) if rule else self.path
+        super().__init__('%s: %s' % (where, reason))
+
+
+@public
+def load_rules(admin_path=None):
+    """The rules in force: defaults, changed by the admin's file if given."""
+    sections, words = _read(DEFAULT_RULES.read_text(encoding='utf-8'),
+                            DEFAULT_RULES)
+    if admin_path:
+        try:
+            text = open(admin_path, encoding='utf-8').read()
+        except OSError as error:
+            raise RulesError(admin_path, None,
+                             'cannot read rule file: %s' % error.strerror)
+        added = []
+        admin_sections, admin_words = _read(text, admin_path)
+        words.update(admin_words)
+        for name, values in admin_sections.items():
+            if name in sections:
+                sections[name] = {**sections[name], **values}
+            else:
+                added.append((name, values))
+        sections = {**dict(added), **sections}
+        source = admin_path
+    else:
+        source = DEFAULT_RULES
+    rules = []
+    for name, values in sections.items():
+        rule = _build(name, values, words, source)
+        if rule is not None:
+            rules.append(rule)
+    return rules
+
+
+def _read(text, path):
+    parser = ConfigParser(interpolation=None, delimiters=(':', '='),
+                          comment_prefixes=('#', ';'),
+                          inline_comment_prefixes=None, strict=True)
+    parser.optionxform = str.lower
+    try:
+        parser.read_string(text, source=str(path))
+    except ConfigParserError as error:
+        raise RulesError(path, None, 'not a valid rule file: %s'
+                         % ' '.join(str(error).split()))
+    sections, words = {}, {}
+    for section in parser.sections():
+        if section.startswith('words.') and len(section) > 6:
+            unknown = sorted(set(parser[section]) - {'description', 'text'})
+            if unknown:
+                raise RulesError(path, section, 'a word list has only '
+                                 'description and text, not %s' % ', '.join(unknown))
+            words[section[6:]] = parser[section].get('text', '')
+            continue
+        if not section.startswith('rule.') or len(section) == 5:
+            raise RulesError(path, section,
+                             'sections must be named [rule.NAME] or [words.NAME]')
+        values = dict(parser.items(section))
+        unknown = sorted(set(values) - _KEYS)
+        if unknown:
+            raise RulesError(path, section[5:], 'unknown key(s): %s; known: %s'
+                             % (', '.join(unknown), ', '.join(sorted(_KEYS))))
+        sections[section[5:]] = values
+    return sections, words
+
+
+def _build(name, values, words, path):
+    enabled = values.get('enabled', 'yes').strip().lower()
+    if enabled not in ('yes', 'no', 'true', 'false', 'on', 'off', '1', '0'):
+        raise RulesError(path, name, 'enabled must be yes or no')
+    if enabled in ('no', 'false', 'off', '0'):
+        return None
+    classification = _one_of(values, 'classification', CLASSIFICATIONS,
+                             path, name)
+    action = _one_of(values, 'action', ACTIONS, path, name)
+    if classification == 'complaint' and action != 'record':
+        raise RulesError(path, name,
+                         'a complaint is never counted as a bounce: '
+                         'its action must be record')
+    if not any(values.get(key, '').strip() for key in _CRITERIA):
+        raise RulesError(path, name, 'a rule needs at least one of: %s'
+                         % ', '.join(_CRITERIA))
+    return Rule(
+        name=name,
+        classification=classification,
+        action=action,
+        reason=values.get('reason', '').strip() or name,
+        description=' '.join(values.get('description', '').split()),
+        kinds=frozenset(_words(values, 'kind', _KINDS, path, name)),
+        dsn_actions=frozenset(_words(values, 'dsn_action', _DSN_ACTIONS,
+                                     path, name)),
+        severities=frozenset(_words(values, 'severity', SEVERITIES,
+                                    path, name)),
+        smtp_commands=frozenset(word.upper() for word in _words(
+            values, 'smtp_command', _SMTP_COMMANDS, path, name)),
+        statuses=tuple(_patterns(values, 'status', _STATUS, path, name)),
+        smtp_codes=tuple(_patterns(values, 'smtp_code', _SMTP, path, name)),
+        texts=tuple(_regexes(_expand(values.get('text', ''), words, path,
+                                     name), path, name)))
+
+
+def _one_of(values, key, choices, path, name):
+    value = values.get(key, '').strip().lower()
+    if value not in choices:
+        raise RulesError(path, name, '%s must be one of %s, not %r'
+                         % (key, ', '.join(choices), value))
+    return value
+
+
+def _words(values, key, choices, path, name):
+    words = values.get(key, '').lower().split()
+    for word in words:
+        if word not in choices:
+            raise RulesError(path, name, '%s %r is not one of %s'
+                             % (key, word, ', '.join(choices)))
+    return words
+
+
+def _patterns(values, key, shape, path, name):
+    patterns = values.get(key, '').split()
+    for pattern in patterns:
+        if not shape.match(pattern):
+            raise RulesError(path, name, 'bad %s pattern %r' % (key, pattern))
+    return patterns
+
+
+def _expand(text, words, path, name):
+    """Replace each '@NAME' line with the lines of [words.NAME]."""
+    lines = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith('@'):
+            if line[1:] not in words:
+                raise RulesError(path, name, 'no word list [words.%s]'
+                                 % line[1:])
+            lines.extend(words[line[1:]].splitlines())
+        else:
+            lines.append(line)
+    return '\n'.join(lines)
+
+
+def _regexes(text, path, name):
+    """One regular expression per line, matched case-insensitively.
+
+    Lines stay separate expressions: each gets its own literal prefilter
+    (see prefilter.py), so most are never run at all.  A pattern that can
+    backtrack without bound is refused (see backtracking.py).
+    """
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            compiled = re.compile(line, re.IGNORECASE)
+        except re.error as error:
+            raise RulesError(path, name,
+                             'bad text pattern %r: %s' % (line, error))
+        risk = backtracking_risk(line, re.IGNORECASE)
+        if risk:
+            raise RulesError(path, name, 'text pattern "%s" can take very '
+                             'long to match: %s' % (line, risk))
+        yield compiled

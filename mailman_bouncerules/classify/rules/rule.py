@@ -1,0 +1,162 @@
+"""A rule: a few tests on a recipient's report, all of which must pass.
+
+Each test is optional; a rule names at least one.  Within a test the listed
+values are alternatives.  When a rule matches, it says which values matched,
+so every decision can be explained by the code and words that caused it.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from public import public
+from zope.interface import implementer
+
+from mailman_bouncerules.interfaces import IRule
+from mailman_bouncerules.classify.prefilter import (
+    passes, required_literals, split_alternatives)
+
+CLASSIFICATIONS = ('hard', 'soft', 'complaint')
+ACTIONS = ('unsubscribe', 'count', 'record')
+SEVERITIES = ('permanent', 'temporary')
+
+
+@public
+@dataclass(frozen=True)
+class Evidence:
+    """What in the report made a rule match."""
+    status: str | None = None
+    smtp_code: str | None = None
+    text: str | None = None
+    facts: tuple = ()       # e.g. ('kind autoreply', 'answer to DATA')
+
+    def __str__(self):
+        parts = list(self.facts)
+        if self.status:
+            parts.append('status %s' % self.status)
+        if self.smtp_code:
+            parts.append('reply %s' % self.smtp_code)
+        if self.text:
+            parts.append('text "%s"' % self.text)
+        return ', '.join(parts)
+
+
+@public
+def severity_of(recipient):
+    """Temporary or permanent, by the strongest signal the report has."""
+    if recipient.action == 'delayed':
+        return 'temporary'
+    if recipient.status:
+        return 'temporary' if recipient.status[0] == '4' else 'permanent'
+    if recipient.smtp_code:
+        return 'temporary' if recipient.smtp_code[0] == '4' else 'permanent'
+    return 'permanent'
+
+
+@public
+@implementer(IRule)
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    classification: str
+    action: str
+    reason: str
+    description: str = ''
+    kinds: frozenset = frozenset()
+    dsn_actions: frozenset = frozenset()
+    severities: frozenset = frozenset()
+    smtp_commands: frozenset = frozenset()
+    statuses: tuple = ()
+    smtp_codes: tuple = ()
+    texts: tuple = ()                       # compiled regular expressions
+    _exact_statuses: frozenset = field(default=frozenset(), compare=False,
+                                       repr=False)
+    _status_prefixes: tuple = field(default=(), compare=False, repr=False)
+    _smtp_tests: tuple = field(default=(), compare=False, repr=False)
+    _searches: tuple = field(default=(), compare=False, repr=False)
+    _gate: tuple = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, '_exact_statuses', frozenset(
+            p for p in self.statuses if not p.endswith('*')))
+        object.__setattr__(self, '_status_prefixes', tuple(
+            p[:-1] for p in self.statuses if p.endswith('*')))
+        object.__setattr__(self, '_smtp_tests', tuple(
+            re.compile(p.replace('*', r'\d*')) for p in self.smtp_codes))
+        object.__setattr__(self, '_searches', tuple(
+            (branch, required_literals(branch.pattern))
+            for regex in self.texts for branch in split_alternatives(regex)))
+        object.__setattr__(self, '_gate', _gate(self._searches))
+
+    def match(self, kind, recipient, folded=None):
+        """The evidence if every test passes, else None.
+
+        `folded` is the case-folded diagnostic, when the caller has it: a
+        rule set folds it once for all its rules.
+        """
+        if ((self.kinds and kind not in self.kinds)
+                or (self.dsn_actions
+                    and recipient.action not in self.dsn_actions)
+                or (self.severities
+                    and severity_of(recipient) not in self.severities)
+                or (self.smtp_commands
+                    and recipient.smtp_command not in self.smtp_commands)
+                or (self.statuses and not self._status_matches(
+                    recipient.status))
+                or (self.smtp_codes and not any(
+                    test.fullmatch(recipient.smtp_code or '')
+                    for test in self._smtp_tests))):
+            return None
+        text = None
+        if self.texts:
+            text = self._search(recipient.diagnostic or '', folded)
+            if text is None:
+                return None
+        return Evidence(
+            status=recipient.status if self.statuses else None,
+            smtp_code=recipient.smtp_code if self.smtp_codes else None,
+            text=text,
+            facts=self._facts(kind, recipient))
+
+    def _status_matches(self, status):
+        return status is not None and (
+            status in self._exact_statuses
+            or status.startswith(self._status_prefixes))
+
+    def _search(self, diagnostic, folded):
+        if folded is None:
+            folded = diagnostic.casefold()
+        if self._gate is not None:
+            for literal in self._gate:
+                if literal in folded:
+                    break
+            else:
+                return None         # no branch can match
+        for regex, literal_sets in self._searches:
+            if passes(literal_sets, folded):
+                found = regex.search(diagnostic)
+                if found:
+                    return found.group(0)
+        return None
+
+    def _facts(self, kind, recipient):
+        facts = []
+        if self.kinds:
+            facts.append('kind %s' % kind)
+        if self.dsn_actions:
+            facts.append('action %s' % recipient.action)
+        if self.severities:
+            facts.append(severity_of(recipient))
+        if self.smtp_commands:
+            facts.append('answer to %s' % recipient.smtp_command)
+        return tuple(facts)
+
+
+def _gate(searches):
+    """One literal of each branch's most selective set: a text holding none
+    of them matches no branch, and a single pass over them says so."""
+    gate = set()
+    for _regex, literal_sets in searches:
+        if literal_sets is None:
+            return None
+        gate |= max(literal_sets, key=lambda literals: min(map(len, literals)))
+    return tuple(sorted(gate, key=len, reverse=True))

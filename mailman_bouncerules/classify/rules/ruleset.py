@@ -1,0 +1,51 @@
+"""The rules in force, tried in order, and the decisions they make."""
+
+from dataclasses import dataclass
+
+from public import public
+from zope.interface import implementer
+
+from mailman_bouncerules.interfaces import IRuleSet
+from mailman_bouncerules.classify.rules.loader import load_rules
+from mailman_bouncerules.classify.rules.rule import Evidence
+
+# When no rule matches, the safe choice: keep a record, touch nobody.
+UNMATCHED = 'no-rule-matched'
+
+
+@public
+@dataclass(frozen=True)
+class Decision:
+    """What a bounce means for one recipient, and why."""
+    recipient: object           # RecipientReport
+    classification: str
+    action: str
+    rule: str
+    reason: str
+    evidence: Evidence
+
+    def explain(self):
+        return 'rule %s (%s): %s' % (self.rule, self.reason,
+                                     str(self.evidence) or 'no rule matched')
+
+
+@public
+@implementer(IRuleSet)
+class RuleSet:
+
+    def __init__(self, rules):
+        self.rules = list(rules)
+
+    @classmethod
+    def from_files(cls, admin_path=None):
+        return cls(load_rules(admin_path))
+
+    def decide(self, kind, recipient):
+        folded = (recipient.diagnostic or '').casefold()
+        for rule in self.rules:
+            evidence = rule.match(kind, recipient, folded)
+            if evidence is not None:
+                return Decision(recipient, rule.classification, rule.action,
+                                rule.name, rule.reason, evidence)
+        return Decision(recipient, 'soft', 'record', UNMATCHED, 'undefined',
+                        Evidence())

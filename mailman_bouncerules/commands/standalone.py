@@ -1,0 +1,96 @@
+"""The `bouncerules` command line, shared by the console script and
+`mailman bouncerules`.
+
+`classify` needs no Mailman site: admins use it to try a rule file on
+saved bounces before enabling it.
+"""
+
+import json
+import sys
+
+import click
+from mailman.config import config
+
+from mailman_bouncerules.classify.classifier import Classifier
+from mailman_bouncerules.classify.parsing.mime import MAX_MESSAGE_BYTES
+from mailman_bouncerules.classify.rules.loader import RulesError
+from mailman_bouncerules.classify.rules.ruleset import RuleSet
+from mailman_bouncerules.app.settings import configured_rules_file
+from mailman_bouncerules.app.untrusted import printable
+
+
+@click.group(help='Rules-based bounce handling for GNU Mailman.')
+def bouncerules():
+    pass
+
+
+@bouncerules.command(help='Classify bounce emails (files) with the rules.')
+@click.option('--json', 'as_json', is_flag=True,
+              help='One JSON object per file, one per line.')
+@click.option('--rules', 'rules_file', type=click.Path(dir_okay=False),
+              help='An admin rule file applied on top of the defaults.')
+@click.argument('files', nargs=-1, required=True)
+def classify(as_json, rules_file, files):
+    try:
+        classifier = Classifier(RuleSet.from_files(
+            rules_file or _site_rules_file()))
+    except RulesError as error:
+        raise click.ClickException(str(error))
+    failed = False
+    for path in files:
+        try:
+            with open(path, 'rb') as handle:
+                data = handle.read(MAX_MESSAGE_BYTES)
+        except OSError as error:
+            click.echo('bouncerules: cannot read %s: %s'
+                       % (path, error.strerror), err=True)
+            failed = True
+            continue
+        report, decisions = classifier.classify(data)
+        if as_json:
+            click.echo(json.dumps(as_record(path, report, decisions)))
+        else:
+            # The bounce's words are untrusted: no terminal controls.
+            click.echo(printable(as_table(path, report, decisions)))
+    if failed:
+        sys.exit(1)
+
+
+def as_record(path, report, decisions):
+    """The JSON contract of `classify --json` (other tools rely on it)."""
+    return {
+        'file': path,
+        'kind': report.kind,
+        'recipients': [{
+            'address': decision.recipient.address,
+            'status': decision.recipient.status,
+            'smtp_code': decision.recipient.smtp_code,
+            'diagnostic': decision.recipient.diagnostic,
+            'classification': decision.classification,
+            'action': decision.action,
+            'rule': decision.rule,
+        } for decision in decisions],
+        'problems': list(report.problems),
+    }
+
+
+def as_table(path, report, decisions):
+    lines = ['%s: %s' % (path, report.kind)]
+    lines.extend('  read in part: %s' % problem for problem in report.problems)
+    if not decisions:
+        lines.append('  (no failed recipient)')
+    for decision in decisions:
+        recipient = decision.recipient
+        lines.append('  %-36s %-9s %-11s %-7s %-4s %s' % (
+            recipient.address, decision.classification, decision.action,
+            recipient.status or '-', recipient.smtp_code or '-',
+            decision.rule))
+        lines.append('      why: %s' % decision.explain())
+    return '\n'.join(lines)
+
+
+def _site_rules_file():
+    """The rule file of the Mailman site, when run as `mailman bouncerules`."""
+    if 'bouncerules' not in config.plugins:
+        return None
+    return configured_rules_file()

@@ -1,8 +1,0 @@
-"""Turn a bounce email into a `BounceReport`.
-
-The parser only reads; it never decides.  Deciding is the rules' job.
-"""
-
-from mailman_bouncerules.parsing.bounce import parse_bounce
-
-__all__ = ['parse_bounce']

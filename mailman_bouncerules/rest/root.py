@@ -1,0 +1,331 @@
+"""REST resources under /3.1/plugins/bouncerules/ (Mailman's admin auth).
+
+    GET   lists                               every list with its counts
+    GET   lists/<list>                        counts and settings of one list
+    PATCH lists/<list>                        confirm_after=<n>, tracking=<bool>,
+                                              shadow=<bool>, report=off|daily|weekly
+    GET   lists/<list>/stats                  the counts alone
+    GET   lists/<list>/campaigns              each campaign's open rate
+    GET   lists/<list>/members[?state=hard]   members and their states
+    GET   lists/<list>/members/<email>        one member's state
+    GET   lists/<list>/members/<email>/history
+    POST  lists/<list>/members/<email>/opens  [campaign=<Message-ID>]
+    POST  lists/<list>/members/<email>/reenable
+    POST  lists/<list>/members/<email>/undo    [by=<who>]
+    GET   lists/<list>/holds                  the circuit breaker's holds
+    POST  lists/<list>/holds/<id>/release     [by=<who>]  apply them
+    POST  lists/<list>/holds/<id>/discard     [by=<who>]  drop them
+    POST  classify                            a raw bounce message as body
+
+<list> is a posting address or a List-ID.  Fields come as a form or as a
+JSON object and are read by Mailman's `Validator`.  Bad input (an unknown
+field, a body that is not an object, a number out of range, a string too
+long) gets 400, unknown lists, members, holds and campaigns 404, a wrong
+method 405, a form posted to `classify` 415: each with a description,
+never a 500.
+"""
+
+import json
+
+import falcon
+from mailman.interfaces.listmanager import IListManager
+from mailman.rest.helpers import (
+    bad_request, child, etag, no_content, not_found, okay)
+from mailman.rest.validator import Validator
+from public import public
+from zope.component import getUtility
+
+from mailman_bouncerules.app import reports
+from mailman_bouncerules.app.admin import AdminError, ListAdmin, find_list
+from mailman_bouncerules.commands.standalone import as_record
+from mailman_bouncerules.interfaces import IClassifier
+from mailman_bouncerules.model.tables import STATES
+
+MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+# The longest address SMTP allows (RFC 5321: 64 + 1 + 255).
+MAX_ADDRESS_CHARS = 320
+# Hold ids are the database's 32-bit integers.
+MAX_HOLD_ID = 2 ** 31 - 1
+# Raw messages `classify` reads; forms are refused (Mailman's REST server
+# parses a form body itself, so the message would arrive empty).
+MESSAGE_TYPES = ('message/rfc822', 'application/octet-stream', 'text/plain')
+FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
+
+
+def _fail(response, error):
+    (not_found if error.not_found else bad_request)(response, str(error))
+
+
+def _not_allowed(response, allowed):
+    response.status = falcon.HTTP_405
+    response.set_header('Allow', allowed)
+    response.content_type = falcon.MEDIA_JSON
+    response.text = falcon.HTTPMethodNotAllowed(
+        [allowed], description='Use %s' % allowed).to_json()
+
+
+def _fields(request, **converters):
+    """The request's fields, each optional, converted by Mailman's
+    Validator; AdminError (a 400) for anything it cannot take."""
+    if (request.content_type or '').startswith('application/json'):
+        if not isinstance(request.get_media(default_when_empty={}), dict):
+            raise AdminError('The request body must be a JSON object')
+    try:
+        return Validator(_optional=tuple(converters), **converters)(request)
+    except ValueError as error:
+        raise AdminError(str(error))
+
+
+def _whole_number(low, high):
+    def convert(value):
+        text = value.strip() if isinstance(value, str) else (
+            str(value) if type(value) is int else '')
+        if not text.isdigit() or len(text) > len(str(high)) \
+                or not low <= int(text) <= high:
+            raise ValueError('a whole number from %d to %d' % (low, high))
+        return int(text)
+    return convert
+
+
+def _boolean(value):
+    if isinstance(value, bool):
+        return value
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in ('true', 'yes', 'on', '1'):
+        return True
+    if word in ('false', 'no', 'off', '0'):
+        return False
+    raise ValueError('true or false')
+
+
+def _string(max_chars):
+    def convert(value):
+        if not isinstance(value, str) or len(value) > max_chars:
+            raise ValueError('a string of at most %d characters' % max_chars)
+        return value.strip()
+    return convert
+
+
+def _one_of(choices):
+    def convert(value):
+        if value not in choices:
+            raise ValueError('one of %s' % ', '.join(choices))
+        return value
+    return convert
+
+
+_BY = _string(100)
+
+
+@public
+class Root:
+    """What `plugin.resource` returns: /3.1/plugins/bouncerules/"""
+
+    def on_get(self, request, response):
+        okay(response, etag(dict(plugin='bouncerules',
+                                 resources=['lists', 'classify'])))
+
+    @child()
+    def lists(self, context, segments):
+        if not segments:
+            return AllLists(), []
+        try:
+            mlist = find_list(segments[0])
+        except AdminError:
+            return _NotFoundResource('No such list: %s' % segments[0]), []
+        return OneList(mlist), segments[1:]
+
+    @child()
+    def classify(self, context, segments):
+        return Classify(), []
+
+
+class _NotFoundResource:
+    def __init__(self, description):
+        self.description = description
+
+    def on_get(self, request, response):
+        not_found(response, self.description)
+
+    on_post = on_patch = on_get
+
+
+class AllLists:
+
+    def on_get(self, request, response):
+        entries = [dict(list_id=mlist.list_id, **ListAdmin(mlist).stats())
+                   for mlist in getUtility(IListManager).mailing_lists]
+        okay(response, etag(dict(entries=entries, total_size=len(entries))))
+
+
+class OneList:
+
+    def __init__(self, mlist):
+        self.admin = ListAdmin(mlist)
+
+    def on_get(self, request, response):
+        okay(response, etag(dict(self.admin.settings(), **self.admin.stats())))
+
+    def on_patch(self, request, response):
+        try:
+            params = _fields(request, confirm_after=_whole_number(1, 1000),
+                             tracking=_boolean, shadow=_boolean,
+                             report=_one_of(reports.CHOICES))
+            self.admin.configure(params.get('confirm_after'),
+                                 params.get('tracking'), params.get('shadow'),
+                                 params.get('report'))
+        except AdminError as error:
+            _fail(response, error)
+            return
+        no_content(response)
+
+    @child()
+    def campaigns(self, context, segments):
+        return _Report(lambda: dict(entries=self.admin.open_rates())), []
+
+    @child()
+    def holds(self, context, segments):
+        if not segments:
+            return _Report(lambda: dict(entries=self.admin.holds())), []
+        if len(segments) == 2 and segments[1] in ('release', 'discard'):
+            try:
+                hold_id = _whole_number(1, MAX_HOLD_ID)(segments[0])
+            except ValueError:
+                return _NotFoundResource('No hold %s' % segments[0][:20]), []
+            release = segments[1] == 'release'
+            return _Action(lambda params: self.admin.decide_hold(
+                hold_id, release, 'rest:%s' % (params.get('by') or 'admin')),
+                by=_BY), []
+        return _NotFoundResource('Use holds/<id>/release or '
+                                 'holds/<id>/discard'), []
+
+    @child()
+    def stats(self, context, segments):
+        return _Report(self.admin.stats), []
+
+    @child()
+    def members(self, context, segments):
+        if not segments:
+            return Members(self.admin), []
+        if len(segments[0]) > MAX_ADDRESS_CHARS:
+            return _NotFoundResource('No such member'), []
+        return OneMember(self.admin, segments[0]), segments[1:]
+
+
+class _Report:
+    """A read-only report."""
+
+    def __init__(self, build):
+        self.build = build
+
+    def on_get(self, request, response):
+        okay(response, etag(self.build()))
+
+
+class Members:
+
+    def __init__(self, admin):
+        self.admin = admin
+
+    def on_get(self, request, response):
+        try:
+            params = _fields(request, state=_one_of(STATES))
+            rows = self.admin.members(params.get('state'))
+        except AdminError as error:
+            _fail(response, error)
+            return
+        okay(response, etag(dict(entries=rows, total_size=len(rows))))
+
+
+class OneMember:
+
+    def __init__(self, admin, email):
+        self.admin = admin
+        self.email = email
+
+    def on_get(self, request, response):
+        try:
+            row = self.admin.member(self.email)
+        except AdminError as error:
+            _fail(response, error)
+            return
+        okay(response, etag(row))
+
+    @child()
+    def history(self, context, segments):
+        return _Action(lambda params: dict(
+            entries=self.admin.history(self.email)), get=True), []
+
+    @child()
+    def opens(self, context, segments):
+        return _Action(lambda params: self.admin.record_open(
+            self.email, params.get('campaign')), campaign=_string(998)), []
+
+    @child()
+    def reenable(self, context, segments):
+        return _Action(lambda params: self.admin.reenable(self.email)), []
+
+    @child()
+    def undo(self, context, segments):
+        return _Action(lambda params: self.admin.undo(
+            self.email, 'rest:%s' % (params.get('by') or 'admin')), by=_BY), []
+
+
+class _Action:
+    """A GET report or a POST action on one member."""
+
+    def __init__(self, function, get=False, **converters):
+        self.function = function
+        self.get = get
+        self.converters = converters
+
+    def _respond(self, request, response):
+        try:
+            body = self.function(_fields(request, **self.converters))
+        except AdminError as error:
+            _fail(response, error)
+            return
+        okay(response, etag(body))
+
+    def on_get(self, request, response):
+        if not self.get:
+            _not_allowed(response, 'POST')
+            return
+        self._respond(request, response)
+
+    def on_post(self, request, response):
+        if self.get:
+            _not_allowed(response, 'GET')
+            return
+        self._respond(request, response)
+
+
+class Classify:
+    """POST a raw bounce (as message/rfc822, application/octet-stream or
+    text/plain) and get the rules' verdict."""
+
+    def on_post(self, request, response):
+        content_type = (request.content_type or '').split(';')[0].strip().lower()
+        if content_type in FORM_TYPES or (
+                content_type and content_type not in MESSAGE_TYPES):
+            response.status = falcon.HTTP_415
+            response.content_type = falcon.MEDIA_JSON
+            response.text = falcon.HTTPUnsupportedMediaType(
+                description='Send the bounce as the raw request body with '
+                'Content-Type %s (with curl: --data-binary @FILE -H '
+                '"Content-Type: message/rfc822")' % ' or '.join(
+                    MESSAGE_TYPES)).to_json()
+            return
+        length = request.content_length
+        if length is None or length == 0:
+            bad_request(response, 'Send the bounce message as the request '
+                        'body')
+            return
+        if length > MAX_MESSAGE_BYTES:
+            bad_request(response, 'Message larger than %d bytes'
+                        % MAX_MESSAGE_BYTES)
+            return
+        data = request.bounded_stream.read(length)
+        report, decisions = getUtility(IClassifier).classify(data)
+        record = as_record(None, report, decisions)
+        okay(response, json.dumps(record))

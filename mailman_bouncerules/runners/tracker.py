@@ -1,0 +1,258 @@
+"""The public pixel endpoint: a tiny WSGI application, and its runner.
+
+Every request to the pixel path gets the same 1x1 GIF and no-cache headers,
+whether its token is valid or not, so the answer reveals nothing.  The
+answer goes before any database work: once it is sent, the token is
+handed to one recorder thread, so a valid, a replayed and an invalid token
+take the same time to answer.  A valid token records the open (the first request for it only)
+and resets the member's run; anything else changes nothing.  No member
+data goes into a response or a log line; request bodies are never read.
+
+The server answers each connection in its own thread, drops a client that
+sends nothing for READ_TIMEOUT seconds, serves at most MAX_CONNECTIONS at
+once, and stops at once on SIGTERM (`mailman stop`).
+
+Run it as a Mailman runner, listening on 127.0.0.1 (put the site's web
+server in front of it and set `tracker_url` to the public address):
+
+    [runner.bouncetrack]
+    class: mailman_bouncerules.runners.tracker.TrackerRunner
+    path:
+    instances: 1
+
+or under any WSGI server, as `mailman_bouncerules.runners.tracker:application`
+(Mailman is initialised from MAILMAN_CONFIG_FILE on the first request).
+"""
+
+import logging
+import queue
+import re
+import threading
+from contextlib import suppress
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from mailman.config import config
+from mailman.core.runner import Runner
+from mailman.interfaces.listmanager import IListManager
+from mailman.interfaces.runner import RunnerInterrupt
+from public import public
+from zope.component import getUtility
+
+from mailman_bouncerules.app.pixel import GIF
+from mailman_bouncerules.app.settings import settings
+from mailman_bouncerules.app.tracking import record_open, resolve
+
+log = logging.getLogger('mailman.bounce')
+
+PIXEL_PATH = re.compile(r'^/o/([A-Za-z2-7]{12,40})\.gif$')
+HEADERS = [
+    ('Content-Type', 'image/gif'),
+    ('Content-Length', str(len(GIF))),
+    ('Cache-Control', 'no-store, no-cache, must-revalidate, max-age=0'),
+    ('Pragma', 'no-cache'),
+    ('Expires', '0'),
+]
+MAX_PATH = 200
+# Seconds a client may take to send its request.
+READ_TIMEOUT = 10
+# Connections served at once; more are closed unanswered.
+MAX_CONNECTIONS = 64
+# Tokens waiting for the recorder; past this, opens are dropped (an open is
+# a hint that the member is alive, never needed for correctness).
+MAX_WAITING = 10000
+
+
+@public
+def record_token_open(token):
+    """Apply a pixel request's token; True if it was a new, valid open."""
+    store = config.db.store
+    found = resolve(store, token.lower())
+    if found is None:
+        return False
+    campaign, email = found
+    mlist = getUtility(IListManager).get_by_list_id(campaign.list_id)
+    member = mlist.members.get_member(email) if mlist is not None else None
+    if member is None:
+        return False
+    return record_open(mlist, member, email, campaign, 'open',
+                       first_only=True)
+
+
+@public
+class OpenRecorder:
+    """Records opens after their answer has gone, in one thread.
+
+    The one thread owns the database session: request threads only queue
+    tokens, so no request ever waits on the database or shows by its
+    timing what the database said.
+    """
+
+    def __init__(self, capacity=MAX_WAITING):
+        self._waiting = queue.Queue(capacity)
+        self._thread = threading.Thread(target=self._work, daemon=True,
+                                        name='bouncerules-opens')
+        self._dropped = 0
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def submit(self, token):
+        try:
+            self._waiting.put_nowait(token)
+        except queue.Full:
+            self._dropped += 1
+            if self._dropped % 1000 == 1:
+                log.warning('bouncerules tracker: too many opens waiting; '
+                            '%d dropped so far', self._dropped)
+
+    def wait(self):
+        """Until every queued token is recorded (tests)."""
+        self._waiting.join()
+
+    def stop(self, timeout=5.0):
+        """Record what is queued, then end the thread."""
+        with suppress(queue.Full):
+            self._waiting.put(None, timeout=timeout)
+        self._thread.join(timeout)
+
+    def _work(self):
+        while (token := self._waiting.get()) is not None:
+            try:
+                record_token_open(token)
+                config.db.commit()
+            except Exception as error:
+                config.db.abort()
+                # The class only: a database error's text can quote the
+                # statement's parameters, which name the member.
+                log.error('bouncerules tracker: an open could not be '
+                          'recorded (%s)', type(error).__name__)
+            finally:
+                config.db.store.close()
+                self._waiting.task_done()
+        self._waiting.task_done()
+
+
+@public
+def tracker_application(submit):
+    """The WSGI application; `submit(token)` records an open later."""
+
+    def answer(environ, start_response):
+        path = environ.get('PATH_INFO', '')[:MAX_PATH + 1]
+        if not path.startswith('/o/'):
+            start_response('404 Not Found', [('Content-Type', 'text/plain')])
+            return [b'Not found\n']
+        method = environ.get('REQUEST_METHOD')
+        match = PIXEL_PATH.match(path) if len(path) <= MAX_PATH else None
+        start_response('200 OK', list(HEADERS))
+        body = _Answer([b''] if method == 'HEAD' else [GIF])
+        if match is not None and method in ('GET', 'HEAD'):
+            body.then = lambda: submit(match.group(1))
+        return body
+    return answer
+
+
+class _Answer(list):
+    """A response body that hands its token over once it has been sent:
+    WSGI servers call close() after the last byte, so not even waking the
+    recorder thread happens while the client waits."""
+
+    then = None
+
+    def close(self):
+        if self.then is not None:
+            self.then()
+
+
+_standalone_recorder = None
+_standalone_lock = threading.Lock()
+
+
+@public
+def application(environ, start_response):
+    """For WSGI servers outside Mailman (gunicorn, uwsgi)."""
+    global _standalone_recorder
+    with _standalone_lock:
+        if _standalone_recorder is None:
+            if getattr(config, 'db', None) is None:
+                from mailman.core.initialize import initialize
+                initialize()
+            _standalone_recorder = OpenRecorder().start()
+    return tracker_application(_standalone_recorder.submit)(
+        environ, start_response)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log (a request line carries a member's token), and a
+    read timeout so that an idle client cannot hold a thread."""
+
+    timeout = READ_TIMEOUT
+
+    def log_message(self, format, *args):
+        pass
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    """A thread per connection, at most MAX_CONNECTIONS; stopping never
+    waits for a client."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def wait_idle(self, timeout=10.0):
+        """Until no request is in flight (tests, and a tidy stop)."""
+        taken = [self._slots.acquire(timeout=timeout)
+                 for _slot in range(MAX_CONNECTIONS)]
+        for _slot in filter(None, taken):
+            self._slots.release()
+
+    def handle_error(self, request, client_address):
+        """A client that timed out or hung up: nothing worth a traceback."""
+        log.debug('bouncerules tracker: a request failed')
+
+
+@public
+class TrackerRunner(Runner):
+    """Serves the pixel on [bouncerules] tracker_host:tracker_port."""
+
+    is_queue_runner = False
+    server = None
+    recorder = None
+
+    def settle(self):
+        """Until every request in flight is answered and its open recorded."""
+        self.server.wait_idle()
+        self.recorder.wait()
+
+    def run(self):
+        """Serve until the master's signal interrupts (RunnerInterrupt)."""
+        host, port = settings().tracker_host, settings().tracker_port
+        self.recorder = OpenRecorder().start()
+        self.server = make_server(host, port,
+                                  tracker_application(self.recorder.submit),
+                                  server_class=_ThreadingServer,
+                                  handler_class=_QuietHandler)
+        log.info('bouncerules tracker listening on %s:%d', host, port)
+        try:
+            with suppress(RunnerInterrupt):
+                self.server.serve_forever()
+        finally:
+            self.server.server_close()
+            self.recorder.stop()

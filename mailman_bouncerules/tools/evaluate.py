@@ -1,0 +1,156 @@
+"""Measure the classifier on a corpus of real bounces.
+
+    python -m mailman_bouncerules.tools.evaluate CORPUS_DIR [--rules FILE] [--show]
+
+CORPUS_DIR holds `emails/` and `truth.jsonl` (one expected result per
+email).  Prints recipient recall, classification agreement, wrongful
+unsubscribes, the share of unknown users removed at once, and throughput
+next to flufl.bounce (Mailman's stock detector) over the same emails.
+Exits 1 if any unsubscribe was wrongful: that number must never regress.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from flufl.bounce import all_failures
+
+from mailman_bouncerules.classify.classifier import Classifier
+from mailman_bouncerules.classify.parsing.mime import load_message
+from mailman_bouncerules.classify.rules.ruleset import RuleSet
+
+# Reasons that justify removing an address (corpus vocabulary).
+REMOVABLE = {'userunknown', 'hostunknown', 'hasmoved'}
+
+
+def expected_class(expected):
+    """The corpus's verdict in this product's terms."""
+    reason = expected['reason']
+    if reason == 'feedback':
+        return 'complaint'
+    if reason in ('vacation', 'delivered'):
+        return 'soft'
+    if reason == 'suspend':
+        return 'hard'       # mailbox disabled: counted in our policy
+    return 'hard' if expected['hard'] else 'soft'
+
+
+def is_wrongful_unsubscribe(expected):
+    reason = expected['reason']
+    return not (reason in REMOVABLE or (reason == 'notaccept' and expected['hard']))
+
+
+def load_corpus(corpus):
+    """[(expected entry, email bytes)] for every line of truth.jsonl."""
+    truth = [json.loads(line) for line in
+             (corpus / 'truth.jsonl').read_text(encoding='utf-8').splitlines()
+             if line.strip()]
+    return [(entry, (corpus / 'emails' / entry['file']).read_bytes())
+            for entry in truth]
+
+
+def evaluate(emails, classifier, show=False):
+    """Count what the classifier got right against the expected results."""
+    counts = dict(expected=0, found=0, agree=0, wrongful=0, unknown_users=0,
+                  unknown_removed=0)
+    for entry, data in emails:
+        _report, decisions = classifier.classify(data)
+        by_address = {}
+        for decision in decisions:
+            by_address.setdefault(decision.recipient.address, decision)
+            if decision.recipient.original_address:
+                by_address.setdefault(decision.recipient.original_address,
+                                      decision)
+        for expected in entry['recipients']:
+            if expected['reason'] == 'delivered':
+                continue
+            counts['expected'] += 1
+            names = [expected['address'].lower()] + [
+                alt.lower() for alt in expected.get('address_alt', ())]
+            decision = next((by_address[n] for n in names if n in by_address),
+                            None)
+            if expected['reason'] == 'userunknown':
+                counts['unknown_users'] += 1
+            if decision is None:
+                if show:
+                    print('MISSED   %-28s %s %s' % (
+                        entry['file'], expected['address'], expected['reason']))
+                continue
+            counts['found'] += 1
+            want = expected_class(expected)
+            if decision.classification == want:
+                counts['agree'] += 1
+            elif show:
+                print('DISAGREE %-28s %-12s want %-9s got %-5s %-24s %s | %s'
+                      % (entry['file'], expected['reason'], want,
+                         decision.classification, decision.rule,
+                         decision.recipient.status,
+                         (decision.recipient.diagnostic or '')[:150]))
+            if decision.action == 'unsubscribe':
+                if is_wrongful_unsubscribe(expected):
+                    counts['wrongful'] += 1
+                    print('WRONGFUL UNSUBSCRIBE %s %s (%s): %s' % (
+                        entry['file'], expected['address'],
+                        expected['reason'], decision.explain()))
+                if expected['reason'] == 'userunknown':
+                    counts['unknown_removed'] += 1
+    return counts
+
+
+def throughput(emails, classifier, rounds=3):
+    """Best of a few rounds each, both starting from the raw bytes."""
+    def ours():
+        for _entry, data in emails:
+            classifier.classify(data)
+
+    def stock():
+        for _entry, data in emails:
+            all_failures(load_message(data))
+    return (len(emails) / _best_time(ours, rounds),
+            len(emails) / _best_time(stock, rounds))
+
+
+def _best_time(function, rounds):
+    best = float('inf')
+    for _round in range(rounds):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _percent(part, whole):
+    return 100.0 * part / whole if whole else 0.0
+
+
+@click.command()
+@click.argument('corpus', type=click.Path(exists=True, file_okay=False,
+                                          path_type=Path))
+@click.option('--rules', 'rules_file', type=click.Path(dir_okay=False),
+              help='An admin rule file to apply on top of the defaults.')
+@click.option('--show', is_flag=True, help='List every miss and disagreement.')
+def main(corpus, rules_file, show):
+    classifier = Classifier(RuleSet.from_files(rules_file))
+    emails = load_corpus(corpus)
+    counts = evaluate(emails, classifier, show)
+    ours, flufl = throughput(emails, classifier)
+    found = counts['found']
+    print('emails                          %d' % len(emails))
+    print('recipient recall                %.1f%% (%d of %d)' % (
+        _percent(found, counts['expected']), found, counts['expected']))
+    print('classification agreement        %.1f%% (%d of %d found)' % (
+        _percent(counts['agree'], found), counts['agree'], found))
+    print('wrongful unsubscribes           %d' % counts['wrongful'])
+    print('userunknown unsubscribed at once %.1f%% (%d of %d)' % (
+        _percent(counts['unknown_removed'], counts['unknown_users']),
+        counts['unknown_removed'], counts['unknown_users']))
+    print('throughput, bouncerules         %.0f messages/s' % ours)
+    print('throughput, flufl.bounce        %.0f messages/s' % flufl)
+    print('speed ratio to flufl.bounce     %.2fx' % (ours / flufl))
+    sys.exit(1 if counts['wrongful'] else 0)
+
+
+if __name__ == '__main__':
+    main()
