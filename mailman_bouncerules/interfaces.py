@@ -1,5 +1,7 @@
 """The plugin's contracts, so that other plugins can use or replace parts."""
 
+from enum import StrEnum
+
 from public import public
 from zope.interface import Attribute, Interface
 
@@ -39,3 +41,74 @@ class IClassifier(Interface):
 
     def classify(message):
         """Return (BounceReport, list of Decision) for bytes or a Message."""
+
+
+# -- the vocabulary --------------------------------------------------------
+# String enums: each member equals the word stored in the database, written
+# in rule files and shown in JSON, so `State.CONFIRMED == 'confirmed'`.
+
+@public
+class Kind(StrEnum):
+    """What kind of message a bounce address received."""
+    BOUNCE = 'bounce'           # at least one recipient failed or was delayed
+    FEEDBACK = 'feedback'       # RFC 5965 abuse/feedback report
+    AUTOREPLY = 'autoreply'     # RFC 3834 auto-reply, e.g. out of office
+    DELIVERED = 'delivered'     # success or relay notification only
+    NOT_BOUNCE = 'not-bounce'   # nothing we recognise as a notification
+
+
+@public
+class Classification(StrEnum):
+    """What a failure says about the address."""
+    HARD = 'hard'               # permanently unusable
+    SOFT = 'soft'               # a passing problem, or the sender's
+    COMPLAINT = 'complaint'     # a feedback report, never a bounce
+
+
+@public
+class Action(StrEnum):
+    """What a rule's verdict does to the member."""
+    UNSUBSCRIBE = 'unsubscribe'     # remove at once (verified evidence only)
+    COUNT = 'count'                 # counts toward a confirmed bounce
+    RECORD = 'record'               # kept in the history only
+
+
+@public
+class Severity(StrEnum):
+    PERMANENT = 'permanent'
+    TEMPORARY = 'temporary'
+
+
+@public
+class State(StrEnum):
+    """A member's bounce state, as `status` shows it."""
+    OK = 'ok'
+    SOFT = 'soft'
+    HARD = 'hard'
+    CONFIRMED = 'confirmed'
+    REMOVED = 'removed'
+
+
+@public
+class CampaignKind(StrEnum):
+    """One list post, or one digest, is one campaign."""
+    POST = 'post'
+    DIGEST = 'digest'
+
+
+@public
+class Attribution(StrEnum):
+    """How a bounce was tied to its campaign, best first."""
+    TOKEN = 'token'
+    MESSAGE_ID = 'message-id'
+    TIME = 'time'
+    NONE = 'none'
+    PROBE = 'probe'             # the bounce of a verification probe
+
+
+@public
+class ReportFrequency(StrEnum):
+    """How often the owners get the bounce report."""
+    OFF = 'off'
+    DAILY = 'daily'
+    WEEKLY = 'weekly'

@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing import parse_bounce
-from mailman_bouncerules.classify.report import Kind
+from mailman_bouncerules.interfaces import Kind
 
 from mailman_bouncerules.tools.testing import samples
 

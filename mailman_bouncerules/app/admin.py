@@ -11,11 +11,12 @@ from public import public
 from sqlalchemy import func, select
 from zope.component import getUtility
 
-from mailman_bouncerules.app import reports, shadow, tracking
+from mailman_bouncerules.app import shadow, tracking
 from mailman_bouncerules.app.campaigns import (
     campaign_kind, find_campaign, latest_campaign)
 from mailman_bouncerules.app.handling import latest_sequence
 from mailman_bouncerules.app.ledger import Ledger
+from mailman_bouncerules.interfaces import ReportFrequency
 from mailman_bouncerules.model.tables import (
     CONFIRMED, HARD, HELD, OK, PROBES_OPEN, REMOVED, SOFT, STATES, Campaign,
     Event, Hold, ListSettings, MemberState, Probe)
@@ -184,9 +185,9 @@ class ListAdmin:
         """Change what is given; return all the list's settings."""
         if confirm_after is not None and confirm_after < 1:
             raise AdminError('confirm_after must be at least 1')
-        if report is not None and report not in reports.CHOICES:
+        if report is not None and report not in tuple(ReportFrequency):
             raise AdminError('report must be one of %s'
-                             % ', '.join(reports.CHOICES))
+                             % ', '.join(ReportFrequency))
         insert_ignoring_duplicates(self.store, ListSettings,
                                    list_id=self.mlist.list_id,
                                    post_sequence=0, digest_sequence=0)

@@ -15,14 +15,15 @@ from public import public
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mailman_bouncerules.interfaces import Attribution
 from mailman_bouncerules.model.tables import (
     DIGEST, POST, Campaign, CampaignDomain, ListSettings)
 from mailman_bouncerules.model.storage import (
     insert_ignoring_duplicates, normalize_message_id)
 
-# How a bounce was tied to its campaign, best first.
 BY_TOKEN, BY_MESSAGE_ID, BY_TIME, UNATTRIBUTED = (
-    'token', 'message-id', 'time', 'none')
+    Attribution.TOKEN, Attribution.MESSAGE_ID, Attribution.TIME,
+    Attribution.NONE)
 
 
 @public

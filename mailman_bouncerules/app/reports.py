@@ -19,13 +19,14 @@ from sqlalchemy import select
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
+from mailman_bouncerules.app.admin import ListAdmin
+from mailman_bouncerules.interfaces import ReportFrequency
 from mailman_bouncerules.model.tables import HELD, Event, ListSettings
 from mailman_bouncerules.templates import load_template
 
 TEMPLATE = 'list:admin:notice:bouncerules-report'
-PERIODS = {'daily': datetime.timedelta(days=1),
-           'weekly': datetime.timedelta(days=7)}
-CHOICES = ('off', 'daily', 'weekly')
+PERIODS = {ReportFrequency.DAILY: datetime.timedelta(days=1),
+           ReportFrequency.WEEKLY: datetime.timedelta(days=7)}
 @public
 def send_due_reports(store):
     """Send every report whose period has passed; returns how many."""
@@ -49,7 +50,6 @@ def send_due_reports(store):
 @public
 def render(mlist, store, since, period_name='since'):
     """The report's text for events after `since`."""
-    from mailman_bouncerules.app.admin import ListAdmin
     admin = ListAdmin(mlist)
     events = store.scalars(select(Event).filter_by(
         list_id=mlist.list_id).filter(Event.at > since).order_by(

@@ -11,16 +11,6 @@ from public import public
 
 
 @public
-class Kind:
-    """What kind of message a bounce address received."""
-    BOUNCE = 'bounce'           # at least one recipient failed or was delayed
-    FEEDBACK = 'feedback'       # RFC 5965 abuse/feedback report
-    AUTOREPLY = 'autoreply'     # RFC 3834 auto-reply, e.g. out of office
-    DELIVERED = 'delivered'     # success or relay notification only
-    NOT_BOUNCE = 'not-bounce'   # nothing we recognise as a notification
-
-
-@public
 @dataclass
 class RecipientReport:
     """One recipient's fate as the notification tells it."""

@@ -14,6 +14,7 @@ from mailman.utilities.datetime import now
 
 from mailman_bouncerules.app import notices, reports
 from mailman_bouncerules.app.admin import AdminError, ListAdmin, find_list
+from mailman_bouncerules.interfaces import ReportFrequency
 from mailman_bouncerules.model.tables import STATES
 from mailman_bouncerules.app.untrusted import printable
 
@@ -180,7 +181,7 @@ release, discard = _decide(True), _decide(False)
 @click.option('--shadow', type=click.Choice(['on', 'off']),
               help='Shadow mode: record what the rules would do, change '
                    'nothing; off enforces what was recorded, silently.')
-@click.option('--report', type=click.Choice(['off', 'daily', 'weekly']),
+@click.option('--report', type=click.Choice([f.value for f in ReportFrequency]),
               help='The periodic bounce report to the list owners.')
 def configure(spec, confirm_after, tracking, shadow, report):
     result = _run(_admin(spec).configure, confirm_after,

@@ -12,12 +12,11 @@ from sqlalchemy import (
     false)
 from sqlalchemy.orm import DeclarativeBase
 
-# Campaign kinds: one list post, or one digest, is one campaign.
-POST, DIGEST = 'post', 'digest'
+from mailman_bouncerules.interfaces import CampaignKind, State
 
-# Member states, as `status` shows them.
-OK, SOFT, HARD, CONFIRMED, REMOVED = 'ok', 'soft', 'hard', 'confirmed', 'removed'
-STATES = (OK, SOFT, HARD, CONFIRMED, REMOVED)
+POST, DIGEST = CampaignKind
+OK, SOFT, HARD, CONFIRMED, REMOVED = State
+STATES = tuple(state.value for state in State)
 
 
 @public

@@ -35,10 +35,9 @@ from mailman.rest.validator import Validator
 from public import public
 from zope.component import getUtility
 
-from mailman_bouncerules.app import reports
 from mailman_bouncerules.app.admin import AdminError, ListAdmin, find_list
 from mailman_bouncerules.commands.standalone import as_record
-from mailman_bouncerules.interfaces import IClassifier
+from mailman_bouncerules.interfaces import IClassifier, ReportFrequency
 from mailman_bouncerules.model.tables import STATES
 
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
@@ -170,7 +169,7 @@ class OneList:
         try:
             params = _fields(request, confirm_after=_whole_number(1, 1000),
                              tracking=_boolean, shadow=_boolean,
-                             report=_one_of(reports.CHOICES))
+                             report=_one_of(tuple(ReportFrequency)))
             self.admin.configure(params.get('confirm_after'),
                                  params.get('tracking'), params.get('shadow'),
                                  params.get('report'))

@@ -11,7 +11,8 @@ from mailman_bouncerules.classify.parsing.mime import (
     DELIVERY_STATUS_TYPES, FEEDBACK_TYPE, RETURNED_MESSAGE_TYPES,
     decoded_text, html_to_text, load_message, walk_notification)
 from mailman_bouncerules.classify.report import (
-    BounceReport, Kind, OriginalMessage, RecipientReport)
+    BounceReport, OriginalMessage, RecipientReport)
+from mailman_bouncerules.interfaces import Kind
 
 TOKEN_HEADER = 'X-BounceRules-Token'
 _HEADERS_IN_TEXT = re.compile(

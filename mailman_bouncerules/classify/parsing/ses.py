@@ -9,7 +9,8 @@ import json
 
 from mailman_bouncerules.classify.parsing.codes import (
     first_smtp_code, first_status, strip_address)
-from mailman_bouncerules.classify.report import Kind, RecipientReport
+from mailman_bouncerules.classify.report import RecipientReport
+from mailman_bouncerules.interfaces import Kind
 
 _DECODER = json.JSONDecoder(strict=False)
 

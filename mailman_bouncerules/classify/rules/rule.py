@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from public import public
 from zope.interface import implementer
 
-from mailman_bouncerules.interfaces import IRule
+from mailman_bouncerules.interfaces import (
+    Action, Classification, IRule, Severity)
 from mailman_bouncerules.classify.prefilter import (
     passes, required_literals, split_alternatives)
 
-CLASSIFICATIONS = ('hard', 'soft', 'complaint')
-ACTIONS = ('unsubscribe', 'count', 'record')
-SEVERITIES = ('permanent', 'temporary')
+CLASSIFICATIONS = tuple(Classification)
+ACTIONS = tuple(Action)
+SEVERITIES = tuple(Severity)
 
 
 @public
@@ -44,12 +45,11 @@ class Evidence:
 def severity_of(recipient):
     """Temporary or permanent, by the strongest signal the report has."""
     if recipient.action == 'delayed':
-        return 'temporary'
-    if recipient.status:
-        return 'temporary' if recipient.status[0] == '4' else 'permanent'
-    if recipient.smtp_code:
-        return 'temporary' if recipient.smtp_code[0] == '4' else 'permanent'
-    return 'permanent'
+        return Severity.TEMPORARY
+    code = recipient.status or recipient.smtp_code
+    if code:
+        return Severity.TEMPORARY if code[0] == '4' else Severity.PERMANENT
+    return Severity.PERMANENT
 
 
 @public
