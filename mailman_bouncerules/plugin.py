@@ -6,22 +6,24 @@ import sys
 import zope.event
 from mailman.interfaces.bounce import IBounceProcessor
 from mailman.interfaces.plugin import IPlugin
-from public import public
 from mailman.model.bounce import BounceProcessor
+from public import public
 from zope.component import getGlobalSiteManager
 from zope.interface import implementer
 
 from mailman_bouncerules.app.availability import mark_inactive
-
-from mailman_bouncerules.classify.classifier import Classifier
-from mailman_bouncerules.model.database import setup_tables
-from mailman_bouncerules.interfaces import IClassifier
 from mailman_bouncerules.app.processor import RulesBounceProcessor
+from mailman_bouncerules.app.settings import (
+    SettingsError,
+    configured_rules_file,
+    reading_limits,
+)
+from mailman_bouncerules.app.subscribers import on_event
+from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.rules.loader import RulesError
 from mailman_bouncerules.classify.rules.ruleset import RuleSet
-from mailman_bouncerules.app.settings import (
-    SettingsError, configured_rules_file, reading_limits)
-from mailman_bouncerules.app.subscribers import on_event
+from mailman_bouncerules.interfaces import IClassifier
+from mailman_bouncerules.model.database import setup_tables
 
 log = logging.getLogger('mailman.plugins')
 # Where admins look first; plugins.log alone is easy to miss.

@@ -64,6 +64,7 @@ def mailman(mailman_site):
     """One test inside the layer; the world is reset afterwards."""
     from mailman.config import config
     from mailman.testing.layers import ConfigLayer, MockAndMonkeyLayer
+
     from mailman_bouncerules.model.database import delete_all_rows
     ConfigLayer.testSetUp()
     yield config

@@ -55,8 +55,8 @@ def run(config_file, sink):
     from mailman.utilities.datetime import now
     from zope.component import getUtility
 
-    from mailman_bouncerules.tools.demo import _message
     from mailman_bouncerules.runners.bounce import RulesBounceRunner
+    from mailman_bouncerules.tools.demo import _message
 
     getUtility(IDomainManager).add('example.com')
     mlist = create_list('ant@example.com')

@@ -6,12 +6,17 @@ import json
 import falcon.testing
 import pytest
 from mailman.config import config
+from sitehelpers import (
+    add_member,
+    bounce,
+    dead_mailbox,
+    mailman_command,
+    make_list,
+    send_campaign,
+    state,
+)
 
 from mailman_bouncerules.tools.testing import samples
-
-from sitehelpers import (
-    add_member, bounce, dead_mailbox, mailman_command, make_list,
-    send_campaign, state)
 
 BART, CRIS, DAVE = 'bart@example.org', 'cris@example.org', 'dave@example.org'
 
@@ -143,9 +148,9 @@ def rest(ant):
     app = make_application()
     client = falcon.testing.TestClient(lambda environ, start: app(environ,
                                                                   start))
-    credentials = base64.b64encode('{}:{}'.format(
+    credentials = base64.b64encode(('%s:%s' % (
         config.webservice.admin_user,
-        config.webservice.admin_pass).encode()).decode()
+        config.webservice.admin_pass)).encode()).decode()
     headers = {'Authorization': 'Basic ' + credentials}
 
     def call(method, path, **kws):
@@ -223,9 +228,9 @@ def test_mailman_core_own_rest_still_works(rest):
     app = make_application()
     client = falcon.testing.TestClient(lambda environ, start: app(environ,
                                                                   start))
-    credentials = base64.b64encode('{}:{}'.format(
+    credentials = base64.b64encode(('%s:%s' % (
         config.webservice.admin_user,
-        config.webservice.admin_pass).encode()).decode()
+        config.webservice.admin_pass)).encode()).decode()
     for path, least in (('/3.1/users', 0), ('/3.1/members', 3),
                         ('/3.1/lists', 1)):
         result = client.simulate_get(

@@ -5,14 +5,20 @@ import json
 import pytest
 from mailman.config import config
 from mailman.interfaces.member import DeliveryStatus
-
-from mailman_bouncerules.model.tables import Event, HardBounce, Hold
-from mailman_bouncerules.app.settings import pushed
-from mailman_bouncerules.tools.testing import samples
-
 from sitehelpers import (
-    add_member, bounce, mailman_command, make_list, queue, refused,
-    send_campaign, state)
+    add_member,
+    bounce,
+    mailman_command,
+    make_list,
+    queue,
+    refused,
+    send_campaign,
+    state,
+)
+
+from mailman_bouncerules.app.settings import pushed
+from mailman_bouncerules.model.tables import Event, HardBounce, Hold
+from mailman_bouncerules.tools.testing import samples
 
 BIG = ['user%02d@bigmail.example' % n for n in range(40)]
 SCATTERED = ['one@a.example', 'two@b.example', 'three@c.example']
@@ -104,17 +110,19 @@ def test_discard_drops_them_and_the_counts(mailman):
 
 def test_rest_holds_release_and_errors(site):
     import base64
+
     import falcon.testing
     from mailman.rest.wsgiapp import make_application
-    campaign = send_campaign(site, 1)
+    send_campaign(site, 1)
     for email in BIG:
         refused(site, email)
     app = make_application()
     client = falcon.testing.TestClient(lambda environ, start: app(environ,
                                                                   start))
-    auth = {'Authorization': 'Basic ' + base64.b64encode('{}:{}'.format(
-        config.webservice.admin_user,
-        config.webservice.admin_pass).encode()).decode()}
+    credentials = '%s:%s' % (config.webservice.admin_user,
+                             config.webservice.admin_pass)
+    auth = {'Authorization': 'Basic '
+            + base64.b64encode(credentials.encode()).decode()}
     base = '/3.1/plugins/bouncerules/lists/ant.example.com/'
     [row] = client.simulate_get(base + 'holds', headers=auth).json['entries']
     assert client.simulate_post(base + 'holds/999/release',

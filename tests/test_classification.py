@@ -3,7 +3,6 @@
 import pytest
 
 from mailman_bouncerules.classify.classifier import Classifier
-
 from mailman_bouncerules.tools.testing import samples
 
 R = 'bart@example.org'
@@ -114,7 +113,7 @@ CASES = [
                          [case[1:] for case in CASES],
                          ids=[case[0] for case in CASES])
 def test_default_policy(classifier, message, classification, action, rule):
-    report, decisions = classifier.classify(message)
+    _report, decisions = classifier.classify(message)
     assert [d.recipient.address for d in decisions] == [R]
     decision = decisions[0]
     assert (decision.classification, decision.action, decision.rule) == (

@@ -5,7 +5,6 @@ import json
 from click.testing import CliRunner
 
 from mailman_bouncerules.commands.standalone import bouncerules
-
 from mailman_bouncerules.tools.testing import samples
 
 

@@ -6,16 +6,25 @@ from mailman.config import config
 from mailman.runners.incoming import IncomingRunner
 from mailman.runners.outgoing import OutgoingRunner
 from mailman.testing.helpers import make_testable_runner
+from sitehelpers import (
+    add_member,
+    as_message,
+    bounce,
+    dead_mailbox,
+    make_list,
+    send_campaign,
+    state,
+)
 
 from mailman_bouncerules.app.campaigns import find_campaign
 from mailman_bouncerules.app.events import (
-    BounceClassified, BounceConfirmed, BounceRunReset, MemberRemoved)
+    BounceClassified,
+    BounceConfirmed,
+    BounceRunReset,
+    MemberRemoved,
+)
 from mailman_bouncerules.model.tables import Campaign, Event
 from mailman_bouncerules.tools.testing import samples
-
-from sitehelpers import (
-    add_member, as_message, bounce, dead_mailbox, make_list, send_campaign,
-    state)
 
 BART, CRIS = 'bart@example.org', 'cris@example.org'
 

@@ -11,12 +11,11 @@ import sys
 from pathlib import Path
 
 from mailman.config import config
+from sitehelpers import add_member, make_list, send_campaign, state
 from sqlalchemy import func, select
 
 from mailman_bouncerules.model.tables import Event, HardBounce, Probe
 from mailman_bouncerules.tools.testing import samples
-
-from sitehelpers import add_member, make_list, send_campaign, state
 
 WORKERS = 4
 MEMBERS = ['m%d@example.org' % n for n in range(5)]

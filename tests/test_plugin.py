@@ -7,7 +7,6 @@ from zope.component import getUtility
 
 from mailman_bouncerules.interfaces import IClassifier
 from mailman_bouncerules.plugin import BounceRulesPlugin
-
 from mailman_bouncerules.tools.testing import samples
 
 
@@ -59,6 +58,7 @@ def test_bad_admin_rules_stop_the_plugin(mailman, tmp_path, monkeypatch,
 
 def test_tables_created_with_their_own_version_table(mailman):
     from sqlalchemy import inspect, text
+
     from mailman_bouncerules.model.database import VERSION_TABLE, setup_tables
     from mailman_bouncerules.model.tables import Base
     names = set(inspect(mailman.db.engine).get_table_names())

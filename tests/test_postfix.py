@@ -11,18 +11,17 @@ import os
 import shutil
 
 import pytest
+from mailflow import MailFlow, free_port, wait_for
 from mailman.config import config
 from mailman.runners.outgoing import OutgoingRunner
 from mailman.runners.pipeline import PipelineRunner
 from mailman.runners.virgin import VirginRunner
 from mailman.testing.helpers import make_testable_runner
+from sitehelpers import add_member, as_message, make_list, queue, state
 
 from mailman_bouncerules.app.admin import ListAdmin
 from mailman_bouncerules.model.tables import Event
 from mailman_bouncerules.runners.bounce import RulesBounceRunner
-
-from mailflow import MailFlow, free_port, wait_for
-from sitehelpers import add_member, as_message, make_list, queue, state
 
 pytestmark = pytest.mark.skipif(
     shutil.which('postfix') is None or os.geteuid() != 0,

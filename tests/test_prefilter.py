@@ -3,11 +3,15 @@
 import re
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mailman_bouncerules.classify.rules.loader import load_rules
 from mailman_bouncerules.classify.prefilter import (
-    passes, required_literals, split_alternatives)
+    passes,
+    required_literals,
+    split_alternatives,
+)
+from mailman_bouncerules.classify.rules.loader import load_rules
 
 DEFAULT_BRANCHES = [branch for rule in load_rules() for regex in rule.texts
                     for branch in split_alternatives(regex)]

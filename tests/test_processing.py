@@ -7,15 +7,22 @@ from mailman.interfaces.bounce import IBounceProcessor
 from mailman.interfaces.member import DeliveryStatus
 from mailman.runners.outgoing import OutgoingRunner
 from mailman.testing.helpers import make_testable_runner
+from sitehelpers import (
+    add_member,
+    as_message,
+    bounce,
+    dead_mailbox,
+    make_list,
+    queue,
+    send_campaign,
+    sent_probes,
+    state,
+)
 from zope.component import getUtility
 
 from mailman_bouncerules.model.tables import Event
 from mailman_bouncerules.runners.bounce import RulesBounceRunner
 from mailman_bouncerules.tools.testing import samples
-
-from sitehelpers import (
-    add_member, as_message, bounce, dead_mailbox, make_list, queue,
-    send_campaign, sent_probes, state)
 
 BART = 'bart@example.org'
 

@@ -2,13 +2,18 @@
 
 from mailman.config import config
 from mailman.utilities.datetime import factory, now
+from sitehelpers import (
+    add_member,
+    bounce,
+    dead_mailbox,
+    make_list,
+    queue,
+    send_campaign,
+)
 
 from mailman_bouncerules.app import reports
 from mailman_bouncerules.app.admin import ListAdmin
 from mailman_bouncerules.tools.testing import samples
-
-from sitehelpers import (
-    add_member, bounce, dead_mailbox, make_list, queue, send_campaign)
 
 BART, CRIS, ELLY = 'bart@example.org', 'cris@example.org', 'elly@example.org'
 

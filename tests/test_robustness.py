@@ -1,12 +1,12 @@
 """Bad input never raises out of the parser and always gives a clear result."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing import parse_bounce
 from mailman_bouncerules.interfaces import Kind
-
 from mailman_bouncerules.tools.testing import samples
 
 

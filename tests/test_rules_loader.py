@@ -7,7 +7,6 @@ import pytest
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.rules.loader import RulesError, load_rules
 from mailman_bouncerules.classify.rules.ruleset import RuleSet
-
 from mailman_bouncerules.tools.testing import samples
 
 

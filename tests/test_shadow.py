@@ -4,15 +4,23 @@ from click.testing import CliRunner
 from mailman.config import config
 from mailman.interfaces.member import DeliveryStatus
 from mailman.model.bounce import BounceEvent
+from sitehelpers import (
+    add_member,
+    addressed_to,
+    bounce,
+    dead_mailbox,
+    make_list,
+    queue,
+    refused,
+    send_campaign,
+    sent_probes,
+    state,
+)
 
 from mailman_bouncerules.app.admin import ListAdmin
 from mailman_bouncerules.model.tables import Event
 from mailman_bouncerules.runners.bounce import RulesBounceRunner
 from mailman_bouncerules.tools.testing import samples
-
-from sitehelpers import (
-    add_member, addressed_to, bounce, dead_mailbox, make_list, queue, refused,
-    send_campaign, sent_probes, state)
 
 BART, CRIS, ELLY = 'bart@example.org', 'cris@example.org', 'elly@example.org'
 

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 from mailman.config import config
+from sitehelpers import add_member, as_message, make_list, queue, send_campaign
 from sqlalchemy import func, select
 
 from mailman_bouncerules.model.tables import Event, HardBounce, Probe
 from mailman_bouncerules.tools.testing import samples
-
-from sitehelpers import add_member, as_message, make_list, queue, send_campaign
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get('BOUNCERULES_TEST_DATABASE', '').startswith(

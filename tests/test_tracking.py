@@ -1,5 +1,6 @@
 """Open tracking: tokens, the pixel, the endpoint over real HTTP, resets."""
 
+import io
 import json
 import os
 import signal
@@ -9,27 +10,26 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 from email import message_from_bytes
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from mailman.config import config
 from mailman.email.message import Message
 from mailman.runners.outgoing import OutgoingRunner
 from mailman.testing.helpers import make_testable_runner
+from sitehelpers import add_member, as_message, bounce, dead_mailbox, make_list, state
 
-from mailman_bouncerules.app.settings import pushed
 from mailman_bouncerules.app.admin import ListAdmin
 from mailman_bouncerules.app.campaigns import find_campaign
-from mailman_bouncerules.model.tables import Event, Open
 from mailman_bouncerules.app.pixel import GIF, add_pixel
-from mailman_bouncerules.tools.testing import samples
+from mailman_bouncerules.app.settings import pushed
 from mailman_bouncerules.app.tokens import make_token, split_token, verify
-from mailman_bouncerules.runners.tracker import READ_TIMEOUT, TrackerRunner
 from mailman_bouncerules.app.tracking import recipient_ids, resolve
-
-from sitehelpers import (
-    add_member, as_message, bounce, dead_mailbox, make_list, state)
+from mailman_bouncerules.model.tables import Event, Open
+from mailman_bouncerules.runners.tracker import READ_TIMEOUT, TrackerRunner
+from mailman_bouncerules.tools.testing import samples
 
 HERE = Path(__file__).parent
 SECRET = b'0123456789abcdef'
@@ -222,12 +222,23 @@ def endpoint(mailman):
     host, port = runner.server.server_address
 
     def fetch(path, method='GET'):
-        request = urllib.request.Request('http://%s:%d%s' % (host, port, path),
-                                         method=method)
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-        runner.settle()             # opens are recorded after the answer
+        # Read to the end: the server closes the connection once the answer
+        # is sent and its token handed to the recorder, which is waited for.
+        with socket.create_connection((host, port), timeout=10) as sock:
+            sock.sendall(b'%s %s HTTP/1.0\r\n\r\n' % (method.encode(),
+                                                        path.encode()))
+            data = b''
+            while chunk := sock.recv(65536):
+                data += chunk
+        runner.recorder.wait()
         config.db.abort()           # see what the server committed
+        head, _blank, body = data.partition(b'\r\n\r\n')
+        status_line, _newline, fields = head.partition(b'\r\n')
+        response = SimpleNamespace(status=int(status_line.split()[1]),
+                                   headers=message_from_bytes(fields))
+        if response.status >= 400:
+            raise urllib.error.HTTPError(path, response.status, '',
+                                         response.headers, io.BytesIO(body))
         return response, body
     fetch.runner = runner
     yield fetch
@@ -359,6 +370,7 @@ def test_the_answer_does_not_wait_for_the_database(endpoint, monkeypatch):
 
 def test_a_failed_recording_logs_no_address(endpoint, monkeypatch):
     import logging
+
     from sitehelpers import send_campaign
     mlist = make_list()
     add_member(mlist, BART)
@@ -375,7 +387,7 @@ def test_a_failed_recording_logs_no_address(endpoint, monkeypatch):
     logger = logging.getLogger('mailman.bounce')
     logger.addHandler(handler)
     try:
-        response, body = endpoint('/o/%s.gif' % token)
+        _response, body = endpoint('/o/%s.gif' % token)
     finally:
         logger.removeHandler(handler)
     assert body == GIF
@@ -451,8 +463,9 @@ def test_open_rate_per_campaign(tracked, smtp):
 
 def test_short_or_empty_secrets_are_refused(mailman, tmp_path):
     import os
-    from mailman_bouncerules.app.tokens import SecretError, site_secret
+
     from mailman_bouncerules.app.settings import SCHEMA
+    from mailman_bouncerules.app.tokens import SecretError, site_secret
     with pytest.raises(ValueError, match='at least 32'):
         SCHEMA['secret'].parse('short')     # refused at start
     with pushed(secret='short'):

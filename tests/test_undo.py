@@ -3,13 +3,19 @@
 from mailman.config import config
 from mailman.interfaces.action import Action
 from mailman.interfaces.member import DeliveryMode, DeliveryStatus
+from sitehelpers import (
+    add_member,
+    bounce,
+    dead_mailbox,
+    mailman_command,
+    make_list,
+    queue,
+    send_campaign,
+    state,
+)
 
 from mailman_bouncerules.model.tables import Event
 from mailman_bouncerules.tools.testing import samples
-
-from sitehelpers import (
-    add_member, bounce, dead_mailbox, mailman_command, make_list, queue,
-    send_campaign, state)
 
 BART = 'bart@example.org'
 

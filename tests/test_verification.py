@@ -9,16 +9,24 @@ import pytest
 from mailman.config import config
 from mailman.interfaces.member import DeliveryStatus
 from mailman.utilities.datetime import factory
+from sitehelpers import (
+    add_member,
+    addressed_to,
+    bounce,
+    dead_mailbox,
+    make_list,
+    queue,
+    refused,
+    send_campaign,
+    sent_probes,
+    state,
+)
 
 from mailman_bouncerules.app.admin import ListAdmin
-from mailman_bouncerules.model.tables import Event, Hold, Probe
 from mailman_bouncerules.app.probes import process_due_probes
 from mailman_bouncerules.app.settings import pushed
+from mailman_bouncerules.model.tables import Event, Hold, Probe
 from mailman_bouncerules.tools.testing import samples
-
-from sitehelpers import (
-    add_member, addressed_to, bounce, dead_mailbox, make_list, queue,
-    refused, send_campaign, sent_probes, state)
 
 MEMBERS = ['m%02d@example.org' % n for n in range(90)]
 BART = 'bart@example.org'

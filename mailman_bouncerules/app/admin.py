@@ -13,14 +13,30 @@ from zope.component import getUtility
 
 from mailman_bouncerules.app import shadow, tracking
 from mailman_bouncerules.app.campaigns import (
-    campaign_kind, find_campaign, latest_campaign)
+    campaign_kind,
+    find_campaign,
+    latest_campaign,
+)
 from mailman_bouncerules.app.handling import latest_sequence
 from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.interfaces import ReportFrequency
-from mailman_bouncerules.model.tables import (
-    CONFIRMED, HARD, HELD, OK, PROBES_OPEN, REMOVED, SOFT, STATES, Campaign,
-    Event, Hold, ListSettings, MemberState, Probe)
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
+from mailman_bouncerules.model.tables import (
+    CONFIRMED,
+    HARD,
+    HELD,
+    OK,
+    PROBES_OPEN,
+    REMOVED,
+    SOFT,
+    STATES,
+    Campaign,
+    Event,
+    Hold,
+    ListSettings,
+    MemberState,
+    Probe,
+)
 
 
 @public
@@ -146,7 +162,8 @@ class ListAdmin:
                                       latest_sequence(self.mlist, member))
         except LookupError:
             raise AdminError('Nothing to undo for %s on %s'
-                             % (email, self.mlist.list_id), not_found=True)
+                             % (email, self.mlist.list_id),
+                             not_found=True) from None
         return {'email': email, 'undone': undone.event,
                 'of': undone.at.isoformat(), **self._state(email)}
 

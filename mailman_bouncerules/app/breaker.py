@@ -33,13 +33,28 @@ from sqlalchemy import delete, func, select, update
 from mailman_bouncerules.app import notices
 from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
 from mailman_bouncerules.app.evidence import EvidenceLevel
-from mailman_bouncerules.model.tables import (
-    CAMPAIGN_SCOPE, CAP_SCOPE, CONFIRMED, DISCARDED, HARD, HELD, OK, RELEASED,
-    SOFT, WINDOW_SCOPE, Campaign, CampaignDomain, Event, Failures, HardBounce,
-    Hold, WindowFailures)
-from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.app.settings import settings
+from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
+from mailman_bouncerules.model.tables import (
+    CAMPAIGN_SCOPE,
+    CAP_SCOPE,
+    CONFIRMED,
+    DISCARDED,
+    HARD,
+    HELD,
+    OK,
+    RELEASED,
+    SOFT,
+    WINDOW_SCOPE,
+    Campaign,
+    CampaignDomain,
+    Event,
+    Failures,
+    HardBounce,
+    Hold,
+    WindowFailures,
+)
 
 log = logging.getLogger('mailman.bounce')
 

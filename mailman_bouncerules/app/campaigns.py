@@ -16,10 +16,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailman_bouncerules.interfaces import Attribution
-from mailman_bouncerules.model.tables import (
-    DIGEST, POST, Campaign, CampaignDomain, ListSettings)
 from mailman_bouncerules.model.storage import (
-    insert_ignoring_duplicates, normalize_message_id)
+    insert_ignoring_duplicates,
+    normalize_message_id,
+)
+from mailman_bouncerules.model.tables import (
+    DIGEST,
+    POST,
+    Campaign,
+    CampaignDomain,
+    ListSettings,
+)
 
 BY_TOKEN, BY_MESSAGE_ID, BY_TIME, UNATTRIBUTED = (
     Attribution.TOKEN, Attribution.MESSAGE_ID, Attribution.TIME,

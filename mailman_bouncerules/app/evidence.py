@@ -17,13 +17,13 @@ bounce, but a removal or confirmation it would cause waits for a probe.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from public import public
 
 
 @public
-class EvidenceLevel(str, Enum):
+class EvidenceLevel(StrEnum):
     TOKEN = 'token'
     SMTP = 'smtp'
     PROBE = 'probe'

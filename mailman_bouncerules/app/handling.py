@@ -16,19 +16,20 @@ from mailman.utilities.datetime import now
 from public import public
 from zope.component import getUtility
 
-from mailman_bouncerules.app.campaigns import (
-    attribute, campaign_kind, latest_campaign)
+from mailman_bouncerules.app.campaigns import attribute, campaign_kind, latest_campaign
 from mailman_bouncerules.app.evidence import EvidenceLevel
-from mailman_bouncerules.interfaces import IClassifier, Kind
 from mailman_bouncerules.app.ledger import Ledger
-from mailman_bouncerules.model.tables import SeenBounce
-from mailman_bouncerules.classify.parsing.codes import first_smtp_code, first_status
 from mailman_bouncerules.app.probes import probe_named
-from mailman_bouncerules.classify.report import RecipientReport
-from mailman_bouncerules.model.storage import (
-    insert_ignoring_duplicates, normalize_message_id)
 from mailman_bouncerules.app.tracking import resolve
 from mailman_bouncerules.app.untrusted import printable
+from mailman_bouncerules.classify.parsing.codes import first_smtp_code, first_status
+from mailman_bouncerules.classify.report import RecipientReport
+from mailman_bouncerules.interfaces import IClassifier, Kind
+from mailman_bouncerules.model.storage import (
+    insert_ignoring_duplicates,
+    normalize_message_id,
+)
+from mailman_bouncerules.model.tables import SeenBounce
 
 log = logging.getLogger('mailman.bounce')
 

@@ -19,7 +19,11 @@ import zope.event
 from mailman.app.membership import delete_member
 from mailman.interfaces.action import Action
 from mailman.interfaces.member import (
-    DeliveryMode, DeliveryStatus, MemberRole, NotAMemberError)
+    DeliveryMode,
+    DeliveryStatus,
+    MemberRole,
+    NotAMemberError,
+)
 from mailman.interfaces.usermanager import IUserManager
 from mailman.utilities.datetime import now
 from public import public
@@ -27,20 +31,39 @@ from sqlalchemy import select
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
-from mailman_bouncerules.app.events import (
-    BounceClassified, BounceConfirmed, BounceRunReset, MemberRemoved)
 from mailman_bouncerules.app.breaker import (
-    CircuitBreaker, HeldDecisions, StoredDecision)
+    CircuitBreaker,
+    HeldDecisions,
+    StoredDecision,
+)
 from mailman_bouncerules.app.campaigns import (
-    campaign_kind, find_campaign, longest_run_through)
+    campaign_kind,
+    find_campaign,
+    longest_run_through,
+)
+from mailman_bouncerules.app.events import (
+    BounceClassified,
+    BounceConfirmed,
+    BounceRunReset,
+    MemberRemoved,
+)
 from mailman_bouncerules.app.evidence import EvidenceLevel
-from mailman_bouncerules.model.tables import (
-    CONFIRMED, HARD, OK, REMOVED, SOFT, Campaign, Event, HardBounce,
-    ListSettings, MemberState)
 from mailman_bouncerules.app.probes import CONFIRM, REMOVE, Prober
 from mailman_bouncerules.app.settings import default_confirm_after, settings
 from mailman_bouncerules.app.shadow import in_shadow
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
+from mailman_bouncerules.model.tables import (
+    CONFIRMED,
+    HARD,
+    OK,
+    REMOVED,
+    SOFT,
+    Campaign,
+    Event,
+    HardBounce,
+    ListSettings,
+    MemberState,
+)
 
 log = logging.getLogger('mailman.bounce')
 

@@ -41,14 +41,25 @@ from sqlalchemy import func, select
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
-from mailman_bouncerules.model.tables import (
-    PROBE_BOUNCED, PROBE_EXPIRED, PROBE_QUEUED, PROBE_SENT, PROBE_SUPERSEDED,
-    PROBES_OPEN, Event, MemberState, Probe)
-from mailman_bouncerules.classify.parsing.bounce import TOKEN_HEADER
 from mailman_bouncerules.app.settings import settings
-from mailman_bouncerules.templates import load_template
 from mailman_bouncerules.app.tokens import (
-    make_probe_token, read_probe_token, site_secret)
+    make_probe_token,
+    read_probe_token,
+    site_secret,
+)
+from mailman_bouncerules.classify.parsing.bounce import TOKEN_HEADER
+from mailman_bouncerules.model.tables import (
+    PROBE_BOUNCED,
+    PROBE_EXPIRED,
+    PROBE_QUEUED,
+    PROBE_SENT,
+    PROBE_SUPERSEDED,
+    PROBES_OPEN,
+    Event,
+    MemberState,
+    Probe,
+)
+from mailman_bouncerules.templates import load_template
 
 log = logging.getLogger('mailman.bounce')
 
@@ -162,7 +173,7 @@ class Prober:
         language = member.preferred_language
         text = expand(load_template(TEMPLATE, self.mlist, language.code),
                       self.mlist, dict(email=probe.email))
-        mlist = self.mlist          # named in the subject's template
+        mlist = self.mlist  # noqa: F841 (the subject's template names it)
         with _.using(language.code):
             # Mailman's own wording, so its translations apply.
             subject = _('${mlist.display_name} mailing list probe message')
@@ -181,9 +192,10 @@ class Prober:
         return max(settings().probe_min_budget, math.ceil(share * roster))
 
     def _within_budget(self, at):
-        sent_since = lambda delta: self.store.scalar(
-            select(func.count()).select_from(Probe).filter_by(
-                list_id=self.list_id).filter(Probe.sent_at > at - delta))
+        def sent_since(delta):
+            return self.store.scalar(
+                select(func.count()).select_from(Probe).filter_by(
+                    list_id=self.list_id).filter(Probe.sent_at > at - delta))
         return (sent_since(datetime.timedelta(hours=1))
                 < self._budget(settings().probe_hourly_share)
                 and sent_since(datetime.timedelta(days=1))

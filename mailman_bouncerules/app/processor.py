@@ -17,7 +17,10 @@ from zope.interface import implementer
 
 from mailman_bouncerules.app.handling import BounceHandler
 from mailman_bouncerules.app.shadow import (
-    in_shadow, in_stock_pass, stock_warnings_and_removals)
+    in_shadow,
+    in_stock_pass,
+    stock_warnings_and_removals,
+)
 
 
 @public

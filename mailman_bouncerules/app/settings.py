@@ -11,10 +11,10 @@ a silent default, least of all in a safety setting such as `shadow_mode`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 from mailman.config import config
 from mailman.config.config import external_configuration

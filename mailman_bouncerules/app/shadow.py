@@ -17,7 +17,9 @@ from contextvars import ContextVar
 
 from mailman.app.membership import delete_member
 from mailman.app.notifications import (
-    send_admin_removal_notice, send_user_disable_warning)
+    send_admin_removal_notice,
+    send_user_disable_warning,
+)
 from mailman.interfaces.listmanager import IListManager
 from mailman.interfaces.member import IMembershipManager, NotAMemberError
 from mailman.model.bounce import BounceEvent
@@ -26,8 +28,8 @@ from public import public
 from sqlalchemy import select, update
 from zope.component import getUtility
 
-from mailman_bouncerules.model.tables import ListSettings
 from mailman_bouncerules.app.settings import settings
+from mailman_bouncerules.model.tables import ListSettings
 
 log = logging.getLogger('mailman.bounce')
 

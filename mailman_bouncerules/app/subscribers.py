@@ -30,6 +30,6 @@ def on_event(event):
         return
     ledger = Ledger(mlist, config.db.store)
     state = ledger.state_of(sender)
-    if state is None or state.run == 0 and state.state == 'ok':
+    if state is None or (state.run == 0 and state.state == 'ok'):
         return
     ledger.reset(member, sender, 'post', latest_sequence(mlist, member))

@@ -17,10 +17,16 @@ from sqlalchemy import select, update
 from mailman_bouncerules.app import tokens
 from mailman_bouncerules.app.campaigns import campaign_kind
 from mailman_bouncerules.app.ledger import Ledger
-from mailman_bouncerules.model.tables import (
-    Campaign, ListSettings, MemberState, Open, OK)
 from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
+from mailman_bouncerules.model.tables import (
+    OK,
+    Campaign,
+    ListSettings,
+    MemberState,
+    Open,
+)
+
 
 @public
 def tracking_enabled(store, list_id):

@@ -3,17 +3,19 @@
 from public import public
 from zope.interface import implementer
 
-from mailman_bouncerules.interfaces import IClassifier
 from mailman_bouncerules.classify.parsing import parse_bounce
 from mailman_bouncerules.classify.parsing.budget import ReadingLimits
 from mailman_bouncerules.classify.rules.ruleset import RuleSet
+from mailman_bouncerules.interfaces import IClassifier
+
+DEFAULT_LIMITS = ReadingLimits()
 
 
 @public
 @implementer(IClassifier)
 class Classifier:
 
-    def __init__(self, ruleset=None, limits=ReadingLimits()):
+    def __init__(self, ruleset=None, limits=DEFAULT_LIMITS):
         self.ruleset = ruleset if ruleset is not None else RuleSet.from_files()
         self.limits = limits
 

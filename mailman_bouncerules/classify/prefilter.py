@@ -11,7 +11,8 @@ always runs.
 """
 
 import re
-from re import _constants as sre, _parser as sre_parser
+from re import _constants as sre
+from re import _parser as sre_parser
 
 # Shorter literals pass too often to be worth the check.
 MIN_LITERAL = 3

@@ -6,8 +6,8 @@ from public import public
 from zope.interface import implementer
 
 from mailman_bouncerules.app.availability import plugin_active, why_inactive
-from mailman_bouncerules.commands.standalone import classify
 from mailman_bouncerules.commands.site import SITE_COMMANDS
+from mailman_bouncerules.commands.standalone import classify
 
 
 @click.group(help='Rules-based bounce handling: classify bounces, report '

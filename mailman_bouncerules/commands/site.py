@@ -9,14 +9,13 @@ import getpass
 import json
 
 import click
-
 from mailman.utilities.datetime import now
 
 from mailman_bouncerules.app import notices, reports
 from mailman_bouncerules.app.admin import AdminError, ListAdmin, find_list
+from mailman_bouncerules.app.untrusted import printable
 from mailman_bouncerules.interfaces import ReportFrequency
 from mailman_bouncerules.model.tables import STATES
-from mailman_bouncerules.app.untrusted import printable
 
 __all__ = ['SITE_COMMANDS']
 
@@ -25,14 +24,14 @@ def _admin(spec):
     try:
         return ListAdmin(find_list(spec))
     except AdminError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
 
 
 def _run(function, *args):
     try:
         return function(*args)
     except AdminError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
 
 
 @click.command(help='Member bounce states of LIST (name or List-ID).')

@@ -11,12 +11,12 @@ import sys
 import click
 from mailman.config import config
 
+from mailman_bouncerules.app.settings import configured_rules_file
+from mailman_bouncerules.app.untrusted import printable
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing.mime import MAX_MESSAGE_BYTES
 from mailman_bouncerules.classify.rules.loader import RulesError
 from mailman_bouncerules.classify.rules.ruleset import RuleSet
-from mailman_bouncerules.app.settings import configured_rules_file
-from mailman_bouncerules.app.untrusted import printable
 
 
 @click.group(help='Rules-based bounce handling for GNU Mailman.')
@@ -35,7 +35,7 @@ def classify(as_json, rules_file, files):
         classifier = Classifier(RuleSet.from_files(
             rules_file or _site_rules_file()))
     except RulesError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
     failed = False
     for path in files:
         try:

@@ -8,8 +8,16 @@ versioned by the plugin's alembic migrations (see database.py).
 
 from public import public
 from sqlalchemy import (
-    Boolean, Column, DateTime, Index, Integer, String, Text, UniqueConstraint,
-    false)
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase
 
 from mailman_bouncerules.interfaces import CampaignKind, State

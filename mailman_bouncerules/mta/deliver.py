@@ -16,19 +16,19 @@ import time
 
 from mailman.config import config
 from mailman.interfaces.mta import SomeRecipientsFailed
-from mailman.mta.deliver import Deliver, deliver as stock_deliver
+from mailman.mta.deliver import Deliver
+from mailman.mta.deliver import deliver as stock_deliver
 from public import public
 from sqlalchemy.exc import SQLAlchemyError
 
 from mailman_bouncerules.app.availability import plugin_active
 from mailman_bouncerules.app.campaigns import record_campaign
-from mailman_bouncerules.model.tables import DIGEST, POST
-from mailman_bouncerules.classify.parsing.bounce import TOKEN_HEADER
 from mailman_bouncerules.app.pixel import add_pixel
 from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.app.tokens import make_token, site_secret
-from mailman_bouncerules.app.tracking import (
-    recipient_ids, tracking_enabled)
+from mailman_bouncerules.app.tracking import recipient_ids, tracking_enabled
+from mailman_bouncerules.classify.parsing.bounce import TOKEN_HEADER
+from mailman_bouncerules.model.tables import DIGEST, POST
 
 log = logging.getLogger('mailman.smtp')
 

@@ -29,8 +29,7 @@ import json
 
 import falcon
 from mailman.interfaces.listmanager import IListManager
-from mailman.rest.helpers import (
-    bad_request, child, etag, no_content, not_found, okay)
+from mailman.rest.helpers import bad_request, child, etag, no_content, not_found, okay
 from mailman.rest.validator import Validator
 from public import public
 from zope.component import getUtility
@@ -72,7 +71,7 @@ def _fields(request, **converters):
     try:
         return Validator(_optional=tuple(converters), **converters)(request)
     except ValueError as error:
-        raise AdminError(str(error))
+        raise AdminError(str(error)) from None
 
 
 def _whole_number(low, high):

@@ -25,7 +25,6 @@ from mailman_bouncerules.app.probes import process_due_probes
 from mailman_bouncerules.app.reports import send_due_reports
 from mailman_bouncerules.app.shadow import any_shadow, in_shadow, stock_pass
 
-
 # Seconds between two looks for due probes and owner reports.
 DUE_WORK_EVERY = 60.0
 

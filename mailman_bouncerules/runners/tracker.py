@@ -4,8 +4,9 @@ Every request to the pixel path gets the same 1x1 GIF and no-cache headers,
 whether its token is valid or not, so the answer reveals nothing.  The
 answer goes before any database work: once it is sent, the token is
 handed to one recorder thread, so a valid, a replayed and an invalid token
-take the same time to answer.  A valid token records the open (the first request for it only)
-and resets the member's run; anything else changes nothing.  No member
+take the same time to answer.  A valid token records the open (the first
+request for it only) and resets the member's run; anything else changes
+nothing.  No member
 data goes into a response or a log line; request bodies are never read.
 
 The server answers each connection in its own thread, drops a client that
@@ -216,13 +217,6 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
         finally:
             self._slots.release()
 
-    def wait_idle(self, timeout=10.0):
-        """Until no request is in flight (tests, and a tidy stop)."""
-        taken = [self._slots.acquire(timeout=timeout)
-                 for _slot in range(MAX_CONNECTIONS)]
-        for _slot in filter(None, taken):
-            self._slots.release()
-
     def handle_error(self, request, client_address):
         """A client that timed out or hung up: nothing worth a traceback."""
         log.debug('bouncerules tracker: a request failed')
@@ -235,11 +229,6 @@ class TrackerRunner(Runner):
     is_queue_runner = False
     server = None
     recorder = None
-
-    def settle(self):
-        """Until every request in flight is answered and its open recorded."""
-        self.server.wait_idle()
-        self.recorder.wait()
 
     def run(self):
         """Serve until the master's signal interrupts (RunnerInterrupt)."""

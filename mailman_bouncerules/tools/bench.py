@@ -141,8 +141,8 @@ def storm(sizes, database):
     from zope.component import getGlobalSiteManager, getUtility
 
     from mailman_bouncerules.app.campaigns import record_campaign
-    from mailman_bouncerules.tools.demo import _message
     from mailman_bouncerules.runners.bounce import RulesBounceRunner
+    from mailman_bouncerules.tools.demo import _message
 
     statements = [0]
     event.listen(config.db.engine, 'before_cursor_execute',
@@ -163,7 +163,7 @@ def storm(sizes, database):
         hard = emails[:size * 5 // 100]
         soft = emails[size * 5 // 100:size * 8 // 100]
 
-        def enqueue():
+        def enqueue(mlist=mlist, campaign=campaign, hard=hard, soft=soft):
             for email in hard:
                 config.switchboards['bounces'].enqueue(_message(
                     samples.rfc3464(email, '5.2.1', '550 5.2.1 mailbox '
@@ -253,9 +253,9 @@ def queued_behind(worst):
     from mailman.config import config
     from mailman.testing.helpers import make_testable_runner
 
-    from mailman_bouncerules.tools.demo import _message
     from mailman_bouncerules.model.tables import SeenBounce
     from mailman_bouncerules.runners.bounce import RulesBounceRunner
+    from mailman_bouncerules.tools.demo import _message
 
     mlist = create_list('hostile@example.com')
     config.db.commit()
@@ -275,7 +275,7 @@ def queued_behind(worst):
           'runner started (%d of 2 bounces handled)' % (seconds, handled))
 
 
-# -- 3. outgoing hook --------------------------------------------------------------------
+# -- 3. outgoing hook ---------------------------------------------------------
 
 def outgoing(recipients_count):
     from mailman.app.lifecycle import create_list

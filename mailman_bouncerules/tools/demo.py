@@ -16,10 +16,10 @@ member and why.
 """
 
 import shutil
-from datetime import datetime
 import socket
 import sys
 import textwrap
+from datetime import datetime
 from pathlib import Path
 
 import click

@@ -8,10 +8,19 @@ from mailman_bouncerules.classify.parsing import dsn, freetext, kinds, ses
 from mailman_bouncerules.classify.parsing.budget import ReadingLimits
 from mailman_bouncerules.classify.parsing.codes import ADDRESS
 from mailman_bouncerules.classify.parsing.mime import (
-    DELIVERY_STATUS_TYPES, FEEDBACK_TYPE, RETURNED_MESSAGE_TYPES,
-    decoded_text, html_to_text, load_message, walk_notification)
+    DELIVERY_STATUS_TYPES,
+    FEEDBACK_TYPE,
+    RETURNED_MESSAGE_TYPES,
+    decoded_text,
+    html_to_text,
+    load_message,
+    walk_notification,
+)
 from mailman_bouncerules.classify.report import (
-    BounceReport, OriginalMessage, RecipientReport)
+    BounceReport,
+    OriginalMessage,
+    RecipientReport,
+)
 from mailman_bouncerules.interfaces import Kind
 
 TOKEN_HEADER = 'X-BounceRules-Token'

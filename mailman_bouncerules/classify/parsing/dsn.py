@@ -8,7 +8,11 @@ the same fields into a text/plain part or the body.  Both go through
 import re
 
 from mailman_bouncerules.classify.parsing.codes import (
-    first_smtp_code, first_status, smtp_command, strip_address)
+    first_smtp_code,
+    first_status,
+    smtp_command,
+    strip_address,
+)
 from mailman_bouncerules.classify.report import RecipientReport
 
 _FIELD = re.compile(r'^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$')

@@ -11,9 +11,13 @@ one's diagnosis is the text that follows it up to the next recipient.
 import re
 
 from mailman_bouncerules.classify.parsing.codes import (
-    ADDRESS, first_smtp_code, first_status, smtp_command)
-from mailman_bouncerules.classify.report import RecipientReport
+    ADDRESS,
+    first_smtp_code,
+    first_status,
+    smtp_command,
+)
 from mailman_bouncerules.classify.prefilter import passes, required_literals
+from mailman_bouncerules.classify.report import RecipientReport
 
 # Where the notification ends and the returned original begins: a line
 # that starts (after quoting, rules and indentation, read possessively so
@@ -23,7 +27,8 @@ from mailman_bouncerules.classify.prefilter import passes, required_literals
 _RETURNED_MARKER = re.compile(
     r'^(?P<lead>[ \t>|-]*+)(?:'
     r'Original message (?:follows|headers?)|'
-    r'(?:Your|The) (?:original )?message (?:reads|follows|is attached|headers? follows?)\b|'
+    r'(?:Your|The) (?:original )?message '
+    r'(?:reads|follows|is attached|headers? follows?)\b|'
     r'Message headers follow|'
     r'Received: from [^\n]*\S|Return-Path:[ \t]*<|'
     r'(?P<ruled>This is a copy of|Below this line|Original message|'
@@ -140,8 +145,8 @@ def _set_apart(text, start, end):
     line_start, line_end = start - len(before), end + len(after)
     whole_line = ((line_start == 0 or text[line_start - 1] == '\n')
                   and (line_end == len(text) or text[line_end] == '\n'))
-    return (whole_line and re.fullmatch(r'[ \t<"\']*', before) is not None
-            and re.fullmatch(r'[ \t\r>"\':.,]*', after) is not None
+    return ((whole_line and re.fullmatch(r'[ \t<"\']*', before) is not None
+            and re.fullmatch(r'[ \t\r>"\':.,]*', after) is not None)
             or re.search(r'RCPT TO:[ \t]*<?$', before, re.IGNORECASE) is not None)
 
 

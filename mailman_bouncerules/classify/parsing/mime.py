@@ -9,7 +9,6 @@ text" rather than raising.
 import email
 import re
 from email.message import Message
-
 from email.policy import compat32
 
 # A bounce's useful part comes first; what follows is mostly the returned

@@ -8,7 +8,10 @@ field is the same document as a string.
 import json
 
 from mailman_bouncerules.classify.parsing.codes import (
-    first_smtp_code, first_status, strip_address)
+    first_smtp_code,
+    first_status,
+    strip_address,
+)
 from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.interfaces import Kind
 

@@ -17,7 +17,8 @@ What remains runs in at most quadratic time, over diagnostics that the
 parser bounds in length (see `parsing.dsn.MAX_FIELD_CHARS`).
 """
 
-from re import _constants as sre, _parser as sre_parser
+from re import _constants as sre
+from re import _parser as sre_parser
 
 from public import public
 
@@ -38,7 +39,7 @@ def _nested(items, quantified=False):
     """A quantifier or an ambiguous alternation inside a quantified group."""
     for index, (op, argument) in enumerate(items):
         if op in _REPEATS:
-            low, high, body = argument
+            _low, high, body = argument
             if quantified and high > 1 and not _fenced(list(body),
                                                        items[index + 1:]):
                 return 'a quantified group holds another quantifier'
@@ -75,7 +76,7 @@ def _wide_repeats(items):
     count = 0
     for op, argument in items:
         if op in _REPEATS:
-            low, high, body = argument
+            _low, high, body = argument
             body = list(body)
             if high == sre.MAXREPEAT and any(_is_wide(*item) for item in body):
                 count += 1

@@ -9,14 +9,19 @@ configuration would remove the wrong people.
 """
 
 import re
-from configparser import ConfigParser, Error as ConfigParserError
+from configparser import ConfigParser
+from configparser import Error as ConfigParserError
 from importlib.resources import files
 
 from public import public
 
 from mailman_bouncerules.classify.rules.backtracking import backtracking_risk
 from mailman_bouncerules.classify.rules.rule import (
-    ACTIONS, CLASSIFICATIONS, SEVERITIES, Rule)
+    ACTIONS,
+    CLASSIFICATIONS,
+    SEVERITIES,
+    Rule,
+)
 
 DEFAULT_RULES = files('mailman_bouncerules.config') / 'default-rules.cfg'
 
@@ -51,8 +56,8 @@ def load_rules(admin_path=None):
         try:
             text = open(admin_path, encoding='utf-8').read()
         except OSError as error:
-            raise RulesError(admin_path, None,
-                             'cannot read rule file: %s' % error.strerror)
+            raise RulesError(admin_path, None, 'cannot read rule file: %s'
+                             % error.strerror) from None
         added = []
         admin_sections, admin_words = _read(text, admin_path)
         words.update(admin_words)
@@ -82,7 +87,7 @@ def _read(text, path):
         parser.read_string(text, source=str(path))
     except ConfigParserError as error:
         raise RulesError(path, None, 'not a valid rule file: %s'
-                         % ' '.join(str(error).split()))
+                         % ' '.join(str(error).split())) from None
     sections, words = {}, {}
     for section in parser.sections():
         if section.startswith('words.') and len(section) > 6:
@@ -193,8 +198,8 @@ def _regexes(text, path, name):
         try:
             compiled = re.compile(line, re.IGNORECASE)
         except re.error as error:
-            raise RulesError(path, name,
-                             'bad text pattern %r: %s' % (line, error))
+            raise RulesError(path, name, 'bad text pattern %r: %s'
+                             % (line, error)) from None
         risk = backtracking_risk(line, re.IGNORECASE)
         if risk:
             raise RulesError(path, name, 'text pattern "%s" can take very '

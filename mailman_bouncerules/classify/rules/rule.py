@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from public import public
 from zope.interface import implementer
 
-from mailman_bouncerules.interfaces import (
-    Action, Classification, IRule, Severity)
 from mailman_bouncerules.classify.prefilter import (
-    passes, required_literals, split_alternatives)
+    passes,
+    required_literals,
+    split_alternatives,
+)
+from mailman_bouncerules.interfaces import Action, Classification, IRule, Severity
 
 CLASSIFICATIONS = tuple(Classification)
 ACTIONS = tuple(Action)

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from public import public
 from zope.interface import implementer
 
-from mailman_bouncerules.interfaces import IRuleSet
 from mailman_bouncerules.classify.rules.loader import load_rules
 from mailman_bouncerules.classify.rules.rule import Evidence
+from mailman_bouncerules.interfaces import IRuleSet
 
 # When no rule matches, the safe choice: keep a record, touch nobody.
 UNMATCHED = 'no-rule-matched'

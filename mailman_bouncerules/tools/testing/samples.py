@@ -200,8 +200,10 @@ def amazon_ses(recipient, bounce_type, status, diagnostic):
         Content-Type: text/plain; charset=UTF-8
 
         {{"notificationType":"Bounce","bounce":{{"bounceType":"{bounce_type}",
-        "bounceSubType":"General","bouncedRecipients":[{{"emailAddress":"{recipient}",
-        "action":"failed","status":"{status}","diagnosticCode":"smtp; {diagnostic}"}}]}},
+        "bounceSubType":"General",
+        "bouncedRecipients":[{{"emailAddress":"{recipient}",
+        "action":"failed","status":"{status}",
+        "diagnosticCode":"smtp; {diagnostic}"}}]}},
         "mail":{{"messageId":"0000"}}}}
         """)
 
