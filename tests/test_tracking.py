@@ -344,12 +344,17 @@ def test_an_idle_client_does_not_hold_the_tracker(endpoint):
         idle.close()
 
 
-def test_the_answer_does_not_wait_for_the_database(endpoint, monkeypatch):
+def _member_with_a_token():
+    """Bart on a list with one campaign; his token for it."""
     from sitehelpers import send_campaign
     mlist = make_list()
     add_member(mlist, BART)
     send_campaign(mlist, 1)
-    token = token_of(mlist, BART, '<post-1@example.com>')
+    return token_of(mlist, BART, '<post-1@example.com>')
+
+
+def test_the_answer_does_not_wait_for_the_database(endpoint, monkeypatch):
+    token = _member_with_a_token()
     release, started = threading.Event(), threading.Event()
 
     def slow_record(token):
@@ -371,11 +376,7 @@ def test_the_answer_does_not_wait_for_the_database(endpoint, monkeypatch):
 def test_a_failed_recording_logs_no_address(endpoint, monkeypatch):
     import logging
 
-    from sitehelpers import send_campaign
-    mlist = make_list()
-    add_member(mlist, BART)
-    send_campaign(mlist, 1)
-    token = token_of(mlist, BART, '<post-1@example.com>')
+    token = _member_with_a_token()
 
     def locked(*args, **kwargs):
         raise RuntimeError('database is locked [parameters: (%r,)]' % BART)

@@ -128,7 +128,7 @@ def _matches(item, char):
     """Can this one-character item match `char`?  (True when unsure.)"""
     op, argument = item
     if op is sre.LITERAL:
-        return chr(argument).casefold() == char.casefold()
+        return _in_set(item, char)
     if op is sre.NOT_LITERAL:
         return chr(argument) != char
     if op is sre.IN:
