@@ -6,6 +6,7 @@ import json
 import falcon.testing
 import pytest
 from mailman.config import config
+from mailman.utilities.datetime import now
 from sitehelpers import (
     add_member,
     bounce,
@@ -16,6 +17,7 @@ from sitehelpers import (
     state,
 )
 
+from mailman_bouncerules.app.admin import ListAdmin, find_list
 from mailman_bouncerules.tools.testing import samples
 
 BART, CRIS, DAVE = 'bart@example.org', 'cris@example.org', 'dave@example.org'
@@ -302,3 +304,31 @@ def test_rest_errors(rest, method, path, kws, status):
     assert result.status_code == status, result.text
     if status != 204:
         assert result.json.get('description') or result.json.get('title')
+
+
+def test_stats_count_what_the_member_rows_show(ant):
+    """The SQL counts agree with the rows, for a member subscribed as a
+    user (through the preferred address) and for one who left on their own
+    with a hard run recorded (not a member: not counted)."""
+    from mailman.interfaces.member import MemberRole
+    from mailman.interfaces.usermanager import IUserManager
+    from zope.component import getUtility
+    mlist = find_list('ant@example.com')
+    users = getUtility(IUserManager)
+    user = users.create_user('Finn@Example.org')
+    address = next(iter(user.addresses))
+    address.verified_on = now()
+    user.preferred_address = address
+    mlist.subscribe(user, MemberRole.member)
+    config.db.commit()
+    bounce(mlist, hard(send_campaign(mlist, 4), 'finn@example.org'))
+    bounce(mlist, hard('<post-4@example.com>', DAVE))
+    mlist.members.get_member(DAVE).unsubscribe()
+    config.db.commit()
+    admin = ListAdmin(mlist)
+    states = [row['state'] for row in admin.members()]
+    stats = admin.stats()
+    assert stats['members'] == len(states) == 3
+    assert stats['hard'] == states.count('hard') == 1
+    assert (stats['soft'], stats['confirmed'], stats['active']) == (
+        states.count('soft'), states.count('confirmed'), 2)

@@ -7,8 +7,13 @@ prints them, REST turns them into 400 or 404.
 
 from mailman.config import config
 from mailman.interfaces.listmanager import IListManager
+from mailman.interfaces.member import MemberRole
+from mailman.model.address import Address
+from mailman.model.member import Member
+from mailman.model.user import User
 from public import public
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import aliased
 from zope.component import getUtility
 
 from mailman_bouncerules.app import shadow, tracking
@@ -114,16 +119,20 @@ class ListAdmin:
         return [_event_row(event) for event in events]
 
     def stats(self):
-        states = [row['state'] for row in self.members()]
+        """The counts, as two SQL aggregates (never a member loaded): each
+        current member's state, and the removed ones."""
+        by_state = dict(self.store.execute(_member_states(
+            self.mlist.list_id)).all())
         removed = self.store.scalar(
             select(func.count()).select_from(MemberState).filter_by(
                 list_id=self.mlist.list_id, state=REMOVED))
+        members = sum(by_state.values())
         return {
-            'members': len(states),
-            'active': len([s for s in states if s != CONFIRMED]),
-            'soft': states.count(SOFT),
-            'hard': states.count(HARD),
-            'confirmed': states.count(CONFIRMED),
+            'members': members,
+            'active': members - by_state.get(CONFIRMED, 0),
+            'soft': by_state.get(SOFT, 0),
+            'hard': by_state.get(HARD, 0),
+            'confirmed': by_state.get(CONFIRMED, 0),
             'removed': removed,
             'shadow': shadow.in_shadow(self.store, self.mlist.list_id),
         }
@@ -246,6 +255,25 @@ class ListAdmin:
     def _state(self, email):
         row = _member_row(email.lower(), self.ledger.state_of(email))
         return {'state': row['state'], 'run': row['run']}
+
+
+def _member_states(list_id):
+    """(state, how many) of the list's current members, as Mailman's roster
+    counts them: subscribed by address, or by user through the user's
+    preferred address.  A member without a row of ours is ok."""
+    own, preferred = aliased(Address), aliased(Address)
+    email = func.coalesce(own.email, preferred.email)
+    state = func.coalesce(MemberState.state, OK)
+    return (select(state, func.count())
+            .select_from(Member)
+            .outerjoin(own, own.id == Member.address_id)
+            .outerjoin(User, User.id == Member.user_id)
+            .outerjoin(preferred, preferred.id == User._preferred_address_id)
+            .outerjoin(MemberState, and_(MemberState.list_id == list_id,
+                                         MemberState.email == func.lower(email)))
+            .where(Member.list_id == list_id,
+                   Member.role == MemberRole.member)
+            .group_by(state))
 
 
 def _member_row(email, state, verifying=None):
