@@ -332,3 +332,28 @@ def test_stats_count_what_the_member_rows_show(ant):
     assert stats['hard'] == states.count('hard') == 1
     assert (stats['soft'], stats['confirmed'], stats['active']) == (
         states.count('soft'), states.count('confirmed'), 2)
+
+
+def test_rest_reenable_of_a_member_in_good_standing_changes_nothing(rest):
+    before = rest('get', 'lists/ant.example.com/members/%s/history' % DAVE)
+    result = rest('post', 'lists/ant.example.com/members/%s/reenable' % DAVE)
+    assert result.status_code == 409, result.text
+    assert 'not disabled' in result.json['description']
+    after = rest('get', 'lists/ant.example.com/members/%s/history' % DAVE)
+    assert after.json == before.json
+
+
+def test_rest_collections_say_their_size(rest):
+    for path in ('members', 'campaigns', 'holds',
+                 'members/%s/history' % BART):
+        body = rest('get', 'lists/ant.example.com/' + path).json
+        assert body['total_size'] == len(body['entries']), path
+    assert rest('get', 'lists/ant.example.com/campaigns').json['total_size'] == 3
+
+
+def test_open_rates_of_an_untracked_list_say_not_tracked(rest):
+    [first, *_rest] = rest('get', 'lists/ant.example.com/campaigns').json[
+        'entries']
+    assert (first['tracked'], first['rate']) == (False, None)
+    report = mailman_command('stats', 'ant@example.com', '--opens')
+    assert '(not tracked)' in report.output and '0.0%' not in report.output

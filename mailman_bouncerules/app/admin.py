@@ -7,7 +7,7 @@ prints them, REST turns them into 400 or 404.
 
 from mailman.config import config
 from mailman.interfaces.listmanager import IListManager
-from mailman.interfaces.member import MemberRole
+from mailman.interfaces.member import DeliveryStatus, MemberRole
 from mailman.model.address import Address
 from mailman.model.member import Member
 from mailman.model.user import User
@@ -46,11 +46,13 @@ from mailman_bouncerules.model.tables import (
 
 @public
 class AdminError(Exception):
-    """Bad input: `not_found` tells a missing thing from a malformed one."""
+    """Bad input: `not_found` tells a missing thing from a malformed one,
+    `conflict` a request the thing's state does not allow."""
 
-    def __init__(self, message, not_found=False):
+    def __init__(self, message, not_found=False, conflict=False):
         super().__init__(message)
         self.not_found = not_found
+        self.conflict = conflict
 
 
 @public
@@ -156,7 +158,14 @@ class ListAdmin:
                 **self._state(member.address.email)}
 
     def reenable(self, email):
+        """Deliver again and clear the state; a member with nothing to
+        clear is left alone (no history row for a no-op)."""
         member = self._member(email)
+        state = self.ledger.state_of(member.address.email)
+        if (state is None or state.state == OK) and \
+                member.preferences.delivery_status is not DeliveryStatus.by_bounces:
+            raise AdminError('%s is not disabled or counted by bounces'
+                             % member.address.email, conflict=True)
         self.ledger.reenable(member, member.address.email,
                              latest_sequence(self.mlist, member))
         return {'email': member.address.email,

@@ -105,7 +105,8 @@ def _campaigns(admin, since):
     for row in admin.open_rates():
         if row['sent_at'] < since.isoformat():
             continue
-        rate = '-' if row['rate'] is None else '%.1f%%' % (100 * row['rate'])
+        rate = ('not tracked' if not row['tracked'] else '-'
+                if row['rate'] is None else '%.1f%%' % (100 * row['rate']))
         lines.append('    %s  %s  %s opened of %s' % (
             row['sent_at'][:16], row['campaign'], row['opened'],
             row['recipients'] or '?') + '  (%s)' % rate)

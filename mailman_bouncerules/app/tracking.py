@@ -114,7 +114,14 @@ def record_open(mlist, member, email, campaign, source, at=None,
 
 @public
 def open_rates(store, list_id):
-    """[{campaign, kind, sequence, sent_at, recipients, opened, rate}]."""
+    """[{campaign, kind, sequence, sent_at, recipients, opened, rate,
+    tracked}].
+
+    A campaign of a list without tracking, and with no open reported by
+    other means, is not tracked: its rate is None ("not tracked"), never a
+    0% that would read as "nobody opened it".
+    """
+    tracked = tracking_enabled(store, list_id)
     rows = store.execute(
         select(Campaign, Open.email).outerjoin(
             Open, Open.campaign_id == Campaign.id).filter(
@@ -129,6 +136,7 @@ def open_rates(store, list_id):
         if email is not None:
             entry['opened'] += 1
     for entry in by_campaign.values():
+        entry['tracked'] = tracked or entry['opened'] > 0
         entry['rate'] = (round(entry['opened'] / entry['recipients'], 4)
-                         if entry['recipients'] else None)
+                         if entry['recipients'] and entry['tracked'] else None)
     return list(by_campaign.values())

@@ -99,7 +99,8 @@ def stats(spec, as_json, opens):
         click.echo('%-7s %4d  %-40s %4d of %-5s opened%s' % (
             row['kind'], row['sequence'], row['campaign'][:40],
             row['opened'], row['recipients'] or '?',
-            '' if row['rate'] is None else ' (%.1f%%)' % (100 * row['rate'])))
+            ' (not tracked)' if not row['tracked'] else ''
+            if row['rate'] is None else ' (%.1f%%)' % (100 * row['rate'])))
 
 
 @click.command('open', help='Record that EMAIL opened a post of LIST.')

@@ -29,7 +29,15 @@ import json
 
 import falcon
 from mailman.interfaces.listmanager import IListManager
-from mailman.rest.helpers import bad_request, child, etag, no_content, not_found, okay
+from mailman.rest.helpers import (
+    bad_request,
+    child,
+    conflict,
+    etag,
+    no_content,
+    not_found,
+    okay,
+)
 from mailman.rest.validator import Validator
 from public import public
 from zope.component import getUtility
@@ -51,7 +59,9 @@ FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
 
 
 def _fail(response, error):
-    (not_found if error.not_found else bad_request)(response, str(error))
+    answer = (not_found if error.not_found else
+              conflict if error.conflict else bad_request)
+    answer(response, str(error))
 
 
 def _not_allowed(response, allowed):
@@ -72,6 +82,11 @@ def _fields(request, **converters):
         return Validator(_optional=tuple(converters), **converters)(request)
     except ValueError as error:
         raise AdminError(str(error)) from None
+
+
+def _collection(entries):
+    """Mailman's shape for a collection: its entries and how many."""
+    return dict(entries=entries, total_size=len(entries))
 
 
 def _whole_number(low, high):
@@ -153,7 +168,7 @@ class AllLists:
     def on_get(self, request, response):
         entries = [dict(list_id=mlist.list_id, **ListAdmin(mlist).stats())
                    for mlist in getUtility(IListManager).mailing_lists]
-        okay(response, etag(dict(entries=entries, total_size=len(entries))))
+        okay(response, etag(_collection(entries)))
 
 
 class OneList:
@@ -179,12 +194,12 @@ class OneList:
 
     @child()
     def campaigns(self, context, segments):
-        return _Report(lambda: dict(entries=self.admin.open_rates())), []
+        return _Report(lambda: _collection(self.admin.open_rates())), []
 
     @child()
     def holds(self, context, segments):
         if not segments:
-            return _Report(lambda: dict(entries=self.admin.holds())), []
+            return _Report(lambda: _collection(self.admin.holds())), []
         if len(segments) == 2 and segments[1] in ('release', 'discard'):
             try:
                 hold_id = _whole_number(1, MAX_HOLD_ID)(segments[0])
@@ -232,7 +247,7 @@ class Members:
         except AdminError as error:
             _fail(response, error)
             return
-        okay(response, etag(dict(entries=rows, total_size=len(rows))))
+        okay(response, etag(_collection(rows)))
 
 
 class OneMember:
@@ -251,8 +266,8 @@ class OneMember:
 
     @child()
     def history(self, context, segments):
-        return _Action(lambda params: dict(
-            entries=self.admin.history(self.email)), get=True), []
+        return _Action(lambda params: _collection(
+            self.admin.history(self.email)), get=True), []
 
     @child()
     def opens(self, context, segments):
