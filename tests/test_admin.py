@@ -158,7 +158,9 @@ def rest(ant):
     def call(method, path, **kws):
         kws.setdefault('headers', {}).update(headers)
         result = getattr(client, 'simulate_' + method)(
-            '/3.1/plugins/bouncerules' + ('/' + path if path else ''), **kws)
+            '/3.1/plugins/bouncerules' + (
+                path if not path or path.startswith('/') else '/' + path),
+            **kws)
         config.db.commit()
         return result
     return call
@@ -357,3 +359,15 @@ def test_open_rates_of_an_untracked_list_say_not_tracked(rest):
     assert (first['tracked'], first['rate']) == (False, None)
     report = mailman_command('stats', 'ant@example.com', '--opens')
     assert '(not tracked)' in report.output and '0.0%' not in report.output
+
+
+@pytest.mark.parametrize('path', [
+    '/', 'lists/', 'lists/ant.example.com/', 'lists/ant.example.com/members/',
+    'lists/ant.example.com/members/%s/' % CRIS,
+    'lists/ant.example.com/members/%s/history/' % CRIS,
+    'lists/ant.example.com/holds/', 'lists/ant.example.com/stats/'])
+def test_rest_paths_may_end_in_a_slash(rest, path):
+    with_slash = rest('get', path)
+    without = rest('get', path.rstrip('/'))
+    assert with_slash.status_code == without.status_code == 200, path
+    assert with_slash.json == without.json

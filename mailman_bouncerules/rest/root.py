@@ -130,8 +130,21 @@ def _one_of(choices):
 _BY = _string(100)
 
 
+def _trimmed(segments):
+    """The path's segments without the empty one a trailing slash leaves."""
+    return segments[:-1] if segments and segments[-1] == '' else segments
+
+
+class _Resource:
+    """A resource whose path may end in a slash (`lists/` is `lists`)."""
+
+    @child('')
+    def trailing_slash(self, context, segments):
+        return self, []
+
+
 @public
-class Root:
+class Root(_Resource):
     """What `plugin.resource` returns: /3.1/plugins/bouncerules/"""
 
     def on_get(self, request, response):
@@ -140,6 +153,7 @@ class Root:
 
     @child()
     def lists(self, context, segments):
+        segments = _trimmed(segments)
         if not segments:
             return AllLists(), []
         try:
@@ -171,7 +185,7 @@ class AllLists:
         okay(response, etag(_collection(entries)))
 
 
-class OneList:
+class OneList(_Resource):
 
     def __init__(self, mlist):
         self.admin = ListAdmin(mlist)
@@ -198,6 +212,7 @@ class OneList:
 
     @child()
     def holds(self, context, segments):
+        segments = _trimmed(segments)
         if not segments:
             return _Report(lambda: _collection(self.admin.holds())), []
         if len(segments) == 2 and segments[1] in ('release', 'discard'):
@@ -218,6 +233,7 @@ class OneList:
 
     @child()
     def members(self, context, segments):
+        segments = _trimmed(segments)
         if not segments:
             return Members(self.admin), []
         if len(segments[0]) > MAX_ADDRESS_CHARS:
@@ -250,7 +266,7 @@ class Members:
         okay(response, etag(_collection(rows)))
 
 
-class OneMember:
+class OneMember(_Resource):
 
     def __init__(self, admin, email):
         self.admin = admin
