@@ -103,6 +103,29 @@ CASES = [
     ('user-unknown-without-code',
      samples.gmail(R, 'User unknown'),
      'hard', 'count', 'user-unknown-unconfirmed'),
+    # Words and code disagree: never removed.
+    ('user-unknown-code-but-size-words',
+     samples.rfc3464(R, '5.1.1', '552 5.1.1 message size exceeds the limit '
+                     'for this recipient'),
+     'soft', 'record', 'message-too-big'),
+    ('user-unknown-words-but-account-disabled',
+     samples.rfc3464(R, '5.1.1', '550 5.1.1 user unknown: this account has '
+                     'been disabled'),
+     'hard', 'count', 'user-unknown-status'),
+    ('user-unknown-but-a-spam-filter-answered',
+     samples.rfc3464(R, '5.1.1', '550 5.1.1 recipient rejected by the '
+                     'content filter: user unknown'),
+     'soft', 'record', 'spam-or-content'),
+    ('status-5-1-1-without-words-only-counts',
+     samples.rfc3464(R, '5.1.1', '550 5.1.1 see https://help.example.net/e42'),
+     'hard', 'count', 'user-unknown-status'),
+    ('no-such-user-under-a-policy-code-counts',
+     samples.rfc3464(R, '5.7.1', '550 5.7.1 No such user'),
+     'hard', 'count', 'user-unknown-policy-code'),
+    ('exchange-resolver-recipient-not-found',
+     samples.rfc3464(R, '5.1.1', '550 5.1.1 RESOLVER.ADR.RecipNotFound; '
+                     'not found'),
+     'hard', 'unsubscribe', 'user-unknown'),
     # Not failures.
     ('complaint', samples.arf(R), 'complaint', 'record', 'feedback-report'),
     ('vacation', samples.vacation(R), 'soft', 'record', 'auto-reply'),
@@ -145,3 +168,43 @@ def test_several_recipients_each_decided(classifier):
                 for d in decisions}
     assert verdicts == {R: ('hard', 'unsubscribe'),
                         'cris@example.org': ('soft', 'record')}
+
+
+@pytest.mark.parametrize('written, read', [
+    ('smtp=bart@example.org', 'bart@example.org'),
+    ("'bart@example.org'", 'bart@example.org'),
+    ('rfc822=Bart@Example.ORG.', 'bart@example.org'),
+    ("o'brien@example.org", "o'brien@example.org"),
+    ('ant-bounces@example.com', None),
+    ('ant-bounces+bart=example.org@example.com', None),
+    ('ant-owner@example.com', None),
+    ('ant-request@example.com', None),
+])
+def test_addresses_are_read_without_glued_prefixes_or_list_addresses(
+        written, read):
+    from mailman_bouncerules.classify.parsing.codes import strip_address
+    assert strip_address(written) == read
+
+
+def test_a_list_system_address_is_never_a_failed_recipient(classifier):
+    data = samples.postfix_prose('ant-owner@example.com', '550 No such user')
+    _report, decisions = classifier.classify(data)
+    assert [d.recipient.address for d in decisions] == []
+
+
+def test_stock_detector_fills_in_when_the_parser_finds_no_one(
+        classifier, monkeypatch):
+    from mailman_bouncerules.classify.parsing import bounce
+    data = samples.gmail(R, 'User unknown')
+    monkeypatch.setattr(bounce.freetext, 'recipients_in_text',
+                        lambda *args, **kwargs: iter(()))
+    monkeypatch.setattr(bounce, '_returned_recipient', lambda *args: [])
+    monkeypatch.setattr(bounce, 'all_failures',
+                        lambda message: (frozenset(), frozenset([R.encode()])))
+    _report, [decision] = classifier.classify(data)
+    # Found by flufl.bounce: no status or code is tied to it, so it is
+    # counted at most, never removed.
+    assert decision.recipient.address == R
+    assert (decision.recipient.status, decision.recipient.smtp_code) == (
+        None, None)
+    assert decision.action != 'unsubscribe'

@@ -4,9 +4,11 @@ import re
 from email.message import Message
 from itertools import islice
 
+from flufl.bounce import all_failures
+
 from mailman_bouncerules.classify.parsing import dsn, freetext, kinds, ses
 from mailman_bouncerules.classify.parsing.budget import ReadingLimits
-from mailman_bouncerules.classify.parsing.codes import ADDRESS
+from mailman_bouncerules.classify.parsing.codes import ADDRESS, clean_address
 from mailman_bouncerules.classify.parsing.mime import (
     DELIVERY_STATUS_TYPES,
     FEEDBACK_TYPE,
@@ -125,6 +127,8 @@ def _parse(message, reading):
         _merge(recipients, prose, freetext.notice_summary(notice)))
     if not recipients and looks_like_bounce:
         recipients = _returned_recipient(returned, notice, quoted)
+    if not recipients and not reading.out_of_time():
+        recipients = reading.capped(_found_by_stock(message, notice))
     if recipients and any(r.is_failure for r in recipients):
         report.kind = Kind.BOUNCE
     elif recipients:
@@ -186,8 +190,8 @@ def _addresses_in(headers, *names):
     found = []
     for name in names:
         for value in headers.get(name, ()):
-            found.extend(match.group(0).strip('.').lower()
-                         for match in ADDRESS.finditer(value))
+            found.extend(filter(None, (clean_address(match.group(0))
+                                       for match in ADDRESS.finditer(value))))
     return tuple(dict.fromkeys(found))
 
 
@@ -196,6 +200,27 @@ def _looks_like_bounce(headers, subject):
     sender = ' '.join(_addresses_in(headers, 'from', 'return-path'))
     return bool(_SYSTEM_SENDER.search(sender) or _BOUNCE_SUBJECT.search(subject)
                 or 'x-failed-recipients' in headers)
+
+
+def _found_by_stock(message, notice):
+    """What stock Mailman's detector (flufl.bounce) finds, when this parser
+    finds no one: each gets the notice's words, but no status or reply
+    code, because flufl.bounce does not say which words are about whom;
+    so the rules can count such a failure, never remove on it."""
+    try:
+        temporary, permanent = all_failures(message)
+    except Exception:
+        return []
+    summary = freetext.notice_summary(notice)
+    found = []
+    for action, addresses in (('failed', permanent), ('delayed', temporary)):
+        for raw in sorted(addresses):
+            address = clean_address(raw.decode('utf-8', 'replace'))
+            if address and '@' in address and address not in {
+                    r.address for r in found}:
+                found.append(RecipientReport(address=address, action=action,
+                                             diagnostic=summary))
+    return found
 
 
 def _returned_recipient(returned, notice, quoted):

@@ -19,6 +19,27 @@ ADDRESS = re.compile(
     r'(?:\.[^\W_](?:[\w-]*[^\W_])?)+(?![\w-])')
 
 
+# What some MTAs write in front of an address inside the same word
+# ("smtp=anne@example.org", "'anne@example.org'"): never a local part.
+_GLUED_PREFIX = re.compile(r"^(?:['`]+|(?:smtp|rfc822|to|for|recipient|addr|address)=)",
+                           re.IGNORECASE)
+# Mailman's own addresses (a list's -bounces, -owner, -request ...): a
+# notice may name them, but they are never a member whose mail bounced.
+_LIST_SYSTEM_SUFFIX = re.compile(
+    r'-(?:bounces|owner|request|admin|confirm|join|leave|subscribe|'
+    r'unsubscribe)(?:\+[^@]*)?@', re.IGNORECASE)
+
+
+def clean_address(found):
+    """An address as ADDRESS matched it, in the form recipients are kept:
+    lower case, without trailing dots or a glued-on prefix; None if it is
+    a list's own system address or nothing is left of its local part."""
+    address = _GLUED_PREFIX.sub('', found.strip('.').lower())
+    if address.startswith('@') or _LIST_SYSTEM_SUFFIX.search(address):
+        return None
+    return address
+
+
 def first_status(text):
     match = STATUS.search(text or '')
     return '.'.join(match.groups()) if match else None
@@ -43,7 +64,7 @@ def strip_address(value):
     match = ADDRESS.search(value)
     if match is None:
         return None
-    return match.group(0).strip('.').lower()
+    return clean_address(match.group(0))
 
 
 # Which SMTP command the remote server was answering.  A "user unknown" in

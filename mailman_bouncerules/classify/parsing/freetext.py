@@ -12,6 +12,7 @@ import re
 
 from mailman_bouncerules.classify.parsing.codes import (
     ADDRESS,
+    clean_address,
     first_smtp_code,
     first_status,
     smtp_command,
@@ -93,8 +94,8 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
     for match in ADDRESS.finditer(text):
         if limit is not None and len(occurrences) >= limit:
             break
-        address = match.group(0).strip('.').lower()
-        if address in seen or address in ignored:
+        address = clean_address(match.group(0))
+        if address is None or address in seen or address in ignored:
             continue
         if address not in known and (
                 address.partition('@')[0] in _SYSTEM_LOCAL_PARTS

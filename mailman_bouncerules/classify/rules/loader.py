@@ -27,7 +27,8 @@ DEFAULT_RULES = files('mailman_bouncerules.config') / 'default-rules.cfg'
 
 _KEYS = frozenset((
     'description', 'classification', 'action', 'reason', 'enabled', 'kind',
-    'dsn_action', 'severity', 'smtp_command', 'status', 'smtp_code', 'text'))
+    'dsn_action', 'severity', 'smtp_command', 'status', 'smtp_code', 'text',
+    'unless'))
 _CRITERIA = ('kind', 'dsn_action', 'severity', 'smtp_command', 'status',
              'smtp_code', 'text')
 _SMTP_COMMANDS = ('rcpt', 'data', 'mail', 'helo')
@@ -141,7 +142,9 @@ def _build(name, values, words, path):
         statuses=tuple(_patterns(values, 'status', _STATUS, path, name)),
         smtp_codes=tuple(_patterns(values, 'smtp_code', _SMTP, path, name)),
         texts=tuple(_regexes(_expand(values.get('text', ''), words, path,
-                                     name), path, name)))
+                                     name), path, name)),
+        vetoes=tuple(_regexes(_expand(values.get('unless', ''), words, path,
+                                      name), path, name)))
 
 
 def _one_of(values, key, choices, path, name):

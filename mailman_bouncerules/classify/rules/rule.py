@@ -70,6 +70,7 @@ class Rule:
     statuses: tuple = ()
     smtp_codes: tuple = ()
     texts: tuple = ()                       # compiled regular expressions
+    vetoes: tuple = ()                      # `unless`: words that veto it
     _exact_statuses: frozenset = field(default=frozenset(), compare=False,
                                        repr=False)
     _status_prefixes: tuple = field(default=(), compare=False, repr=False)
@@ -113,6 +114,9 @@ class Rule:
             text = self._search(recipient.diagnostic or '', folded)
             if text is None:
                 return None
+        if self.vetoes and any(regex.search(recipient.diagnostic or '')
+                               for regex in self.vetoes):
+            return None         # the notice also says something else
         return Evidence(
             status=recipient.status if self.statuses else None,
             smtp_code=recipient.smtp_code if self.smtp_codes else None,
