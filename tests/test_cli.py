@@ -85,3 +85,28 @@ def test_bad_rules_file_is_a_clear_error(tmp_path):
     assert result.exit_code != 0
     assert 'rule broken' in result.output
     assert 'bad text pattern' in result.output
+
+
+def test_rules_lists_the_order_and_where_each_rule_came_from(tmp_path):
+    mine = tmp_path / 'mine.cfg'
+    mine.write_text('[rule.my-first]\nclassification: soft\naction: record\n'
+                    'text: vacances\n\n[rule.user-unknown]\naction: count\n')
+    result = CliRunner().invoke(bouncerules, ['rules', '--rules', str(mine)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:2] == ['1.', 'my-first']
+    assert lines[0].rstrip().endswith(str(mine))
+    [changed] = [line for line in lines if ' user-unknown ' in line]
+    assert 'count' in changed and 'changed by %s' % mine in changed
+
+
+def test_explain_shows_what_was_read_and_each_rule_before_the_winner(
+        tmp_path):
+    unknown, spam = bounce_files(tmp_path)
+    result = CliRunner().invoke(bouncerules, ['explain', spam])
+    assert result.exit_code == 0, result.output
+    assert 'read: status 5.7.1, reply 550' in result.output
+    assert 'blocklisted                          no: text' in result.output
+    assert 'YES: rule spam-or-content' in result.output
+    # Nothing after the winner is listed.
+    assert 'user-unknown ' not in result.output

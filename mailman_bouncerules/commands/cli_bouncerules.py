@@ -7,7 +7,7 @@ from zope.interface import implementer
 
 from mailman_bouncerules.app.availability import plugin_active, why_inactive
 from mailman_bouncerules.commands.site import SITE_COMMANDS
-from mailman_bouncerules.commands.standalone import classify
+from mailman_bouncerules.commands.standalone import classify, explain, rules
 
 
 @click.group(help='Rules-based bounce handling: classify bounces, report '
@@ -19,7 +19,7 @@ def bouncerules():
             % why_inactive())
 
 
-for command in (classify,) + SITE_COMMANDS:
+for command in (classify, explain, rules) + SITE_COMMANDS:
     bouncerules.add_command(command)
 
 

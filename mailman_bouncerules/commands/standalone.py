@@ -31,11 +31,7 @@ def bouncerules():
               help='An admin rule file applied on top of the defaults.')
 @click.argument('files', nargs=-1, required=True)
 def classify(as_json, rules_file, files):
-    try:
-        classifier = Classifier(RuleSet.from_files(
-            rules_file or _site_rules_file()))
-    except RulesError as error:
-        raise click.ClickException(str(error)) from None
+    classifier = Classifier(_ruleset(rules_file))
     failed = False
     for path in files:
         try:
@@ -54,6 +50,59 @@ def classify(as_json, rules_file, files):
             click.echo(printable(as_table(path, report, decisions)))
     if failed:
         sys.exit(1)
+
+
+@bouncerules.command(help='The rules in force, in the order they are tried.')
+@click.option('--rules', 'rules_file', type=click.Path(dir_okay=False),
+              help='An admin rule file applied on top of the defaults.')
+def rules(rules_file):
+    for number, rule in enumerate(_ruleset(rules_file).rules, 1):
+        click.echo('%3d. %-36s %-9s %-11s %-14s %s' % (
+            number, rule.name, rule.classification, rule.action, rule.reason,
+            rule.origin))
+
+
+@bouncerules.command(help='Why each recipient of a bounce got its decision: '
+                          'what was read, and each rule tried before the '
+                          'one that decided.')
+@click.option('--rules', 'rules_file', type=click.Path(dir_okay=False),
+              help='An admin rule file applied on top of the defaults.')
+@click.argument('file', type=click.Path(dir_okay=False))
+def explain(rules_file, file):
+    ruleset = _ruleset(rules_file)
+    try:
+        with open(file, 'rb') as handle:
+            data = handle.read(MAX_MESSAGE_BYTES)
+    except OSError as error:
+        raise click.ClickException('cannot read %s: %s'
+                                   % (file, error.strerror)) from None
+    report, decisions = Classifier(ruleset).classify(data)
+    lines = ['%s: %s' % (file, report.kind)]
+    for decision in decisions:
+        recipient = decision.recipient
+        lines.append('  %s' % recipient.address)
+        lines.append('    read: status %s, reply %s, answer to %s, host %s'
+                     % (recipient.status or '-', recipient.smtp_code or '-',
+                        recipient.smtp_command or '-',
+                        recipient.remote_mta or recipient.reporting_mta or '-'))
+        lines.append('    words: %s' % (recipient.diagnostic or '-')[:300])
+        for rule in ruleset.rules:
+            if rule.name == decision.rule:
+                break
+            lines.append('    %-36s no: %s' % (
+                rule.name, rule.why_not(report.kind, recipient)))
+        lines.append('    %-36s YES: %s' % (decision.rule,
+                                              decision.explain()))
+    if not decisions:
+        lines.append('  (no failed recipient)')
+    click.echo(printable('\n'.join(lines)))
+
+
+def _ruleset(rules_file):
+    try:
+        return RuleSet.from_files(rules_file or _site_rules_file())
+    except RulesError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def as_record(path, report, decisions):

@@ -60,6 +60,11 @@ _REPLY_LINE = re.compile(
     r'^.*?(?:^|said:?|<<<|error|:)[ \t]*(?:\n[ \t]*)?[245]\d\d\b.*$',
     re.MULTILINE)
 _MAX_WINDOW = 1200
+# The remote server as Postfix, Exim and Sendmail name it in prose:
+# "host mx.example.org[192.0.2.1] said:", "host mx.example.org [192.0.2.1]".
+_REMOTE_HOST = re.compile(
+    r'\bhost ([a-z0-9](?:[a-z0-9-]{0,62}\.)+[a-z]{2,63})[ \t]?\[',
+    re.IGNORECASE)
 # A lone recipient's diagnosis includes the notice's words before its
 # address: the first few thousand characters of them.
 _MAX_PREAMBLE = 8000
@@ -119,13 +124,15 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
         status = first_status(window)
         if delayed is None and _is_temporary(status):
             delayed = _says_delayed(subject or '') or _says_delayed(text)
+        host = _REMOTE_HOST.search(window)
         yield RecipientReport(
             address=address,
             action='delayed' if delayed and _is_temporary(status) else 'failed',
             status=status,
             smtp_code=first_smtp_code(_reply_lines(window)),
             diagnostic=_compact(window) or None,
-            smtp_command=smtp_command(window))
+            smtp_command=smtp_command(window),
+            remote_mta=host.group(1).lower() if host else None)
 
 
 def _says_delayed(text):

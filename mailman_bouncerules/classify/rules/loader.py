@@ -24,13 +24,16 @@ from mailman_bouncerules.classify.rules.rule import (
 )
 
 DEFAULT_RULES = files('mailman_bouncerules.config') / 'default-rules.cfg'
+DEFAULT_ORIGIN = 'the default rules'
 
 _KEYS = frozenset((
     'description', 'classification', 'action', 'reason', 'enabled', 'kind',
     'dsn_action', 'severity', 'smtp_command', 'status', 'smtp_code', 'text',
-    'unless'))
+    'unless', 'domain', 'host', 'source', 'example'))
 _CRITERIA = ('kind', 'dsn_action', 'severity', 'smtp_command', 'status',
-             'smtp_code', 'text')
+             'smtp_code', 'text', 'domain', 'host')
+_HOST_NAME = re.compile(r'^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*'
+                        r'[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$')
 _SMTP_COMMANDS = ('rcpt', 'data', 'mail', 'helo')
 _STATUS = re.compile(r'^(?:\*|[245](?:\.\*|\.\d{1,3}(?:\.\*|\.\d{1,3})?)?)$')
 _SMTP = re.compile(r'^[245][\d*]{0,2}$')
@@ -53,6 +56,7 @@ def load_rules(admin_path=None):
     """The rules in force: defaults, changed by the admin's file if given."""
     sections, words = _read(DEFAULT_RULES.read_text(encoding='utf-8'),
                             DEFAULT_RULES)
+    origins = dict.fromkeys(sections, DEFAULT_ORIGIN)
     if admin_path:
         try:
             text = open(admin_path, encoding='utf-8').read()
@@ -65,15 +69,18 @@ def load_rules(admin_path=None):
         for name, values in admin_sections.items():
             if name in sections:
                 sections[name] = {**sections[name], **values}
+                origins[name] = '%s, changed by %s' % (DEFAULT_ORIGIN,
+                                                       admin_path)
             else:
                 added.append((name, values))
+                origins[name] = str(admin_path)
         sections = {**dict(added), **sections}
         source = admin_path
     else:
         source = DEFAULT_RULES
     rules = []
     for name, values in sections.items():
-        rule = _build(name, values, words, source)
+        rule = _build(name, values, words, source, origins)
         if rule is not None:
             rules.append(rule)
     return rules
@@ -110,7 +117,7 @@ def _read(text, path):
     return sections, words
 
 
-def _build(name, values, words, path):
+def _build(name, values, words, path, origins):
     enabled = values.get('enabled', 'yes').strip().lower()
     if enabled not in ('yes', 'no', 'true', 'false', 'on', 'off', '1', '0'):
         raise RulesError(path, name, 'enabled must be yes or no')
@@ -144,7 +151,13 @@ def _build(name, values, words, path):
         texts=tuple(_regexes(_expand(values.get('text', ''), words, path,
                                      name), path, name)),
         vetoes=tuple(_regexes(_expand(values.get('unless', ''), words, path,
-                                      name), path, name)))
+                                      name), path, name)),
+        domains=tuple(_patterns(values, 'domain', _HOST_NAME, path, name)),
+        hosts=tuple(_patterns(values, 'host', _HOST_NAME, path, name)),
+        source=' '.join(values.get('source', '').split()),
+        examples=tuple(line.strip() for line in values.get(
+            'example', '').splitlines() if line.strip()),
+        origin=origins.get(name, str(path)))
 
 
 def _one_of(values, key, choices, path, name):
@@ -165,7 +178,8 @@ def _words(values, key, choices, path, name):
 
 
 def _patterns(values, key, shape, path, name):
-    patterns = values.get(key, '').split()
+    patterns = values.get(key, '').lower().split() if key in (
+        'domain', 'host') else values.get(key, '').split()
     for pattern in patterns:
         if not shape.match(pattern):
             raise RulesError(path, name, 'bad %s pattern %r' % (key, pattern))

@@ -71,6 +71,11 @@ class Rule:
     smtp_codes: tuple = ()
     texts: tuple = ()                       # compiled regular expressions
     vetoes: tuple = ()                      # `unless`: words that veto it
+    domains: tuple = ()                     # the recipient's, or a parent
+    hosts: tuple = ()                       # the remote or reporting MTA's
+    source: str = ''                        # where its facts come from
+    examples: tuple = ()                    # wordings it must decide
+    origin: str = ''                        # the file it was read from
     _exact_statuses: frozenset = field(default=frozenset(), compare=False,
                                        repr=False)
     _status_prefixes: tuple = field(default=(), compare=False, repr=False)
@@ -96,27 +101,50 @@ class Rule:
         `folded` is the case-folded diagnostic, when the caller has it: a
         rule set folds it once for all its rules.
         """
-        if ((self.kinds and kind not in self.kinds)
-                or (self.dsn_actions
-                    and recipient.action not in self.dsn_actions)
-                or (self.severities
-                    and severity_of(recipient) not in self.severities)
-                or (self.smtp_commands
-                    and recipient.smtp_command not in self.smtp_commands)
-                or (self.statuses and not self._status_matches(
-                    recipient.status))
-                or (self.smtp_codes and not any(
-                    test.fullmatch(recipient.smtp_code or '')
-                    for test in self._smtp_tests))):
+        failed, text = self._first_failed(kind, recipient, folded)
+        if failed is not None:
             return None
+        return self._evidence(kind, recipient, text)
+
+    def why_not(self, kind, recipient):
+        """The name of the first test that fails (`explain`), or None."""
+        return self._first_failed(kind, recipient, None)[0]
+
+    def _first_failed(self, kind, recipient, folded):
+        """(the first failing test's key, the matched text)."""
+        if self.kinds and kind not in self.kinds:
+            return 'kind', None
+        if self.dsn_actions and recipient.action not in self.dsn_actions:
+            return 'dsn_action', None
+        if self.severities and severity_of(recipient) not in self.severities:
+            return 'severity', None
+        if (self.smtp_commands
+                and recipient.smtp_command not in self.smtp_commands):
+            return 'smtp_command', None
+        if self.statuses and not self._status_matches(recipient.status):
+            return 'status', None
+        if self.smtp_codes and not any(
+                test.fullmatch(recipient.smtp_code or '')
+                for test in self._smtp_tests):
+            return 'smtp_code', None
+        if self.domains and not _under(recipient.address.rpartition('@')[2],
+                                       self.domains):
+            return 'domain', None
+        if self.hosts and not any(
+                _under(host, self.hosts) for host in (
+                    recipient.remote_mta, recipient.reporting_mta) if host):
+            return 'host', None
         text = None
         if self.texts:
             text = self._search(recipient.diagnostic or '', folded)
             if text is None:
-                return None
+                return 'text', None
         if self.vetoes and any(regex.search(recipient.diagnostic or '')
                                for regex in self.vetoes):
-            return None         # the notice also says something else
+            return 'unless', None   # the notice also says something else
+        return None, text
+
+    def _evidence(self, kind, recipient, text):
         return Evidence(
             status=recipient.status if self.statuses else None,
             smtp_code=recipient.smtp_code if self.smtp_codes else None,
@@ -154,7 +182,19 @@ class Rule:
             facts.append(severity_of(recipient))
         if self.smtp_commands:
             facts.append('answer to %s' % recipient.smtp_command)
+        if self.domains:
+            facts.append('domain %s' % recipient.address.rpartition('@')[2])
+        if self.hosts:
+            facts.append('host %s' % (recipient.remote_mta
+                                      or recipient.reporting_mta))
         return tuple(facts)
+
+
+def _under(name, suffixes):
+    """Is the host or domain `name` one of `suffixes`, or below one?"""
+    name = (name or '').strip().rstrip('.').lower()
+    return any(name == suffix or name.endswith('.' + suffix)
+               for suffix in suffixes)
 
 
 def _gate(searches):
