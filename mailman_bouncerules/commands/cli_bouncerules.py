@@ -6,17 +6,20 @@ from public import public
 from zope.interface import implementer
 
 from mailman_bouncerules.app.availability import plugin_active, why_inactive
+from mailman_bouncerules.app.settings import configured_rules_file
 from mailman_bouncerules.commands.site import SITE_COMMANDS
 from mailman_bouncerules.commands.standalone import classify, explain, rules
 
 
 @click.group(help='Rules-based bounce handling: classify bounces, report '
                   'and manage member bounce states.')
-def bouncerules():
+@click.pass_context
+def bouncerules(context):
     if not plugin_active():
         raise click.ClickException(
             'bouncerules is not active, stock Mailman handles bounces: %s'
             % why_inactive())
+    context.obj = {'site_rules_file': configured_rules_file()}
 
 
 for command in (classify, explain, rules) + SITE_COMMANDS:

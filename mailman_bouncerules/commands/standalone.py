@@ -1,17 +1,18 @@
 """The `bouncerules` command line, shared by the console script and
 `mailman bouncerules`.
 
-`classify` needs no Mailman site: admins use it to try a rule file on
-saved bounces before enabling it.
+`classify`, `rules` and `explain` need no Mailman site: admins use them to
+try a rule file on saved bounces before enabling it.  This module imports
+nothing of Mailman, so the console script starts fast; inside a site,
+`mailman bouncerules` passes the site's rule file down as the click
+context's `site_rules_file`.
 """
 
 import json
 import sys
 
 import click
-from mailman.config import config
 
-from mailman_bouncerules.app.settings import configured_rules_file
 from mailman_bouncerules.app.untrusted import printable
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing.mime import MAX_MESSAGE_BYTES
@@ -140,6 +141,6 @@ def as_table(path, report, decisions):
 
 def _site_rules_file():
     """The rule file of the Mailman site, when run as `mailman bouncerules`."""
-    if 'bouncerules' not in config.plugins:
-        return None
-    return configured_rules_file()
+    context = click.get_current_context(silent=True)
+    found = context.find_root().obj if context is not None else None
+    return (found or {}).get('site_rules_file')

@@ -10,6 +10,8 @@ Exits 1 if any unsubscribe was wrongful: that number must never regress.
 """
 
 import json
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -112,6 +114,30 @@ def throughput(emails, classifier, rounds=3):
             len(emails) / _best_time(stock, rounds))
 
 
+# A bare flufl.bounce script: what stock Mailman's detector costs to start.
+_BARE_FLUFL = ('import email, sys\n'
+               'from email.policy import compat32\n'
+               'from flufl.bounce import all_failures\n'
+               'with open(sys.argv[1], "rb") as f:\n'
+               '    all_failures(email.message_from_binary_file(f, policy=compat32))\n')
+
+
+def start_up(path, runs=9):
+    """Median seconds, start-up included, for `bouncerules classify` and
+    for a bare flufl.bounce script on the same bounce file."""
+    console = Path(sys.executable).with_name('bouncerules')
+
+    def median(command):
+        times = []
+        for _run in range(runs):
+            start = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+    return (median([str(console), 'classify', str(path)]),
+            median([sys.executable, '-c', _BARE_FLUFL, str(path)]))
+
+
 def _best_time(function, rounds):
     best = float('inf')
     for _round in range(rounds):
@@ -149,6 +175,10 @@ def main(corpus, rules_file, show):
     print('throughput, bouncerules         %.0f messages/s' % ours)
     print('throughput, flufl.bounce        %.0f messages/s' % flufl)
     print('speed ratio to flufl.bounce     %.2fx' % (ours / flufl))
+    first = sorted((corpus / 'emails').iterdir())[0]
+    command, bare = start_up(first)
+    print('start-up, bouncerules classify  %.3f s (flufl.bounce script '
+          '%.3f s, +%.3f s)' % (command, bare, command - bare))
     sys.exit(1 if counts['wrongful'] else 0)
 
 

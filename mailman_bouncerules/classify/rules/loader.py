@@ -65,6 +65,7 @@ def load_rules(admin_path=None):
                              % error.strerror) from None
         added = []
         admin_sections, admin_words = _read(text, admin_path)
+        _refuse_backtracking(admin_sections, admin_words, admin_path)
         words.update(admin_words)
         for name, values in admin_sections.items():
             if name in sections:
@@ -205,8 +206,7 @@ def _regexes(text, path, name):
     """One regular expression per line, matched case-insensitively.
 
     Lines stay separate expressions: each gets its own literal prefilter
-    (see prefilter.py), so most are never run at all.  A pattern that can
-    backtrack without bound is refused (see backtracking.py).
+    (see prefilter.py), so most are never run at all.
     """
     for line in text.splitlines():
         line = line.strip()
@@ -217,8 +217,28 @@ def _regexes(text, path, name):
         except re.error as error:
             raise RulesError(path, name, 'bad text pattern %r: %s'
                              % (line, error)) from None
-        risk = backtracking_risk(line, re.IGNORECASE)
+        yield compiled
+
+
+def _refuse_backtracking(sections, words, path):
+    """Refuse the admin's patterns that can backtrack without bound.
+
+    Only the admin's: the default file's are checked by the test suite
+    (test_every_default_pattern_is_safe), not at every start.
+    """
+    lines = [(name, line) for name, values in sections.items()
+             for key in ('text', 'unless')
+             for line in values.get(key, '').splitlines()]
+    lines += [('words.' + name, line) for name, text in words.items()
+              for line in text.splitlines()]
+    for name, line in lines:
+        line = line.strip()
+        if not line or line.startswith('@'):
+            continue
+        try:
+            risk = backtracking_risk(line, re.IGNORECASE)
+        except re.error:
+            continue                # reported where it is compiled
         if risk:
             raise RulesError(path, name, 'text pattern "%s" can take very '
                              'long to match: %s' % (line, risk))
-        yield compiled
