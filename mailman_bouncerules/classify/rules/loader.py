@@ -29,7 +29,8 @@ DEFAULT_ORIGIN = 'the default rules'
 _KEYS = frozenset((
     'description', 'classification', 'action', 'reason', 'enabled', 'kind',
     'dsn_action', 'severity', 'smtp_command', 'status', 'smtp_code', 'text',
-    'unless', 'domain', 'host', 'source', 'example'))
+    'unless', 'domain', 'host', 'source', 'example', 'any_of'))
+_ALTERNATIVES = ('status', 'smtp_code', 'text')
 _CRITERIA = ('kind', 'dsn_action', 'severity', 'smtp_command', 'status',
              'smtp_code', 'text', 'domain', 'host')
 _HOST_NAME = re.compile(r'^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*'
@@ -158,7 +159,18 @@ def _build(name, values, words, path, origins):
         source=' '.join(values.get('source', '').split()),
         examples=tuple(line.strip() for line in values.get(
             'example', '').splitlines() if line.strip()),
-        origin=origins.get(name, str(path)))
+        origin=origins.get(name, str(path)),
+        any_of=_any_of(values, path, name))
+
+
+def _any_of(values, path, name):
+    """The tests named in `any_of`: one of them passing is enough."""
+    keys = frozenset(_words(values, 'any_of', _ALTERNATIVES, path, name))
+    missing = sorted(key for key in keys if not values.get(key, '').strip())
+    if len(keys) == 1 or missing:
+        raise RulesError(path, name, 'any_of names two or more of the '
+                         "rule's own tests (%s)" % ', '.join(_ALTERNATIVES))
+    return keys
 
 
 def _one_of(values, key, choices, path, name):

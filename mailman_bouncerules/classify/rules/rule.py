@@ -71,6 +71,7 @@ class Rule:
     smtp_codes: tuple = ()
     texts: tuple = ()                       # compiled regular expressions
     vetoes: tuple = ()                      # `unless`: words that veto it
+    any_of: frozenset = frozenset()         # tests of which one suffices
     domains: tuple = ()                     # the recipient's, or a parent
     hosts: tuple = ()                       # the remote or reporting MTA's
     source: str = ''                        # where its facts come from
@@ -101,55 +102,67 @@ class Rule:
         `folded` is the case-folded diagnostic, when the caller has it: a
         rule set folds it once for all its rules.
         """
-        failed, text = self._first_failed(kind, recipient, folded)
+        failed, text, matched = self._first_failed(kind, recipient, folded)
         if failed is not None:
             return None
-        return self._evidence(kind, recipient, text)
+        return Evidence(
+            status=recipient.status if 'status' in matched else None,
+            smtp_code=recipient.smtp_code if 'smtp_code' in matched else None,
+            text=text,
+            facts=self._facts(kind, recipient))
 
     def why_not(self, kind, recipient):
         """The name of the first test that fails (`explain`), or None."""
         return self._first_failed(kind, recipient, None)[0]
 
     def _first_failed(self, kind, recipient, folded):
-        """(the first failing test's key, the matched text)."""
+        """(the first failing test's key, the matched text, the keys of the
+        alternative tests that passed).
+
+        Tests named in `any_of` are alternatives: one of them passing is
+        enough; every other test must pass.
+        """
+        matched = set()
         if self.kinds and kind not in self.kinds:
-            return 'kind', None
+            return 'kind', None, matched
         if self.dsn_actions and recipient.action not in self.dsn_actions:
-            return 'dsn_action', None
+            return 'dsn_action', None, matched
         if self.severities and severity_of(recipient) not in self.severities:
-            return 'severity', None
+            return 'severity', None, matched
         if (self.smtp_commands
                 and recipient.smtp_command not in self.smtp_commands):
-            return 'smtp_command', None
-        if self.statuses and not self._status_matches(recipient.status):
-            return 'status', None
-        if self.smtp_codes and not any(
-                test.fullmatch(recipient.smtp_code or '')
-                for test in self._smtp_tests):
-            return 'smtp_code', None
+            return 'smtp_command', None, matched
+        if self.statuses:
+            if self._status_matches(recipient.status):
+                matched.add('status')
+            elif 'status' not in self.any_of:
+                return 'status', None, matched
+        if self.smtp_codes:
+            if any(test.fullmatch(recipient.smtp_code or '')
+                   for test in self._smtp_tests):
+                matched.add('smtp_code')
+            elif 'smtp_code' not in self.any_of:
+                return 'smtp_code', None, matched
         if self.domains and not _under(recipient.address.rpartition('@')[2],
                                        self.domains):
-            return 'domain', None
+            return 'domain', None, matched
         if self.hosts and not any(
                 _under(host, self.hosts) for host in (
                     recipient.remote_mta, recipient.reporting_mta) if host):
-            return 'host', None
+            return 'host', None, matched
         text = None
-        if self.texts:
+        if self.texts and not (self.any_of and matched):
             text = self._search(recipient.diagnostic or '', folded)
-            if text is None:
-                return 'text', None
+            if text is not None:
+                matched.add('text')
+            elif 'text' not in self.any_of:
+                return 'text', None, matched
+        if self.any_of and not matched:
+            return 'any_of', None, matched
         if self.vetoes and any(regex.search(recipient.diagnostic or '')
                                for regex in self.vetoes):
-            return 'unless', None   # the notice also says something else
-        return None, text
-
-    def _evidence(self, kind, recipient, text):
-        return Evidence(
-            status=recipient.status if self.statuses else None,
-            smtp_code=recipient.smtp_code if self.smtp_codes else None,
-            text=text,
-            facts=self._facts(kind, recipient))
+            return 'unless', None, matched  # the notice says something else
+        return None, text, matched
 
     def _status_matches(self, status):
         return status is not None and (
