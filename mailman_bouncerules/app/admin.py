@@ -212,7 +212,8 @@ class ListAdmin:
                              not_found=True)
         if hold.status != HELD:
             raise AdminError('Hold %s was already %s' % (hold_id, hold.status))
-        (self.ledger.release if release else self.ledger.discard)(hold, actor)
+        (self.ledger.holds.release if release
+         else self.ledger.holds.discard)(hold, actor)
         return next(row for row in self.holds() if row['id'] == hold_id)
 
     def configure(self, confirm_after=None, tracking_on=None,

@@ -28,30 +28,21 @@ import math
 
 from mailman.utilities.datetime import now
 from public import public
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from mailman_bouncerules.app import notices
-from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
-from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
     CAMPAIGN_SCOPE,
     CAP_SCOPE,
-    CONFIRMED,
-    DISCARDED,
-    HARD,
     HELD,
-    OK,
-    RELEASED,
-    SOFT,
     WINDOW_SCOPE,
     Campaign,
     CampaignDomain,
     Event,
     Failures,
-    HardBounce,
     Hold,
     WindowFailures,
 )
@@ -286,103 +277,6 @@ def _scope_words(scope):
 def _bucket_words(bucket):
     return {'post': 'of posts', 'digest': 'of digests'}.get(
         bucket, 'tied to no post')
-
-
-@public
-class HeldDecisions:
-    """What the ledger does with the decisions a trip holds (mixed into
-    `Ledger`, whose state and history methods it uses)."""
-
-    def _hold(self, email, hold, change, decision, campaign, at, evidence):
-        """Keep a removal or confirmation back until an admin releases or
-        discards it."""
-        state = self.locked_state(email)
-        if state.state in (OK, SOFT):
-            state.state = HARD
-        self._event(email, 'held', at, decision=decision, campaign=campaign,
-                    hold_id=hold.id, detail='would %s' % change,
-                    evidence=evidence)
-
-    def _take_back(self, hold, campaign, at):
-        """The breaker tripped: removals and confirmations this campaign
-        already caused in the hold's scope are undone and held instead."""
-        done = self.store.scalars(select(Event).filter_by(
-            list_id=self.list_id, campaign=campaign.message_id).filter(
-            Event.event.in_(('removed', 'confirmed')))).all()
-        for event in done:
-            if hold.domain not in ('*', event.email.rpartition('@')[2]):
-                continue
-            if self._last_undoable(event.email) is not event:
-                continue
-            self.undo(event.email, 'circuit-breaker', 0, at)
-            state = self.locked_state(event.email)
-            state.state = HARD
-            held = self._event(event.email, 'held', at, campaign=campaign,
-                               hold_id=hold.id, detail='would %s' % (
-                                   'remove' if event.event == 'removed'
-                                   else 'confirm'))
-            for name in ('classification', 'action', 'rule', 'reason',
-                         'status', 'smtp_code', 'diagnostic', 'evidence'):
-                setattr(held, name, getattr(event, name))
-
-    def release(self, hold, actor, at=None):
-        """Apply what the hold kept back, now."""
-        at = at or now()
-        for event in self._held_events(hold):
-            member = self.mlist.members.get_member(event.email)
-            state = self.locked_state(event.email)
-            if member is None:
-                continue
-            if event.detail == 'would remove':
-                self._remove(member, event.email, state,
-                             StoredDecision(event), at,
-                             find_campaign(self.store, self.list_id,
-                                           event.campaign),
-                             evidence=EvidenceLevel.of(event.evidence))
-            elif state.state != CONFIRMED:
-                self._confirm(member, event.email, state, at,
-                              find_campaign(self.store, self.list_id,
-                                            event.campaign),
-                              evidence=EvidenceLevel.of(event.evidence))
-            self._mirror(member, state, None)
-        self._decide(hold, RELEASED, actor, at)
-
-    def discard(self, hold, actor, at=None):
-        """Drop what the hold kept back; for a campaign's hold, the hard
-        bounces of that campaign in the hold's scope stop counting."""
-        at = at or now()
-        held = {event.email for event in self._held_events(hold)}
-        counted = []
-        campaign = (self.store.get(Campaign, hold.campaign_id)
-                    if hold.campaign_id is not None else None)
-        if campaign is not None:
-            counted = [email for email in self.store.scalars(
-                select(HardBounce.email).filter_by(
-                    list_id=self.list_id, kind=campaign.kind,
-                    sequence=campaign.sequence))
-                if hold.domain in ('*', email.rpartition('@')[2])]
-            self.store.execute(delete(HardBounce).filter_by(
-                list_id=self.list_id, kind=campaign.kind,
-                sequence=campaign.sequence).filter(
-                HardBounce.email.in_(counted)))
-        for email in set(counted) | held:
-            state = self.locked_state(email)
-            member = self.mlist.members.get_member(email)
-            state.run = self._current_run(email, campaign_kind(member),
-                                          state.reset_after)
-            if state.run == 0 and state.state == HARD:
-                state.state = OK
-            self._mirror(member, state, None)
-        self._decide(hold, DISCARDED, actor, at)
-
-    def _held_events(self, hold):
-        return self.store.scalars(select(Event).filter_by(
-            list_id=self.list_id, event='held', hold_id=hold.id)).all()
-
-    def _decide(self, hold, status, actor, at):
-        hold.status, hold.actor, hold.decided_at = status, actor, at
-        for email in sorted({e.email for e in self._held_events(hold)}):
-            self._event(email, status, at, actor=actor, hold_id=hold.id)
 
 
 @public

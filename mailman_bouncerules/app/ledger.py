@@ -33,7 +33,6 @@ from zope.component import getUtility
 from mailman_bouncerules.app import notices
 from mailman_bouncerules.app.breaker import (
     CircuitBreaker,
-    HeldDecisions,
     StoredDecision,
 )
 from mailman_bouncerules.app.campaigns import (
@@ -48,6 +47,7 @@ from mailman_bouncerules.app.events import (
     MemberRemoved,
 )
 from mailman_bouncerules.app.evidence import EvidenceLevel
+from mailman_bouncerules.app.holds import HeldDecisions
 from mailman_bouncerules.app.probes import CONFIRM, REMOVE, Prober
 from mailman_bouncerules.app.settings import default_confirm_after, settings
 from mailman_bouncerules.app.shadow import in_shadow
@@ -89,7 +89,7 @@ def member_snapshot(member):
 
 
 @public
-class Ledger(HeldDecisions):
+class Ledger:
     """One list's bounce states and history."""
 
     def __init__(self, mlist, store):
@@ -99,6 +99,7 @@ class Ledger(HeldDecisions):
         # Shadow mode: decide and record as always, change nothing.
         self.shadow = in_shadow(store, mlist.list_id)
         self.prober = Prober(mlist, store)
+        self.holds = HeldDecisions(self)
 
     # -- reading --------------------------------------------------------
 
@@ -151,7 +152,7 @@ class Ledger(HeldDecisions):
             # Flagged only: a soft bounce, or a hard one with no campaign
             # to count it against.
             state.state = SOFT if decision.classification == 'soft' else HARD
-        event = self._event(email, 'bounce', at, decision=decision,
+        event = self.record_event(email, 'bounce', at, decision=decision,
                             campaign=campaign, attribution=attribution,
                             counted=counted, evidence=evidence)
         zope.event.notify(BounceClassified(self.mlist, email, decision,
@@ -159,7 +160,7 @@ class Ledger(HeldDecisions):
         breaker = CircuitBreaker(self.mlist, self.store)
         tripped = breaker.observe(campaign, email, decision, at)
         if tripped is not None and tripped.campaign_id is not None:
-            self._take_back(tripped, campaign, at)
+            self.holds.take_back(tripped, campaign, at)
         change = self._change_called_for(state, decision, campaign, counted)
         if probe is not None and decision.classification == 'hard':
             # The probe went to this address alone and bounced hard: what
@@ -172,7 +173,7 @@ class Ledger(HeldDecisions):
                                 and state.state != CONFIRMED):
             self._change(member, email, state, change, decision, campaign,
                          at, evidence, event, breaker)
-        self._mirror(member, state, at)
+        self.mirror(member, state, at)
         return state
 
     def _change_called_for(self, state, decision, campaign, counted):
@@ -217,7 +218,7 @@ class Ledger(HeldDecisions):
                 return
             probe, why = self.prober.request(
                 email, change, event, campaign, at)
-            self._event(email, 'verifying' if probe else 'unverified', at,
+            self.record_event(email, 'verifying' if probe else 'unverified', at,
                         campaign=campaign, evidence=evidence,
                         detail='would %s on verified evidence; %s'
                         % (change, why))
@@ -226,15 +227,15 @@ class Ledger(HeldDecisions):
         if hold is None and not self.shadow:
             hold = breaker.cap_hold(at)
         if hold is not None:
-            self._hold(email, hold, change, decision, campaign, at, evidence)
+            self.holds.hold(email, hold, change, decision, campaign, at, evidence)
             return
         self.prober.supersede(
             email, at, 'verified evidence (%s)' % evidence.value)
         if change == REMOVE:
-            self._remove(member, email, state, decision, at, campaign,
+            self.remove(member, email, state, decision, at, campaign,
                          evidence=evidence)
         else:
-            self._confirm(member, email, state, at, campaign,
+            self.confirm(member, email, state, at, campaign,
                           evidence=evidence)
 
     def reset(self, member, email, why, sequence, at=None):
@@ -248,7 +249,7 @@ class Ledger(HeldDecisions):
         at = at or now()
         state = self.locked_state(email)
         if state.state in (CONFIRMED, REMOVED) and not state.shadow:
-            self._event(email, why, at, detail='no reset: member is %s'
+            self.record_event(email, why, at, detail='no reset: member is %s'
                         % state.state)
             return False
         state.shadow = False
@@ -256,12 +257,12 @@ class Ledger(HeldDecisions):
             email, at, 'the member showed life (%s)' % why)
         kind = campaign_kind(member)
         state.reset_after = max(state.reset_after, sequence or 0)
-        state.run = self._current_run(email, kind, state.reset_after)
+        state.run = self.current_run(email, kind, state.reset_after)
         state.state = OK if state.run == 0 else HARD
         state.changed_at = at
-        self._event(email, why, at, detail='hard bounces up to campaign %d '
+        self.record_event(email, why, at, detail='hard bounces up to campaign %d '
                     'no longer count' % state.reset_after)
-        self._mirror(member, state, None)
+        self.mirror(member, state, None)
         zope.event.notify(BounceRunReset(self.mlist, email, why))
         return True
 
@@ -276,8 +277,8 @@ class Ledger(HeldDecisions):
         if member is not None:
             member.preferences.delivery_status = DeliveryStatus.enabled
         self.prober.supersede(email, at, 're-enabled')
-        self._event(email, 'reenable', at)
-        self._mirror(member, state, None)
+        self.record_event(email, 'reenable', at)
+        self.mirror(member, state, None)
         zope.event.notify(BounceRunReset(self.mlist, email, 'reenable'))
         return state
 
@@ -290,7 +291,7 @@ class Ledger(HeldDecisions):
         the event undone; LookupError if there is nothing to undo.
         """
         at = at or now()
-        undone = self._last_undoable(email)
+        undone = self.last_undoable(email)
         if undone is None:
             raise LookupError(email)
         snapshot = json.loads(undone.snapshot or '{}')
@@ -304,15 +305,15 @@ class Ledger(HeldDecisions):
         state.state, state.run, state.changed_at = OK, 0, at
         state.reset_after = max(state.reset_after, latest_sequence or 0)
         self.prober.supersede(email, at, 'undone')
-        self._event(email, 'undo', at, actor=actor,
+        self.record_event(email, 'undo', at, actor=actor,
                     detail='undid the %s of %s' % (
                         'removal' if undone.event == 'removed'
                         else 'confirmation', undone.at.isoformat()))
-        self._mirror(member, state, None)
+        self.mirror(member, state, None)
         zope.event.notify(BounceRunReset(self.mlist, email, 'undo'))
         return undone
 
-    def _last_undoable(self, email):
+    def last_undoable(self, email):
         events = self.store.scalars(select(Event).filter_by(
             list_id=self.list_id, email=email.lower()).filter(
             Event.event.in_(('removed', 'confirmed', 'undo', 'reenable')))
@@ -372,31 +373,31 @@ class Ledger(HeldDecisions):
             campaign = find_campaign(self.store, self.list_id,
                                      recorded.campaign)
             state.state = HARD
-            state.run = self._current_run(state.email, campaign_kind(member),
+            state.run = self.current_run(state.email, campaign_kind(member),
                                           state.reset_after)
             if at - recorded.at > recent:
-                self._event(state.email, 'not-enforced', at,
+                self.record_event(state.email, 'not-enforced', at,
                             detail='shadow mode ended: the recorded %s is '
                             'older than %d days' % (
                                 change, settings().shadow_enforce_days))
             elif not evidence.verified:
                 probe, why = self.prober.request(
                     state.email, change, recorded, campaign, at)
-                self._event(state.email, 'verifying' if probe else
+                self.record_event(state.email, 'verifying' if probe else
                             'not-enforced', at, campaign=campaign,
                             evidence=evidence,
                             detail='shadow mode ended: would %s on verified '
                             'evidence; %s' % (change, why))
             elif change == REMOVE:
-                self._remove(member, state.email, state, StoredDecision(
+                self.remove(member, state.email, state, StoredDecision(
                     recorded, 'recorded in shadow mode'), at, campaign,
                     evidence=evidence, notify=False)
                 carried_out += 1
             else:
-                self._confirm(member, state.email, state, at, campaign,
+                self.confirm(member, state.email, state, at, campaign,
                               evidence=evidence, notify=False)
                 carried_out += 1
-            self._mirror(member, state, None)
+            self.mirror(member, state, None)
         return carried_out
 
     # -- internals ------------------------------------------------------
@@ -420,7 +421,7 @@ class Ledger(HeldDecisions):
                 list_id=self.list_id, email=email.lower(), kind=kind).filter(
                 HardBounce.sequence > after)))
 
-    def _current_run(self, email, kind, after):
+    def current_run(self, email, kind, after):
         """The run ending at the member's newest counted hard bounce."""
         sequences = self._hard_sequences(email, kind, after)
         return longest_run_through(sequences, max(sequences)) if sequences else 0
@@ -433,13 +434,13 @@ class Ledger(HeldDecisions):
             state.run = 0
         state.changed_at = at
         state.shadow = True
-        self._event(email, 'would-%s' % change, at, decision=decision,
+        self.record_event(email, 'would-%s' % change, at, decision=decision,
                     campaign=campaign, evidence=evidence,
                     detail='shadow mode' if change == REMOVE else
                     'shadow mode: hard bounces in %d consecutive campaigns'
                     % state.run)
 
-    def _confirm(self, member, email, state, at, campaign=None,
+    def confirm(self, member, email, state, at, campaign=None,
                  evidence=EvidenceLevel.UNVERIFIED, notify=True):
         if self.shadow:
             self._shadow_mark(email, state, CONFIRM, None, campaign, at,
@@ -458,7 +459,7 @@ class Ledger(HeldDecisions):
             list_id=self.list_id, kind=kind).filter(
             Campaign.sequence.in_(sorted(sequences))).order_by(
             Campaign.sequence)).all()
-        self._event(email, 'confirmed', at, campaign=campaign,
+        self.record_event(email, 'confirmed', at, campaign=campaign,
                     detail='hard bounces in %d consecutive campaigns'
                     % state.run, snapshot=snapshot, evidence=evidence)
         log.info('bouncerules: %s confirmed bouncing on %s (%d campaigns, %s)',
@@ -467,7 +468,7 @@ class Ledger(HeldDecisions):
             notices.confirmed(self.mlist, email, state, campaigns)
         zope.event.notify(BounceConfirmed(self.mlist, email, state.run))
 
-    def _remove(self, member, email, state, decision, at, campaign=None,
+    def remove(self, member, email, state, decision, at, campaign=None,
                 evidence=EvidenceLevel.UNVERIFIED, notify=True):
         if self.shadow:
             self._shadow_mark(email, state, REMOVE, decision, campaign, at,
@@ -476,7 +477,7 @@ class Ledger(HeldDecisions):
         state.state = REMOVED
         state.run = 0
         state.changed_at = at
-        self._event(email, 'removed', at, decision=decision, campaign=campaign,
+        self.record_event(email, 'removed', at, decision=decision, campaign=campaign,
                     snapshot=member_snapshot(member), evidence=evidence)
         if member is None:
             return
@@ -492,7 +493,7 @@ class Ledger(HeldDecisions):
             notices.removed(self.mlist, email, decision, evidence)
         zope.event.notify(MemberRemoved(self.mlist, email, decision))
 
-    def _mirror(self, member, state, at):
+    def mirror(self, member, state, at):
         """Keep Mailman's own fields meaningful for existing tools (in
         shadow mode they are stock Mailman's)."""
         if member is None or state.state == REMOVED or self.shadow:
@@ -501,7 +502,7 @@ class Ledger(HeldDecisions):
         if at is not None:
             member.last_bounce_received = at
 
-    def _event(self, email, name, at, decision=None, campaign=None,
+    def record_event(self, email, name, at, decision=None, campaign=None,
                attribution=None, counted=False, detail=None, snapshot=None,
                actor=None, hold_id=None, evidence=None):
         event = Event(list_id=self.list_id, email=email.lower(), event=name,

@@ -1,0 +1,128 @@
+"""Decisions a circuit-breaker trip holds, until an admin decides.
+
+The breaker (breaker.py) says when to hold; this module keeps a removal or
+confirmation back, takes back what the tripping campaign already did, and
+releases or discards what it holds, through the ledger's own methods.
+"""
+
+from mailman.utilities.datetime import now
+from public import public
+from sqlalchemy import delete, select
+
+from mailman_bouncerules.app.breaker import StoredDecision
+from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
+from mailman_bouncerules.app.evidence import EvidenceLevel
+from mailman_bouncerules.model.tables import (
+    CONFIRMED,
+    DISCARDED,
+    HARD,
+    OK,
+    RELEASED,
+    SOFT,
+    Campaign,
+    Event,
+    HardBounce,
+)
+
+
+@public
+class HeldDecisions:
+    """What the ledger does with the decisions a circuit-breaker trip holds:
+    keep them back, take back what the trip's campaign already did, and
+    carry them out or drop them when an admin decides."""
+
+    def __init__(self, ledger):
+        self.ledger = ledger
+        self.mlist, self.store, self.list_id = (
+            ledger.mlist, ledger.store, ledger.list_id)
+
+    def hold(self, email, hold, change, decision, campaign, at, evidence):
+        """Keep a removal or confirmation back until an admin releases or
+        discards it."""
+        state = self.ledger.locked_state(email)
+        if state.state in (OK, SOFT):
+            state.state = HARD
+        self.ledger.record_event(email, 'held', at, decision=decision,
+                                 campaign=campaign, hold_id=hold.id,
+                                 detail='would %s' % change,
+                                 evidence=evidence)
+
+    def take_back(self, hold, campaign, at):
+        """The breaker tripped: removals and confirmations this campaign
+        already caused in the hold's scope are undone and held instead."""
+        done = self.store.scalars(select(Event).filter_by(
+            list_id=self.list_id, campaign=campaign.message_id).filter(
+            Event.event.in_(('removed', 'confirmed')))).all()
+        for event in done:
+            if hold.domain not in ('*', event.email.rpartition('@')[2]):
+                continue
+            if self.ledger.last_undoable(event.email) is not event:
+                continue
+            self.ledger.undo(event.email, 'circuit-breaker', 0, at)
+            state = self.ledger.locked_state(event.email)
+            state.state = HARD
+            held = self.ledger.record_event(
+                event.email, 'held', at, campaign=campaign, hold_id=hold.id,
+                detail='would %s' % ('remove' if event.event == 'removed'
+                                     else 'confirm'))
+            for name in ('classification', 'action', 'rule', 'reason',
+                         'status', 'smtp_code', 'diagnostic', 'evidence'):
+                setattr(held, name, getattr(event, name))
+
+    def release(self, hold, actor, at=None):
+        """Apply what the hold kept back, now."""
+        at = at or now()
+        for event in self._held_events(hold):
+            member = self.mlist.members.get_member(event.email)
+            state = self.ledger.locked_state(event.email)
+            if member is None:
+                continue
+            campaign = find_campaign(self.store, self.list_id, event.campaign)
+            evidence = EvidenceLevel.of(event.evidence)
+            if event.detail == 'would remove':
+                self.ledger.remove(member, event.email, state,
+                                   StoredDecision(event), at, campaign,
+                                   evidence=evidence)
+            elif state.state != CONFIRMED:
+                self.ledger.confirm(member, event.email, state, at, campaign,
+                                    evidence=evidence)
+            self.ledger.mirror(member, state, None)
+        self._decide(hold, RELEASED, actor, at)
+
+    def discard(self, hold, actor, at=None):
+        """Drop what the hold kept back; for a campaign's hold, the hard
+        bounces of that campaign in the hold's scope stop counting."""
+        at = at or now()
+        held = {event.email for event in self._held_events(hold)}
+        counted = []
+        campaign = (self.store.get(Campaign, hold.campaign_id)
+                    if hold.campaign_id is not None else None)
+        if campaign is not None:
+            counted = [email for email in self.store.scalars(
+                select(HardBounce.email).filter_by(
+                    list_id=self.list_id, kind=campaign.kind,
+                    sequence=campaign.sequence))
+                if hold.domain in ('*', email.rpartition('@')[2])]
+            self.store.execute(delete(HardBounce).filter_by(
+                list_id=self.list_id, kind=campaign.kind,
+                sequence=campaign.sequence).filter(
+                HardBounce.email.in_(counted)))
+        for email in set(counted) | held:
+            state = self.ledger.locked_state(email)
+            member = self.mlist.members.get_member(email)
+            state.run = self.ledger.current_run(
+                email, campaign_kind(member), state.reset_after)
+            if state.run == 0 and state.state == HARD:
+                state.state = OK
+            self.ledger.mirror(member, state, None)
+        self._decide(hold, DISCARDED, actor, at)
+
+    def _held_events(self, hold):
+        return self.store.scalars(select(Event).filter_by(
+            list_id=self.list_id, event='held', hold_id=hold.id)).all()
+
+    def _decide(self, hold, status, actor, at):
+        hold.status, hold.actor, hold.decided_at = status, actor, at
+        for email in sorted({e.email for e in self._held_events(hold)}):
+            self.ledger.record_event(email, status, at, actor=actor,
+                                     hold_id=hold.id)
