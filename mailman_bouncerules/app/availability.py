@@ -14,7 +14,7 @@ from zope.component import queryUtility
 from mailman_bouncerules.interfaces import IClassifier
 
 # Why the plugin is not active, for `mailman bouncerules` to say.
-_why_inactive = []
+_why_inactive: list[str] = []
 
 
 @public

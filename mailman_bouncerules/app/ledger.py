@@ -441,7 +441,7 @@ class Ledger:
                     % state.run)
 
     def confirm(self, member, email, state, at, campaign=None,
-                 evidence=EvidenceLevel.UNVERIFIED, notify=True):
+                evidence=EvidenceLevel.UNVERIFIED, notify=True):
         if self.shadow:
             self._shadow_mark(email, state, CONFIRM, None, campaign, at,
                               evidence)
@@ -469,7 +469,7 @@ class Ledger:
         zope.event.notify(BounceConfirmed(self.mlist, email, state.run))
 
     def remove(self, member, email, state, decision, at, campaign=None,
-                evidence=EvidenceLevel.UNVERIFIED, notify=True):
+               evidence=EvidenceLevel.UNVERIFIED, notify=True):
         if self.shadow:
             self._shadow_mark(email, state, REMOVE, decision, campaign, at,
                               evidence)
@@ -503,22 +503,23 @@ class Ledger:
             member.last_bounce_received = at
 
     def record_event(self, email, name, at, decision=None, campaign=None,
-               attribution=None, counted=False, detail=None, snapshot=None,
-               actor=None, hold_id=None, evidence=None):
+                     attribution=None, counted=False, detail=None,
+                     snapshot=None, actor=None, hold_id=None, evidence=None):
+        what = {}
+        if decision is not None:
+            recipient = decision.recipient
+            what = dict(classification=decision.classification,
+                        action=decision.action, rule=decision.rule,
+                        reason=decision.reason, status=recipient.status,
+                        smtp_code=recipient.smtp_code,
+                        diagnostic=(recipient.diagnostic
+                                    or '')[:DIAGNOSTIC_LIMIT])
         event = Event(list_id=self.list_id, email=email.lower(), event=name,
                       at=at, counted=counted, detail=detail,
                       evidence=evidence.value if evidence else None,
                       attribution=attribution, actor=actor, hold_id=hold_id,
                       snapshot=json.dumps(snapshot) if snapshot else None,
-                      campaign=campaign.message_id if campaign else None)
-        if decision is not None:
-            recipient = decision.recipient
-            event.classification = decision.classification
-            event.action = decision.action
-            event.rule = decision.rule
-            event.reason = decision.reason
-            event.status = recipient.status
-            event.smtp_code = recipient.smtp_code
-            event.diagnostic = (recipient.diagnostic or '')[:DIAGNOSTIC_LIMIT]
+                      campaign=campaign.message_id if campaign else None,
+                      **what)
         self.store.add(event)
         return event

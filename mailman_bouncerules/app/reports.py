@@ -74,7 +74,7 @@ _SHOWN = {'confirmed': 'confirmed (delivery stopped)',
 
 
 def _changes(events):
-    by_member = {}
+    by_member: dict[str, dict] = {}
     for event in events:
         if event.event == 'bounce':
             last = by_member.setdefault(event.email, {})
@@ -84,8 +84,10 @@ def _changes(events):
     lines = []
     for email, seen in sorted(by_member.items()):
         change, bounce = seen.get('change'), seen.get('bounce')
-        what = (_SHOWN[change.event] if change is not None
-                else '%s bounce' % bounce.classification)
+        if change is not None:
+            what = _SHOWN[change.event]
+        else:                       # a member is in by_member for one or both
+            what = '%s bounce' % seen['bounce'].classification
         why = ('  [rule %s, status %s]' % (bounce.rule, bounce.status or '-')
                if bounce is not None else '')
         lines.append('    %-36s %s%s' % (email, what, why))

@@ -126,7 +126,7 @@ def open_rates(store, list_id):
         select(Campaign, Open.email).outerjoin(
             Open, Open.campaign_id == Campaign.id).filter(
             Campaign.list_id == list_id).order_by(Campaign.id)).all()
-    by_campaign = {}
+    by_campaign: dict[int, dict] = {}
     for campaign, email in rows:
         entry = by_campaign.setdefault(campaign.id, {
             'campaign': campaign.message_id, 'kind': campaign.kind,

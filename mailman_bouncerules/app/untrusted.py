@@ -42,7 +42,7 @@ def quoted(text, lines=3, width=76):
     if not words:
         return '    > (none)'
     words = defanged(words)
-    out = []
+    out: list[str] = []
     while words and len(out) < lines:
         if len(words) <= width:
             out.append(words)

@@ -11,8 +11,8 @@ always runs.
 """
 
 import re
-from re import _constants as sre
-from re import _parser as sre_parser
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parser  # type: ignore[attr-defined]
 
 # Shorter literals pass too often to be worth the check.
 MIN_LITERAL = 3

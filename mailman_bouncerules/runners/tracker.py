@@ -29,6 +29,7 @@ import logging
 import queue
 import re
 import threading
+from collections.abc import Callable
 from contextlib import suppress
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -90,7 +91,7 @@ class OpenRecorder:
     """
 
     def __init__(self, capacity=MAX_WAITING):
-        self._waiting = queue.Queue(capacity)
+        self._waiting: queue.Queue[str | None] = queue.Queue(capacity)
         self._thread = threading.Thread(target=self._work, daemon=True,
                                         name='bouncerules-opens')
         self._dropped = 0
@@ -159,7 +160,7 @@ class _Answer(list):
     WSGI servers call close() after the last byte, so not even waking the
     recorder thread happens while the client waits."""
 
-    then = None
+    then: Callable[[], None] | None = None
 
     def close(self):
         if self.then is not None:

@@ -212,7 +212,7 @@ def hostile():
           '(parsed, as the runner gets it)')
     print('   %-26s' % 'family' + ''.join(
         '%12s' % _size_label(size) for size in HOSTILE_SIZES))
-    worst = (0.0, None, None)
+    worst: tuple[float, str, int] = (0.0, '', 0)
     for name, make in FAMILIES.items():
         row = []
         for size in HOSTILE_SIZES:
@@ -225,9 +225,9 @@ def hostile():
             if seconds > worst[0]:
                 worst = (seconds, name, size)
         print('   %-26s' % name + ''.join('%12.3f' % sec for sec in row))
-    print('   worst: %.3f s (%s, %s)' % (worst[0], worst[1],
-                                        _size_label(worst[2])))
-    data = FAMILIES[worst[1]](worst[2])
+    seconds, name, size = worst
+    print('   worst: %.3f s (%s, %s)' % (seconds, name, _size_label(size)))
+    data = FAMILIES[name](size)
     with tempfile.NamedTemporaryFile(suffix='.eml') as handle:
         handle.write(data)
         handle.flush()

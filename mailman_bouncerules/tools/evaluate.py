@@ -21,7 +21,7 @@ from flufl.bounce import all_failures
 
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing.mime import load_message
-from mailman_bouncerules.classify.rules.ruleset import RuleSet
+from mailman_bouncerules.classify.rules.ruleset import Decision, RuleSet
 
 # Reasons that justify removing an address (corpus vocabulary).
 REMOVABLE = {'userunknown', 'hostunknown', 'hasmoved'}
@@ -59,7 +59,7 @@ def evaluate(emails, classifier, show=False):
                   unknown_removed=0)
     for entry, data in emails:
         _report, decisions = classifier.classify(data)
-        by_address = {}
+        by_address: dict[str, Decision] = {}
         for decision in decisions:
             by_address.setdefault(decision.recipient.address, decision)
             if decision.recipient.original_address:

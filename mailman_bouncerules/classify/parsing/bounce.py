@@ -107,7 +107,7 @@ def _parse(message, reading):
         report.kind, report.recipients = found
         return report
     enough = reading.limits.max_recipients + 1
-    recipients = []
+    recipients: list[RecipientReport] = []
     for text in status_texts:
         recipients.extend(islice(dsn.recipient_blocks(text),
                                  enough - len(recipients)))
@@ -180,14 +180,14 @@ def _original_identity(returned, quoted):
 
 def _header_map(message):
     """{lower-case name: [values]}: one pass instead of a scan per lookup."""
-    headers = {}
+    headers: dict[str, list[str]] = {}
     for name, value in message.items():
         headers.setdefault(name.lower(), []).append(str(value))
     return headers
 
 
 def _addresses_in(headers, *names):
-    found = []
+    found: list[str] = []
     for name in names:
         for value in headers.get(name, ()):
             found.extend(filter(None, (clean_address(match.group(0))
@@ -212,7 +212,7 @@ def _found_by_stock(message, notice):
     except Exception:
         return []
     summary = freetext.notice_summary(notice)
-    found = []
+    found: list[RecipientReport] = []
     for action, addresses in (('failed', permanent), ('delayed', temporary)):
         for raw in sorted(addresses):
             address = clean_address(raw.decode('utf-8', 'replace'))

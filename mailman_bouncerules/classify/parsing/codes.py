@@ -97,7 +97,7 @@ def smtp_command(text):
         elif last_command is not None:
             return _COMMAND_NAMES.get(last_command)
     for pattern in _COMMAND_PHRASES:
-        match = pattern.search(text)
-        if match:
-            return _COMMAND_NAMES.get(' '.join(match.group(1).lower().split()))
+        phrase = pattern.search(text)
+        if phrase:
+            return _COMMAND_NAMES.get(' '.join(phrase.group(1).lower().split()))
     return None

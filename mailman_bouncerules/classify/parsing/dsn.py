@@ -41,7 +41,9 @@ def field_blocks(text):
     repeated field keeps its first value because later ones are usually the
     MTA's afterthoughts.
     """
-    blocks, fields, name = [], {}, None
+    blocks: list[dict[str, str]] = []
+    fields: dict[str, list[str]] = {}
+    name: str | None = None
     for line in text.splitlines():
         if not line.strip():
             if fields:

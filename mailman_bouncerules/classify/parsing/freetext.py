@@ -94,7 +94,7 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
     diagnosis; without a DSN they are often the only reason given.  At most
     `limit` addresses are read from the text.
     """
-    occurrences = []
+    occurrences: list[tuple[int, int, str]] = []
     seen = set()
     for match in ADDRESS.finditer(text):
         if limit is not None and len(occurrences) >= limit:

@@ -17,8 +17,8 @@ What remains runs in at most quadratic time, over diagnostics that the
 parser bounds in length (see `parsing.dsn.MAX_FIELD_CHARS`).
 """
 
-from re import _constants as sre
-from re import _parser as sre_parser
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parser  # type: ignore[attr-defined]
 
 from public import public
 

@@ -92,7 +92,7 @@ def _read(text, path):
     parser = ConfigParser(interpolation=None, delimiters=(':', '='),
                           comment_prefixes=('#', ';'),
                           inline_comment_prefixes=None, strict=True)
-    parser.optionxform = str.lower
+    parser.optionxform = str.lower  # type: ignore[assignment,method-assign]
     try:
         parser.read_string(text, source=str(path))
     except ConfigParserError as error:

@@ -82,7 +82,7 @@ class Rule:
     _status_prefixes: tuple = field(default=(), compare=False, repr=False)
     _smtp_tests: tuple = field(default=(), compare=False, repr=False)
     _searches: tuple = field(default=(), compare=False, repr=False)
-    _gate: tuple = field(default=None, compare=False, repr=False)
+    _gate: tuple | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, '_exact_statuses', frozenset(
@@ -122,7 +122,7 @@ class Rule:
         Tests named in `any_of` are alternatives: one of them passing is
         enough; every other test must pass.
         """
-        matched = set()
+        matched: set[str] = set()
         if self.kinds and kind not in self.kinds:
             return 'kind', None, matched
         if self.dsn_actions and recipient.action not in self.dsn_actions:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from public import public
 from zope.interface import implementer
 
+from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.classify.rules.loader import load_rules
 from mailman_bouncerules.classify.rules.rule import Evidence
 from mailman_bouncerules.interfaces import IRuleSet
@@ -17,7 +18,7 @@ UNMATCHED = 'no-rule-matched'
 @dataclass(frozen=True)
 class Decision:
     """What a bounce means for one recipient, and why."""
-    recipient: object           # RecipientReport
+    recipient: RecipientReport
     classification: str
     action: str
     rule: str
