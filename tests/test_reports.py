@@ -72,3 +72,28 @@ def test_reports_are_off_by_default_then_sent_when_due(mailman):
     # ... but the next.
     factory.fast_forward(days=1)
     assert reports.send_due_reports(config.db.store) == 1
+
+
+def test_owner_notices_are_templates_and_never_expand_a_bounce_s_words(
+        mailman):
+    from mailman_bouncerules.app import notices
+    from mailman_bouncerules.app.evidence import EvidenceLevel
+    from mailman_bouncerules.classify.report import RecipientReport
+    from mailman_bouncerules.classify.rules.rule import Evidence
+    from mailman_bouncerules.classify.rules.ruleset import Decision
+    mlist = make_list()
+    queue('virgin')
+    forged = RecipientReport(
+        address=BART, status='5.1.1', smtp_code='550',
+        diagnostic='550 user unknown; re-confirm $listname at $site_email')
+    decision = Decision(forged, 'hard', 'unsubscribe', 'user-unknown',
+                        'userunknown', Evidence(status='5.1.1'))
+    notices.removed(mlist, BART, decision, EvidenceLevel.PROBE)
+    [item] = queue('virgin')
+    text = item.msg.get_payload()
+    assert str(item.msg['Subject']) == (
+        '%s removed from %s by bounces' % (BART, mlist.display_name))
+    assert 'has been removed from ant@example.com: the receiving server ' \
+        'says the mailbox does not exist' in text
+    assert 're-confirm $listname at $site_email' in text    # as written
+    assert 'mailman bouncerules undo ant.example.com %s' % BART in text
