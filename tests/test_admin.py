@@ -371,3 +371,32 @@ def test_rest_paths_may_end_in_a_slash(rest, path):
     without = rest('get', path.rstrip('/'))
     assert with_slash.status_code == without.status_code == 200, path
     assert with_slash.json == without.json
+
+
+def test_rest_collections_page_and_link_as_mailman_s_own(rest):
+    first = rest('get', 'lists/ant.example.com/members',
+                 params={'count': 2, 'page': 1}).json
+    second = rest('get', 'lists/ant.example.com/members',
+                  params={'count': 2, 'page': 2}).json
+    assert (first['start'], first['total_size']) == (0, 3)
+    assert (second['start'], len(second['entries'])) == (2, 1)
+    emails = [row['email'] for row in first['entries'] + second['entries']]
+    assert emails == sorted([BART, CRIS, DAVE])
+    row = first['entries'][0]
+    assert row['self_link'].endswith(
+        '/3.1/plugins/bouncerules/lists/ant.example.com/members/%s'
+        % row['email'])
+    assert row['http_etag']
+    [listed] = rest('get', 'lists').json['entries']
+    assert listed['self_link'].endswith('/plugins/bouncerules/lists/'
+                                        'ant.example.com')
+
+
+@pytest.mark.parametrize('params', [
+    {'count': 2}, {'page': 1}, {'count': 0, 'page': 1},
+    {'count': 5000, 'page': 1}, {'count': 'x', 'page': 1},
+    {'count': 2, 'page': 0}])
+def test_rest_bad_paging_is_a_400(rest, params):
+    result = rest('get', 'lists/ant.example.com/members', params=params)
+    assert result.status_code == 400, result.text
+    assert result.json['description']

@@ -26,10 +26,13 @@ never a 500.
 """
 
 import json
+from urllib.parse import quote
 
 import falcon
+from mailman.core.api import API31
 from mailman.interfaces.listmanager import IListManager
 from mailman.rest.helpers import (
+    CollectionMixin,
     bad_request,
     child,
     conflict,
@@ -50,6 +53,8 @@ from mailman_bouncerules.model.tables import STATES
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 # The longest address SMTP allows (RFC 5321: 64 + 1 + 255).
 MAX_ADDRESS_CHARS = 320
+# The most entries one page may ask for.
+MAX_PAGE = 1000
 # Hold ids are the database's 32-bit integers.
 MAX_HOLD_ID = 2 ** 31 - 1
 # Raw messages `classify` reads; forms are refused (Mailman's REST server
@@ -84,9 +89,46 @@ def _fields(request, **converters):
         raise AdminError(str(error)) from None
 
 
-def _collection(entries):
-    """Mailman's shape for a collection: its entries and how many."""
-    return dict(entries=entries, total_size=len(entries))
+class _Collection(CollectionMixin):
+    """A collection as Mailman's own REST serves one: `entries` (each with
+    its `http_etag`, and its `self_link` where it has a resource of its
+    own), `start` and `total_size`, paged by `count` and `page`."""
+
+    def __init__(self, rows, link=None, **converters):
+        self.rows = rows            # rows(params) -> list of dicts
+        self.link = link            # link(row) -> its path, or None
+        self.converters = converters
+        self.entries = []
+
+    def _get_collection(self, request):
+        return self.entries
+
+    def _resource_as_dict(self, resource, fields=None):
+        row = dict(resource)
+        if self.link is not None:
+            row['self_link'] = API31.path_to(self.link(row))
+        return row
+
+    def on_get(self, request, response):
+        try:
+            params = _fields(request, count=_whole_number(1, MAX_PAGE),
+                             page=_whole_number(1, 10 ** 9),
+                             **self.converters)
+            if ('count' in params) != ('page' in params):
+                raise AdminError('count and page go together')
+            self.entries = self.rows(params)
+        except AdminError as error:
+            _fail(response, error)
+            return
+        collection = self._make_collection(request)
+        collection.setdefault('entries', [])
+        okay(response, etag(collection))
+
+
+def _path(*segments):
+    """The REST path of the plugin's resource named by `segments`."""
+    return 'plugins/bouncerules/' + '/'.join(
+        quote(str(segment), safe='@+') for segment in segments)
 
 
 def _whole_number(low, high):
@@ -155,7 +197,8 @@ class Root(_Resource):
     def lists(self, context, segments):
         segments = _trimmed(segments)
         if not segments:
-            return AllLists(), []
+            return _Collection(_all_lists, link=lambda row: _path(
+                'lists', row['list_id'])), []
         try:
             mlist = find_list(segments[0])
         except AdminError:
@@ -177,12 +220,9 @@ class _NotFoundResource:
     on_post = on_patch = on_get
 
 
-class AllLists:
-
-    def on_get(self, request, response):
-        entries = [dict(list_id=mlist.list_id, **ListAdmin(mlist).stats())
-                   for mlist in getUtility(IListManager).mailing_lists]
-        okay(response, etag(_collection(entries)))
+def _all_lists(params):
+    return [dict(list_id=mlist.list_id, **ListAdmin(mlist).stats())
+            for mlist in getUtility(IListManager).mailing_lists]
 
 
 class OneList(_Resource):
@@ -208,13 +248,13 @@ class OneList(_Resource):
 
     @child()
     def campaigns(self, context, segments):
-        return _Report(lambda: _collection(self.admin.open_rates())), []
+        return _Collection(lambda params: self.admin.open_rates()), []
 
     @child()
     def holds(self, context, segments):
         segments = _trimmed(segments)
         if not segments:
-            return _Report(lambda: _collection(self.admin.holds())), []
+            return _Collection(lambda params: self.admin.holds()), []
         if len(segments) == 2 and segments[1] in ('release', 'discard'):
             try:
                 hold_id = _whole_number(1, MAX_HOLD_ID)(segments[0])
@@ -235,7 +275,12 @@ class OneList(_Resource):
     def members(self, context, segments):
         segments = _trimmed(segments)
         if not segments:
-            return Members(self.admin), []
+            list_id = self.admin.mlist.list_id
+            return _Collection(
+                lambda params: self.admin.members(params.get('state')),
+                link=lambda row: _path('lists', list_id, 'members',
+                                       row['email']),
+                state=_one_of(STATES)), []
         if len(segments[0]) > MAX_ADDRESS_CHARS:
             return _NotFoundResource('No such member'), []
         return OneMember(self.admin, segments[0]), segments[1:]
@@ -249,21 +294,6 @@ class _Report:
 
     def on_get(self, request, response):
         okay(response, etag(self.build()))
-
-
-class Members:
-
-    def __init__(self, admin):
-        self.admin = admin
-
-    def on_get(self, request, response):
-        try:
-            params = _fields(request, state=_one_of(STATES))
-            rows = self.admin.members(params.get('state'))
-        except AdminError as error:
-            _fail(response, error)
-            return
-        okay(response, etag(_collection(rows)))
 
 
 class OneMember(_Resource):
@@ -282,8 +312,7 @@ class OneMember(_Resource):
 
     @child()
     def history(self, context, segments):
-        return _Action(lambda params: _collection(
-            self.admin.history(self.email)), get=True), []
+        return _Collection(lambda params: self.admin.history(self.email)), []
 
     @child()
     def opens(self, context, segments):
@@ -301,32 +330,22 @@ class OneMember(_Resource):
 
 
 class _Action:
-    """A GET report or a POST action on one member."""
+    """A POST action on a member or a hold."""
 
-    def __init__(self, function, get=False, **converters):
+    def __init__(self, function, **converters):
         self.function = function
-        self.get = get
         self.converters = converters
 
-    def _respond(self, request, response):
+    def on_get(self, request, response):
+        _not_allowed(response, 'POST')
+
+    def on_post(self, request, response):
         try:
             body = self.function(_fields(request, **self.converters))
         except AdminError as error:
             _fail(response, error)
             return
         okay(response, etag(body))
-
-    def on_get(self, request, response):
-        if not self.get:
-            _not_allowed(response, 'POST')
-            return
-        self._respond(request, response)
-
-    def on_post(self, request, response):
-        if self.get:
-            _not_allowed(response, 'GET')
-            return
-        self._respond(request, response)
 
 
 class Classify:
