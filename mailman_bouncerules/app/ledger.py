@@ -153,8 +153,8 @@ class Ledger:
             # to count it against.
             state.state = SOFT if decision.classification == 'soft' else HARD
         event = self.record_event(email, 'bounce', at, decision=decision,
-                            campaign=campaign, attribution=attribution,
-                            counted=counted, evidence=evidence)
+                                  campaign=campaign, attribution=attribution,
+                                  counted=counted, evidence=evidence)
         zope.event.notify(BounceClassified(self.mlist, email, decision,
                                            campaign, counted))
         breaker = CircuitBreaker(self.mlist, self.store)
@@ -219,9 +219,9 @@ class Ledger:
             probe, why = self.prober.request(
                 email, change, event, campaign, at)
             self.record_event(email, 'verifying' if probe else 'unverified', at,
-                        campaign=campaign, evidence=evidence,
-                        detail='would %s on verified evidence; %s'
-                        % (change, why))
+                              campaign=campaign, evidence=evidence,
+                              detail='would %s on verified evidence; %s'
+                              % (change, why))
             return
         hold = breaker.active_hold(campaign, email)
         if hold is None and not self.shadow:
@@ -233,10 +233,10 @@ class Ledger:
             email, at, 'verified evidence (%s)' % evidence.value)
         if change == REMOVE:
             self.remove(member, email, state, decision, at, campaign,
-                         evidence=evidence)
+                        evidence=evidence)
         else:
             self.confirm(member, email, state, at, campaign,
-                          evidence=evidence)
+                         evidence=evidence)
 
     def reset(self, member, email, why, sequence, at=None):
         """The member showed life: hard bounces up to `sequence` are void.
@@ -250,7 +250,7 @@ class Ledger:
         state = self.locked_state(email)
         if state.state in (CONFIRMED, REMOVED) and not state.shadow:
             self.record_event(email, why, at, detail='no reset: member is %s'
-                        % state.state)
+                              % state.state)
             return False
         state.shadow = False
         self.prober.supersede(
@@ -261,7 +261,7 @@ class Ledger:
         state.state = OK if state.run == 0 else HARD
         state.changed_at = at
         self.record_event(email, why, at, detail='hard bounces up to campaign %d '
-                    'no longer count' % state.reset_after)
+                          'no longer count' % state.reset_after)
         self.mirror(member, state, None)
         zope.event.notify(BounceRunReset(self.mlist, email, why))
         return True
@@ -306,7 +306,7 @@ class Ledger:
         state.reset_after = max(state.reset_after, latest_sequence or 0)
         self.prober.supersede(email, at, 'undone')
         self.record_event(email, 'undo', at, actor=actor,
-                    detail='undid the %s of %s' % (
+                          detail='undid the %s of %s' % (
                         'removal' if undone.event == 'removed'
                         else 'confirmation', undone.at.isoformat()))
         self.mirror(member, state, None)
@@ -374,20 +374,20 @@ class Ledger:
                                      recorded.campaign)
             state.state = HARD
             state.run = self.current_run(state.email, campaign_kind(member),
-                                          state.reset_after)
+                                         state.reset_after)
             if at - recorded.at > recent:
                 self.record_event(state.email, 'not-enforced', at,
-                            detail='shadow mode ended: the recorded %s is '
-                            'older than %d days' % (
+                                  detail='shadow mode ended: the recorded %s is '
+                                  'older than %d days' % (
                                 change, settings().shadow_enforce_days))
             elif not evidence.verified:
                 probe, why = self.prober.request(
                     state.email, change, recorded, campaign, at)
                 self.record_event(state.email, 'verifying' if probe else
-                            'not-enforced', at, campaign=campaign,
-                            evidence=evidence,
-                            detail='shadow mode ended: would %s on verified '
-                            'evidence; %s' % (change, why))
+                                  'not-enforced', at, campaign=campaign,
+                                  evidence=evidence,
+                                  detail='shadow mode ended: would %s on verified '
+                                  'evidence; %s' % (change, why))
             elif change == REMOVE:
                 self.remove(member, state.email, state, StoredDecision(
                     recorded, 'recorded in shadow mode'), at, campaign,
@@ -395,7 +395,7 @@ class Ledger:
                 carried_out += 1
             else:
                 self.confirm(member, state.email, state, at, campaign,
-                              evidence=evidence, notify=False)
+                             evidence=evidence, notify=False)
                 carried_out += 1
             self.mirror(member, state, None)
         return carried_out
@@ -435,10 +435,10 @@ class Ledger:
         state.changed_at = at
         state.shadow = True
         self.record_event(email, 'would-%s' % change, at, decision=decision,
-                    campaign=campaign, evidence=evidence,
-                    detail='shadow mode' if change == REMOVE else
-                    'shadow mode: hard bounces in %d consecutive campaigns'
-                    % state.run)
+                          campaign=campaign, evidence=evidence,
+                          detail='shadow mode' if change == REMOVE else
+                          'shadow mode: hard bounces in %d consecutive campaigns'
+                          % state.run)
 
     def confirm(self, member, email, state, at, campaign=None,
                 evidence=EvidenceLevel.UNVERIFIED, notify=True):
@@ -460,8 +460,8 @@ class Ledger:
             Campaign.sequence.in_(sorted(sequences))).order_by(
             Campaign.sequence)).all()
         self.record_event(email, 'confirmed', at, campaign=campaign,
-                    detail='hard bounces in %d consecutive campaigns'
-                    % state.run, snapshot=snapshot, evidence=evidence)
+                          detail='hard bounces in %d consecutive campaigns'
+                          % state.run, snapshot=snapshot, evidence=evidence)
         log.info('bouncerules: %s confirmed bouncing on %s (%d campaigns, %s)',
                  email, self.list_id, state.run, evidence.value)
         if notify and self.mlist.bounce_notify_owner_on_disable:
@@ -478,7 +478,7 @@ class Ledger:
         state.run = 0
         state.changed_at = at
         self.record_event(email, 'removed', at, decision=decision, campaign=campaign,
-                    snapshot=member_snapshot(member), evidence=evidence)
+                          snapshot=member_snapshot(member), evidence=evidence)
         if member is None:
             return
         try:
