@@ -141,3 +141,25 @@ def test_rest_holds_release_and_errors(site):
     from zope.component import getUtility
     mlist = getUtility(IListManager).get('ant@example.com')  # REST closed
     assert all(mlist.members.get_member(email) is not None for email in BIG)
+
+
+def test_a_confirmation_held_by_a_trip_is_carried_out_on_release(site):
+    """A confirmation that arrives while a campaign's hold is in force is
+    kept back (the member stays hard, delivery on); releasing the hold
+    confirms it (delivery stopped, by bounces)."""
+    for number in (1, 2, 3):
+        send_campaign(site, number)
+        for email in BIG:
+            refused(site, email, text='5.2.1 <%s>: mailbox disabled')
+    assert state(site, BIG[0]).state == 'hard'
+    assert site.members.get_member(BIG[0]).delivery_status == \
+        DeliveryStatus.enabled
+    held = config.db.store.query(Event).filter_by(
+        event='held', email=BIG[0]).all()
+    assert [event.detail for event in held] == ['would confirm']
+    [hold] = config.db.store.query(Hold).filter_by(id=held[0].hold_id).all()
+    result = mailman_command('release', 'ant@example.com', str(hold.id))
+    assert result.exit_code == 0, result.output
+    assert state(site, BIG[0]).state == 'confirmed'
+    assert site.members.get_member(BIG[0]).delivery_status == \
+        DeliveryStatus.by_bounces

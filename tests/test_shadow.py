@@ -176,3 +176,35 @@ def test_switching_shadow_off_skips_old_decisions(mailman):
     assert mlist.members.get_member(BART) is not None
     assert [e.event for e in config.db.store.query(Event).filter_by(
         email=BART).order_by(Event.id)][-1] == 'not-enforced'
+
+
+def test_stock_removal_cycle_changes_members_of_shadow_lists_only(mailman):
+    """In shadow mode stock Mailman stays in charge: its warn-then-remove
+    cycle removes a member disabled by bounces whose warnings ran out.
+    Elsewhere such a member is one this plugin confirmed, and it stays
+    (and gets no stock warning) until an admin decides."""
+    import datetime
+
+    from mailman_bouncerules.app.shadow import stock_warnings_and_removals
+    shadowed, ruled = make_list('ant@example.com'), make_list('bee@example.com')
+    ListAdmin(shadowed).configure(shadow_on=True)
+    for mlist in (shadowed, ruled):
+        mlist.bounce_you_are_disabled_warnings = 1
+        member = add_member(mlist, BART)
+        member.preferences.delivery_status = DeliveryStatus.by_bounces
+        member.total_warnings_sent = 1
+        member.last_warning_sent = datetime.datetime(2000, 1, 1)
+        warned = add_member(mlist, CRIS)
+        warned.preferences.delivery_status = DeliveryStatus.by_bounces
+    config.db.commit()
+    queue('virgin')
+    stock_warnings_and_removals(config.db.store)
+    config.db.commit()
+    assert shadowed.members.get_member(BART) is None
+    assert ruled.members.get_member(BART) is not None
+    # Stock's warning goes to the shadow list's disabled member only.
+    assert shadowed.members.get_member(CRIS).total_warnings_sent == 1
+    assert ruled.members.get_member(CRIS).total_warnings_sent == 0
+    warnings = [item for item in queue('virgin')
+                if CRIS in str(item.msg['To'])]
+    assert len(warnings) == 1

@@ -190,7 +190,8 @@ class ListAdmin:
         rows = []
         for hold in self.store.scalars(select(Hold).filter_by(
                 list_id=self.mlist.list_id).order_by(Hold.id.desc())):
-            campaign = self.store.get(Campaign, hold.campaign_id)
+            campaign = (self.store.get(Campaign, hold.campaign_id)
+                        if hold.campaign_id is not None else None)
             held = self.store.scalars(select(Event.email).filter_by(
                 list_id=self.mlist.list_id, event='held',
                 hold_id=hold.id)).all()
