@@ -400,3 +400,35 @@ def test_rest_bad_paging_is_a_400(rest, params):
     result = rest('get', 'lists/ant.example.com/members', params=params)
     assert result.status_code == 400, result.text
     assert result.json['description']
+
+
+def test_a_page_of_members_costs_the_same_on_a_big_roster(mailman):
+    """A REST page is cut by the database: the statements it takes do not
+    grow with the roster (Postorius pages through 100,000 members)."""
+    from sqlalchemy import event
+    mlist = make_list()
+    statements = []
+
+    def count(*args):
+        statements.append(1)
+
+    def page_cost():
+        statements.clear()
+        event.listen(config.db.engine, 'before_cursor_execute', count)
+        try:
+            rows = ListAdmin(mlist).member_rows()
+            page = rows[0:5]
+            total = len(rows)
+        finally:
+            event.remove(config.db.engine, 'before_cursor_execute', count)
+        return len(statements), page, total
+    for n in range(20):
+        add_member(mlist, 'small%03d@example.org' % n)
+    small, page, total = page_cost()
+    assert total == 20 and [row['email'] for row in page] == [
+        'small%03d@example.org' % n for n in range(5)]
+    for n in range(200):
+        add_member(mlist, 'big%03d@example.org' % n)
+    big, page, total = page_cost()
+    assert total == 220 and page[0]['email'] == 'big000@example.org'
+    assert big == small

@@ -5,6 +5,8 @@ Errors are `AdminError`s with a message fit to show; the command line
 prints them, REST turns them into 400 or 404.
 """
 
+from collections.abc import Sequence
+
 from mailman.config import config
 from mailman.interfaces.listmanager import IListManager
 from mailman.interfaces.member import DeliveryStatus, MemberRole
@@ -74,25 +76,18 @@ class ListAdmin:
         self.ledger = Ledger(mlist, self.store)
 
     def members(self, state=None):
-        """One row per current member: its state and last bounce."""
+        """One row per current member (or, for state removed, per removed
+        address), its state and last bounce, sorted by address."""
+        return list(self.member_rows(state))
+
+    def member_rows(self, state=None):
+        """The same rows as a sequence the database pages: its length is
+        one count, a slice one query (a REST page of a 100,000-member
+        roster loads that page alone)."""
         if state is not None and state not in STATES:
             raise AdminError('Unknown state %r; one of %s'
                              % (state, ', '.join(STATES)))
-        known = {row.email: row for row in self.store.scalars(
-            select(MemberState).filter_by(list_id=self.mlist.list_id))}
-        verifying = self._verifying()
-        rows = []
-        members = set()
-        for member in self.mlist.members.members:
-            email = member.address.email.lower()
-            members.add(email)
-            row = _member_row(email, known.get(email), verifying.get(email))
-            if state is None or row['state'] == state:
-                rows.append(row)
-        if state == REMOVED:
-            rows += [_member_row(row.email, row) for row in known.values()
-                     if row.state == REMOVED and row.email not in members]
-        return sorted(rows, key=lambda row: row['email'])
+        return MemberRows(self, state)
 
     def member(self, email):
         """One current member's row, as `members()` shows it."""
@@ -268,23 +263,77 @@ class ListAdmin:
         return {'state': row['state'], 'run': row['run']}
 
 
-def _member_states(list_id):
-    """(state, how many) of the list's current members, as Mailman's roster
-    counts them: subscribed by address, or by user through the user's
-    preferred address.  A member without a row of ours is ok."""
+def _roster(list_id, *columns):
+    """SELECT `columns` over the list's current members, as Mailman's
+    roster counts them (subscribed by address, or by user through the
+    user's preferred address), each beside its state row if it has one
+    (none: ok).  `columns` may use the `_EMAIL` and `_STATE` labels."""
     own, preferred = aliased(Address), aliased(Address)
-    email = func.coalesce(own.email, preferred.email)
+    email = func.lower(func.coalesce(own.email, preferred.email))
     state = func.coalesce(MemberState.state, OK)
-    return (select(state, func.count())
+    chosen = [{_EMAIL: email, _STATE: state}.get(column, column)
+              for column in columns]
+    return (select(*chosen)
             .select_from(Member)
             .outerjoin(own, own.id == Member.address_id)
             .outerjoin(User, User.id == Member.user_id)
             .outerjoin(preferred, preferred.id == User._preferred_address_id)
             .outerjoin(MemberState, and_(MemberState.list_id == list_id,
-                                         MemberState.email == func.lower(email)))
+                                         MemberState.email == email))
             .where(Member.list_id == list_id,
-                   Member.role == MemberRole.member)
-            .group_by(state))
+                   Member.role == MemberRole.member)), email, state
+
+
+_EMAIL, _STATE = 'email', 'state'
+
+
+def _member_states(list_id):
+    """(state, how many) of the list's current members."""
+    query, _email, state = _roster(list_id, _STATE, func.count())
+    return query.group_by(state)
+
+
+@public
+class MemberRows(Sequence):
+    """A list's member rows, paged by the database (see members())."""
+
+    def __init__(self, admin, state):
+        self.admin, self.state = admin, state
+        self.list_id = admin.mlist.list_id
+
+    def _query(self, *columns):
+        if self.state == REMOVED:
+            # Removed addresses are no longer members: our rows alone.
+            query = select(*[
+                {_EMAIL: MemberState.email}.get(column, column)
+                for column in columns]).select_from(MemberState).where(
+                MemberState.list_id == self.list_id,
+                MemberState.state == REMOVED)
+            return query, MemberState.email
+        query, email, state = _roster(self.list_id, *columns)
+        if self.state is not None:
+            query = query.where(state == self.state)
+        return query, email
+
+    def __len__(self):
+        query, _email = self._query(func.count())
+        return self.admin.store.scalar(query)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index:index + 1][0] if index >= 0 else list(self)[index]
+        start, stop, step = index.indices(len(self))
+        if step != 1:
+            return list(self)[index]
+        query, email = self._query(_EMAIL, MemberState)
+        query = query.order_by(email).offset(start).limit(max(0, stop - start))
+        rows = self.admin.store.execute(query).all()
+        verifying = self.admin._verifying()
+        return [_member_row(address, row_state, verifying.get(address))
+                for address, row_state in rows]
+
+    def __iter__(self):
+        return iter(self[0:len(self)])
 
 
 def _member_row(email, state, verifying=None):

@@ -277,7 +277,7 @@ class OneList(_Resource):
         if not segments:
             list_id = self.admin.mlist.list_id
             return _Collection(
-                lambda params: self.admin.members(params.get('state')),
+                lambda params: self.admin.member_rows(params.get('state')),
                 link=lambda row: _path('lists', list_id, 'members',
                                        row['email']),
                 state=_one_of(STATES)), []
