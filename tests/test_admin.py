@@ -163,6 +163,7 @@ def rest(ant):
             **kws)
         config.db.commit()
         return result
+    call.client, call.headers = client, headers
     return call
 
 
@@ -228,18 +229,10 @@ def test_mailman_core_own_rest_still_works(rest):
     """With the plugin's install constraints (SQLAlchemy < 2.1 for Mailman
     3.3.10), Mailman's paginated collections answer: Postorius lists
     users and members through them."""
-    from mailman.rest.wsgiapp import make_application
-    app = make_application()
-    client = falcon.testing.TestClient(lambda environ, start: app(environ,
-                                                                  start))
-    credentials = base64.b64encode(('%s:%s' % (
-        config.webservice.admin_user,
-        config.webservice.admin_pass)).encode()).decode()
     for path, least in (('/3.1/users', 0), ('/3.1/members', 3),
                         ('/3.1/lists', 1)):
-        result = client.simulate_get(
-            path, params={'count': 10, 'page': 1},
-            headers={'Authorization': 'Basic ' + credentials})
+        result = rest.client.simulate_get(
+            path, params={'count': 10, 'page': 1}, headers=rest.headers)
         assert result.status_code == 200, (path, result.text[:500])
         assert result.json['total_size'] >= least
 
