@@ -425,3 +425,14 @@ def test_a_page_of_members_costs_the_same_on_a_big_roster(mailman):
     big, page, total = page_cost()
     assert total == 220 and page[0]['email'] == 'big000@example.org'
     assert big == small
+
+
+def test_rest_reaches_an_address_with_a_slash(rest, ant):
+    mlist, odd = find_list('ant@example.com'), 'a/b@example.org'
+    add_member(mlist, odd)
+    for path in ('a/b@example.org', 'a%2Fb@example.org'):
+        one = rest('get', 'lists/ant.example.com/members/' + path)
+        assert (one.status_code, one.json['email']) == (200, odd), path
+        history = rest('get', 'lists/ant.example.com/members/%s/history'
+                       % path)
+        assert history.status_code == 200, path

@@ -281,9 +281,15 @@ class OneList(_Resource):
                 link=lambda row: _path('lists', list_id, 'members',
                                        row['email']),
                 state=_one_of(STATES)), []
-        if len(segments[0]) > MAX_ADDRESS_CHARS:
+        # A local part may hold '/', which the REST server splits on even
+        # when sent as %2F; a domain never does, so the address ends at
+        # the first segment with an '@'.
+        end = next((index for index, segment in enumerate(segments)
+                    if '@' in segment), 0) + 1
+        email = '/'.join(segments[:end])
+        if len(email) > MAX_ADDRESS_CHARS:
             return _NotFoundResource('No such member'), []
-        return OneMember(self.admin, segments[0]), segments[1:]
+        return OneMember(self.admin, email), segments[end:]
 
 
 class _Report:
