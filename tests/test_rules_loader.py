@@ -136,3 +136,22 @@ def test_shipped_example_loads_and_applies():
     assert 'mail-loop' not in rules
     assert rules['user-unknown-after-data'].action == 'count'
     assert next(iter(rules)) == 'example-provider-unavailable'
+
+
+def test_any_of_makes_only_the_named_tests_alternatives(tmp_path):
+    from mailman_bouncerules.classify.report import RecipientReport
+    rules = tmp_path / 'rules.cfg'
+    rules.write_text('[rule.mine]\nclassification: hard\naction: count\n'
+                     'status: 5.1.*\nsmtp_command: rcpt\n'
+                     'any_of: status smtp_command\ntext: nobody here\n')
+    [mine] = [rule for rule in load_rules(str(rules)) if rule.name == 'mine']
+
+    def report(status=None, command=None, words='550 nobody here'):
+        return RecipientReport(address='a@example.org', action='failed',
+                               status=status, smtp_command=command,
+                               diagnostic=words)
+    assert mine.match('bounce', report(status='5.1.1')) is not None
+    assert mine.match('bounce', report(command='RCPT')) is not None
+    # The words are still required, and one alternative must pass.
+    assert mine.why_not('bounce', report(status='5.1.1', words='550')) == 'text'
+    assert mine.why_not('bounce', report(command='DATA')) == 'any_of'

@@ -129,9 +129,11 @@ class Rule:
             return 'dsn_action', None, matched
         if self.severities and severity_of(recipient) not in self.severities:
             return 'severity', None, matched
-        if (self.smtp_commands
-                and recipient.smtp_command not in self.smtp_commands):
-            return 'smtp_command', None, matched
+        if self.smtp_commands:
+            if recipient.smtp_command in self.smtp_commands:
+                matched.add('smtp_command')
+            elif 'smtp_command' not in self.any_of:
+                return 'smtp_command', None, matched
         if self.statuses:
             if self._status_matches(recipient.status):
                 matched.add('status')
@@ -151,13 +153,14 @@ class Rule:
                     recipient.remote_mta, recipient.reporting_mta) if host):
             return 'host', None, matched
         text = None
-        if self.texts and not (self.any_of and matched):
+        if self.texts and not ('text' in self.any_of
+                               and matched & self.any_of):
             text = self._search(recipient.diagnostic or '', folded)
             if text is not None:
                 matched.add('text')
             elif 'text' not in self.any_of:
                 return 'text', None, matched
-        if self.any_of and not matched:
+        if self.any_of and not matched & self.any_of:
             return 'any_of', None, matched
         if self.vetoes and any(regex.search(recipient.diagnostic or '')
                                for regex in self.vetoes):
