@@ -89,6 +89,13 @@ def test_the_returned_marker_still_needs_its_rule_of_dashes():
     assert freetext.split_notification(plain)[1].startswith('Original')
 
 
+def test_hidden_elements_are_found_in_text_whose_lower_case_is_longer():
+    # 'İ'.lower() is two characters: positions in a lowered copy drift.
+    html = 'İ' * 20 + '<style>x</style>keep <b>this</b> text here'
+    assert mime.html_to_text(html).split()[1:] == ['keep', 'this', 'text',
+                                                   'here']
+
+
 def test_an_unclosed_style_element_hides_the_rest():
     assert 'secret' not in mime.html_to_text('<p>a</p><style>x secret')
     assert mime.html_to_text('a<style>x</style>b<script>y</script>c').split() \

@@ -28,6 +28,8 @@ FEEDBACK_TYPE = 'message/feedback-report'
 # never closes is then scanned once, not once per '<'.
 _TAG = re.compile(r'<[^<>]*>')
 _HIDDEN_ELEMENT = re.compile(r'<(style|script)\b', re.IGNORECASE)
+_HIDDEN_END = {name: re.compile(r'</%s' % name, re.IGNORECASE)
+               for name in ('style', 'script')}
 _ENTITY = re.compile(r'&(nbsp|lt|gt|amp|quot|#\d+);')
 _ENTITIES = {'nbsp': ' ', 'lt': '<', 'gt': '>', 'amp': '&', 'quot': '"'}
 
@@ -99,14 +101,13 @@ def _without_hidden_elements(html):
     A search for each element's end tag, not one expression with a lazy
     `.*?`: that rescans the rest of the text for every unclosed start tag.
     """
-    folded = html.lower()
     kept, position = [], 0
     while (match := _HIDDEN_ELEMENT.search(html, position)) is not None:
         kept.append(html[position:match.start()])
-        close = folded.find('</%s' % match.group(1).lower(), match.end())
-        if close < 0:
+        close = _HIDDEN_END[match.group(1).lower()].search(html, match.end())
+        if close is None:
             return ' '.join(kept)
-        position = html.find('>', close)
+        position = html.find('>', close.start())
         position = len(html) if position < 0 else position + 1
         kept.append(' ')
     kept.append(html[position:])
