@@ -57,22 +57,21 @@ def _count(minimum: int, maximum: int = 10 ** 9) -> Callable[[str], int]:
     return parse
 
 
-def _share(text: str) -> float:
-    if len(text.strip()) > 20:
-        raise ValueError('expected a number from 0 to 1')
-    value = float(text)
-    if not math.isfinite(value) or not 0 < value <= 1:
-        raise ValueError('expected a number above 0, at most 1')
-    return value
+def _positive(maximum: float, what: str) -> Callable[[str], float]:
+    """A number above 0 and at most `maximum`; `what` names it in errors."""
+    def parse(text: str) -> float:
+        if len(text.strip()) > 20:
+            raise ValueError('expected %s' % what)
+        value = float(text)
+        if not math.isfinite(value) or not 0 < value <= maximum:
+            raise ValueError('expected %s above 0, at most %g'
+                             % (what, maximum))
+        return value
+    return parse
 
 
-def _seconds(text: str) -> float:
-    if len(text.strip()) > 20:
-        raise ValueError('expected a number of seconds')
-    value = float(text)
-    if not math.isfinite(value) or not 0 < value <= 600:
-        raise ValueError('expected a number of seconds above 0, at most 600')
-    return value
+_share = _positive(1, 'a number')
+_seconds = _positive(600, 'a number of seconds')
 
 
 def _text(text: str) -> str:
