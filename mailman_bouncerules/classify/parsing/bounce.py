@@ -212,15 +212,14 @@ def _found_by_stock(message, notice):
     except Exception:
         return []
     summary = freetext.notice_summary(notice)
-    found: list[RecipientReport] = []
+    found: dict[str, RecipientReport] = {}
     for action, addresses in (('failed', permanent), ('delayed', temporary)):
         for raw in sorted(addresses):
             address = clean_address(raw.decode('utf-8', 'replace'))
-            if address and '@' in address and address not in {
-                    r.address for r in found}:
-                found.append(RecipientReport(address=address, action=action,
-                                             diagnostic=summary))
-    return found
+            if address and '@' in address and address not in found:
+                found[address] = RecipientReport(
+                    address=address, action=action, diagnostic=summary)
+    return list(found.values())
 
 
 def _returned_recipient(returned, notice, quoted):
