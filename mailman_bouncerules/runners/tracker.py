@@ -167,22 +167,24 @@ class _Answer(list):
             self.then()
 
 
-_standalone_recorder = None
+_standalone_answer = None
 _standalone_lock = threading.Lock()
 
 
 @public
 def application(environ, start_response):
-    """For WSGI servers outside Mailman (gunicorn, uwsgi)."""
-    global _standalone_recorder
-    with _standalone_lock:
-        if _standalone_recorder is None:
-            if getattr(config, 'db', None) is None:
-                from mailman.core.initialize import initialize
-                initialize()
-            _standalone_recorder = OpenRecorder().start()
-    return tracker_application(_standalone_recorder.submit)(
-        environ, start_response)
+    """For WSGI servers outside Mailman (gunicorn, uwsgi): Mailman is
+    initialised, and the recorder started, on the first request only."""
+    global _standalone_answer
+    if _standalone_answer is None:
+        with _standalone_lock:
+            if _standalone_answer is None:
+                if getattr(config, 'db', None) is None:
+                    from mailman.core.initialize import initialize
+                    initialize()
+                _standalone_answer = tracker_application(
+                    OpenRecorder().start().submit)
+    return _standalone_answer(environ, start_response)
 
 
 class _QuietHandler(WSGIRequestHandler):
