@@ -18,6 +18,7 @@ from sitehelpers import (
 )
 
 from mailman_bouncerules.app.admin import ListAdmin, find_list
+from mailman_bouncerules.model.tables import STATES
 from mailman_bouncerules.tools.testing import samples
 
 BART, CRIS, DAVE = 'bart@example.org', 'cris@example.org', 'dave@example.org'
@@ -436,3 +437,12 @@ def test_rest_reaches_an_address_with_a_slash(rest, ant):
         history = rest('get', 'lists/ant.example.com/members/%s/history'
                        % path)
         assert history.status_code == 200, path
+
+
+def test_member_rows_count_and_page_each_state(ant):
+    admin = ListAdmin(find_list('ant@example.com'))
+    for wanted in (None,) + STATES:
+        rows = admin.member_rows(wanted)
+        assert len(rows) == len(list(rows)) == len(admin.members(wanted))
+    assert [row['email'] for row in admin.member_rows('removed')] == [
+        'erin@example.org']

@@ -263,34 +263,30 @@ class ListAdmin:
         return {'state': row['state'], 'run': row['run']}
 
 
-def _roster(list_id, *columns):
-    """SELECT `columns` over the list's current members, as Mailman's
+def _roster(list_id):
+    """(query, email, state) over the list's current members, as Mailman's
     roster counts them (subscribed by address, or by user through the
     user's preferred address), each beside its state row if it has one
-    (none: ok).  `columns` may use the `_EMAIL` and `_STATE` labels."""
+    (none: ok).  Callers choose the columns (`with_only_columns`)."""
     own, preferred = aliased(Address), aliased(Address)
     email = func.lower(func.coalesce(own.email, preferred.email))
     state = func.coalesce(MemberState.state, OK)
-    chosen = [{_EMAIL: email, _STATE: state}.get(column, column)
-              for column in columns]
-    return (select(*chosen)
-            .select_from(Member)
-            .outerjoin(own, own.id == Member.address_id)
-            .outerjoin(User, User.id == Member.user_id)
-            .outerjoin(preferred, preferred.id == User._preferred_address_id)
-            .outerjoin(MemberState, and_(MemberState.list_id == list_id,
-                                         MemberState.email == email))
-            .where(Member.list_id == list_id,
-                   Member.role == MemberRole.member)), email, state
-
-
-_EMAIL, _STATE = 'email', 'state'
+    query = (select(email)
+             .select_from(Member)
+             .outerjoin(own, own.id == Member.address_id)
+             .outerjoin(User, User.id == Member.user_id)
+             .outerjoin(preferred, preferred.id == User._preferred_address_id)
+             .outerjoin(MemberState, and_(MemberState.list_id == list_id,
+                                          MemberState.email == email))
+             .where(Member.list_id == list_id,
+                    Member.role == MemberRole.member))
+    return query, email, state
 
 
 def _member_states(list_id):
     """(state, how many) of the list's current members."""
-    query, _email, state = _roster(list_id, _STATE, func.count())
-    return query.group_by(state)
+    query, _email, state = _roster(list_id)
+    return query.with_only_columns(state, func.count()).group_by(state)
 
 
 @public
@@ -301,23 +297,21 @@ class MemberRows(Sequence):
         self.admin, self.state = admin, state
         self.list_id = admin.mlist.list_id
 
-    def _query(self, *columns):
+    def _query(self):
+        """(query, email) of the rows wanted."""
         if self.state == REMOVED:
             # Removed addresses are no longer members: our rows alone.
-            query = select(*[
-                {_EMAIL: MemberState.email}.get(column, column)
-                for column in columns]).select_from(MemberState).where(
+            return select(MemberState.email).where(
                 MemberState.list_id == self.list_id,
-                MemberState.state == REMOVED)
-            return query, MemberState.email
-        query, email, state = _roster(self.list_id, *columns)
+                MemberState.state == REMOVED), MemberState.email
+        query, email, state = _roster(self.list_id)
         if self.state is not None:
             query = query.where(state == self.state)
         return query, email
 
     def __len__(self):
-        query, _email = self._query(func.count())
-        return self.admin.store.scalar(query)
+        query, _email = self._query()
+        return self.admin.store.scalar(query.with_only_columns(func.count()))
 
     def __getitem__(self, index):
         if not isinstance(index, slice):
@@ -325,8 +319,9 @@ class MemberRows(Sequence):
         start, stop, step = index.indices(len(self))
         if step != 1:
             return list(self)[index]
-        query, email = self._query(_EMAIL, MemberState)
-        query = query.order_by(email).offset(start).limit(max(0, stop - start))
+        query, email = self._query()
+        query = (query.with_only_columns(email, MemberState).order_by(email)
+                 .offset(start).limit(max(0, stop - start)))
         rows = self.admin.store.execute(query).all()
         verifying = self.admin._verifying()
         return [_member_row(address, row_state, verifying.get(address))
