@@ -27,23 +27,15 @@ def prepare(folder, count):
     from mailman.app.lifecycle import create_list
     from mailman.config import config
     from mailman.interfaces.domain import IDomainManager
-    from mailman.interfaces.member import MemberRole
-    from mailman.interfaces.usermanager import IUserManager
-    from mailman.utilities.datetime import now
     from zope.component import getUtility
 
     from mailman_bouncerules.app.campaigns import record_campaign
-    from mailman_bouncerules.tools.demo import _message
+    from mailman_bouncerules.tools.demo import mailman_message, subscribe_verified
     from mailman_bouncerules.tools.testing import samples
     getUtility(IDomainManager).add('example.com')
     mlist = create_list('ant@example.com')
     emails = ['m%04d@example.org' % n for n in range(count)]
-    users = getUtility(IUserManager)
-    for email in emails:
-        address = users.create_address(email)
-        address.verified_on = now()
-        mlist.subscribe(address, MemberRole.member)
-    config.db.commit()
+    subscribe_verified(mlist, emails)
     record_campaign(mlist.list_id, '<post-1@example.com>', 'post',
                     recipients=emails)
     config.db.commit()
@@ -51,7 +43,7 @@ def prepare(folder, count):
         data = samples.rfc3464(email, '5.2.1', '550 5.2.1 mailbox disabled',
                                original_id='<post-1@example.com>')
         config.switchboards['bounces'].enqueue(
-            _message(b'Message-ID: <dsn-%d@relay.example.com>\n' % number
+            mailman_message(b'Message-ID: <dsn-%d@relay.example.com>\n' % number
                      + data), listid=mlist.list_id)
 
 

@@ -45,26 +45,19 @@ def run(config_file, sink):
     from mailman.app.lifecycle import create_list
     from mailman.config import config
     from mailman.interfaces.domain import IDomainManager
-    from mailman.interfaces.member import MemberRole
-    from mailman.interfaces.usermanager import IUserManager
     from mailman.model.bounce import BounceEvent
     from mailman.runners.incoming import IncomingRunner
     from mailman.runners.outgoing import OutgoingRunner
     from mailman.runners.pipeline import PipelineRunner
     from mailman.testing.helpers import get_queue_messages, make_testable_runner
-    from mailman.utilities.datetime import now
     from zope.component import getUtility
 
     from mailman_bouncerules.runners.bounce import RulesBounceRunner
-    from mailman_bouncerules.tools.demo import _message
+    from mailman_bouncerules.tools.demo import mailman_message, subscribe_verified
 
     getUtility(IDomainManager).add('example.com')
     mlist = create_list('ant@example.com')
-    for email in ('anne@example.com', 'bart@example.org'):
-        address = getUtility(IUserManager).create_address(email)
-        address.verified_on = now()
-        mlist.subscribe(address, MemberRole.member)
-    config.db.commit()
+    subscribe_verified(mlist, ('anne@example.com', 'bart@example.org'))
     inject_text(mlist, 'From: anne@example.com\nTo: ant@example.com\n'
                 'Subject: hi\nMessage-ID: <p1@example.com>\n\nHello.\n')
     for runner_class, name in ((IncomingRunner, 'in'),
@@ -72,7 +65,7 @@ def run(config_file, sink):
                                (OutgoingRunner, 'out')):
         make_testable_runner(runner_class, name).run()
         config.db.commit()
-    config.switchboards['bounces'].enqueue(_message(samples.rfc3464(
+    config.switchboards['bounces'].enqueue(mailman_message(samples.rfc3464(
         'bart@example.org', '5.1.1', '550 5.1.1 user unknown',
         original_id='<p1@example.com>')), listid=mlist.list_id)
     runner = make_testable_runner(RulesBounceRunner, 'bounces')

@@ -142,7 +142,7 @@ def storm(sizes, database):
 
     from mailman_bouncerules.app.campaigns import record_campaign
     from mailman_bouncerules.runners.bounce import RulesBounceRunner
-    from mailman_bouncerules.tools.demo import _message
+    from mailman_bouncerules.tools.demo import mailman_message
 
     statements = [0]
     event.listen(config.db.engine, 'before_cursor_execute',
@@ -165,12 +165,12 @@ def storm(sizes, database):
 
         def enqueue(mlist=mlist, campaign=campaign, hard=hard, soft=soft):
             for email in hard:
-                config.switchboards['bounces'].enqueue(_message(
+                config.switchboards['bounces'].enqueue(mailman_message(
                     samples.rfc3464(email, '5.2.1', '550 5.2.1 mailbox '
                                     'disabled', original_id=campaign)),
                     listid=mlist.list_id)
             for email in soft:
-                config.switchboards['bounces'].enqueue(_message(
+                config.switchboards['bounces'].enqueue(mailman_message(
                     samples.rfc3464(email, '5.2.2', '552 5.2.2 mailbox full',
                                     original_id=campaign)),
                     listid=mlist.list_id)
@@ -255,14 +255,14 @@ def queued_behind(worst):
 
     from mailman_bouncerules.model.tables import SeenBounce
     from mailman_bouncerules.runners.bounce import RulesBounceRunner
-    from mailman_bouncerules.tools.demo import _message
+    from mailman_bouncerules.tools.demo import mailman_message
 
     mlist = create_list('hostile@example.com')
     config.db.commit()
     emails = make_members(mlist, 10, 'q-')
     bounces = config.switchboards['bounces']
-    bounces.enqueue(_message(worst), listid=mlist.list_id)
-    ordinary = _message(samples.rfc3464(emails[0], '5.1.1', '550 5.1.1 user '
+    bounces.enqueue(mailman_message(worst), listid=mlist.list_id)
+    ordinary = mailman_message(samples.rfc3464(emails[0], '5.1.1', '550 5.1.1 user '
                                         'unknown'))
     bounces.enqueue(ordinary, listid=mlist.list_id)
     config.db.commit()
@@ -284,7 +284,7 @@ def outgoing(recipients_count):
 
     from mailman_bouncerules.app.admin import ListAdmin
     from mailman_bouncerules.mta.deliver import deliver as our_deliver
-    from mailman_bouncerules.tools.demo import _message
+    from mailman_bouncerules.tools.demo import mailman_message
 
     mlist = create_list('hook@example.com')
     config.db.commit()
@@ -302,7 +302,7 @@ def outgoing(recipients_count):
             serial[0] += 1
             admin.configure(tracking_on=tracking)
             config.db.commit()
-            msg = _message(b'From: anne@example.org\nTo: hook@example.com\n'
+            msg = mailman_message(b'From: anne@example.org\nTo: hook@example.com\n'
                            b'Subject: x\nMessage-ID: <hook-%d@example.com>\n'
                            b'Content-Type: text/html\n\n<html><body>Hi'
                            b'</body></html>\n' % serial[0])

@@ -136,14 +136,11 @@ def run(config_file, sink):
     from mailman.app.lifecycle import create_list
     from mailman.config import config
     from mailman.interfaces.domain import IDomainManager
-    from mailman.interfaces.member import MemberRole
-    from mailman.interfaces.usermanager import IUserManager
     from mailman.runners.incoming import IncomingRunner
     from mailman.runners.outgoing import OutgoingRunner
     from mailman.runners.pipeline import PipelineRunner
     from mailman.runners.virgin import VirginRunner
     from mailman.testing.helpers import make_testable_runner
-    from mailman.utilities.datetime import now
     from zope.component import getUtility
 
     from mailman_bouncerules.app.admin import ListAdmin
@@ -156,12 +153,7 @@ def run(config_file, sink):
     mlist = create_list(LIST)
     mlist.bounce_notify_owner_on_removal = False
     mlist.bounce_notify_owner_on_disable = False
-    users = getUtility(IUserManager)
-    for email in SCENARIO:
-        address = users.create_address(email)
-        address.verified_on = now()
-        mlist.subscribe(address, MemberRole.member)
-    config.db.commit()
+    subscribe_verified(mlist, SCENARIO)
     say('List %s with %d members; each mailbox:' % (LIST, len(SCENARIO)))
     for email, (behaviour, _bounce) in SCENARIO.items():
         say('  %-20s %s' % (email, behaviour))
@@ -188,12 +180,12 @@ def run(config_file, sink):
             if not envelopes:
                 return
             for envelope in envelopes:
-                original = _message(envelope.content).get('Message-ID')
+                original = mailman_message(envelope.content).get('Message-ID')
                 for email in envelope.rcpt_tos:
                     answer = SCENARIO.get(email, (None, None))[1]
                     if answer is None:
                         continue
-                    msg = _message(answer(original))
+                    msg = mailman_message(answer(original))
                     del msg['To']
                     msg['To'] = envelope.mail_from
                     config.switchboards['bounces'].enqueue(
@@ -214,7 +206,7 @@ def run(config_file, sink):
             # Anyone can mail the public -bounces address: a forged notice
             # quoting the archived post asks for a probe, which Anne's
             # working mailbox does not bounce.
-            forged = _message(samples.rfc3464(
+            forged = mailman_message(samples.rfc3464(
                 POSTER, '5.1.1', '550 5.1.1 <%s>: user unknown' % POSTER,
                 original_id=message_id))
             config.switchboards['bounces'].enqueue(forged,
@@ -245,7 +237,24 @@ def run(config_file, sink):
         % (config_file, LIST, config_file, LIST))
 
 
-def _message(data):
+def subscribe_verified(mlist, emails):
+    """Subscribe new, verified addresses to `mlist`, committed."""
+    from mailman.config import config
+    from mailman.interfaces.member import MemberRole
+    from mailman.interfaces.usermanager import IUserManager
+    from mailman.utilities.datetime import now
+    from zope.component import getUtility
+    users = getUtility(IUserManager)
+    for email in emails:
+        address = users.create_address(email)
+        address.verified_on = now()
+        mlist.subscribe(address, MemberRole.member)
+    config.db.commit()
+
+
+def mailman_message(data):
+    """Bounce bytes as the Mailman message a queue holds, with a
+    Message-ID (the sites the tests and the bench start use it too)."""
     from email import message_from_bytes
     from email.utils import make_msgid
 
