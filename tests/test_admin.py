@@ -70,7 +70,7 @@ def test_stats(ant):
     result = mailman_command('stats', 'ant@example.com', '--json')
     assert json.loads(result.output) == {
         'members': 3, 'active': 2, 'soft': 1, 'hard': 0, 'confirmed': 1,
-        'removed': 1, 'shadow': False}
+        'removed': 1, 'held': 0, 'shadow': False}
 
 
 def test_history_kept_after_removal(ant):
@@ -446,3 +446,15 @@ def test_member_rows_count_and_page_each_state(ant):
         assert len(rows) == len(list(rows)) == len(admin.members(wanted))
     assert [row['email'] for row in admin.member_rows('removed')] == [
         'erin@example.org']
+
+
+def test_rest_members_search_by_part_of_the_address(rest):
+    def found(**params):
+        body = rest('get', 'lists/ant.example.com/members', params=params).json
+        return [row['email'] for row in body['entries']], body['total_size']
+    assert found(search='BAR') == ([BART], 1)
+    assert found(search='example.org', state='soft') == ([CRIS], 1)
+    assert found(search='erin', state='removed') == (['erin@example.org'], 1)
+    # The text is a literal, never a LIKE pattern.
+    assert found(search='%') == ([], 0)
+    assert found(search='_') == ([], 0)

@@ -77,9 +77,15 @@ def test_release_applies_the_held_decisions(site):
     [row] = json.loads(mailman_command('holds', 'ant@example.com',
                                        '--json').output)
     assert len(row['held']) == 40
+    stats = json.loads(mailman_command('stats', 'ant@example.com',
+                                       '--json').output)
+    assert stats['held'] == 40
     result = mailman_command('release', 'ant@example.com', str(row['id']),
                              '--by', 'carol')
     assert result.exit_code == 0, result.output
+    stats = json.loads(mailman_command('stats', 'ant@example.com',
+                                       '--json').output)
+    assert stats['held'] == 0
     assert all(site.members.get_member(email) is None for email in BIG)
     assert state(site, BIG[0]).state == 'removed'
     released = config.db.store.query(Event).filter_by(event='released').all()

@@ -80,14 +80,15 @@ class ListAdmin:
         address), its state and last bounce, sorted by address."""
         return list(self.member_rows(state))
 
-    def member_rows(self, state=None):
+    def member_rows(self, state=None, search=None):
         """The same rows as a sequence the database pages: its length is
         one count, a slice one query (a REST page of a 100,000-member
-        roster loads that page alone)."""
+        roster loads that page alone).  `search`: only addresses that
+        contain it (case-insensitive), as a panel's search box asks."""
         if state is not None and state not in STATES:
             raise AdminError('Unknown state %r; one of %s'
                              % (state, ', '.join(STATES)))
-        return MemberRows(self, state)
+        return MemberRows(self, state, (search or '').strip().lower() or None)
 
     def member(self, email):
         """One current member's row, as `members()` shows it."""
@@ -123,6 +124,12 @@ class ListAdmin:
         removed = self.store.scalar(
             select(func.count()).select_from(MemberState).filter_by(
                 list_id=self.mlist.list_id, state=REMOVED))
+        # Members whose decisions wait for an owner under an open hold.
+        held = self.store.scalar(
+            select(func.count(func.distinct(Event.email)))
+            .select_from(Event).join(Hold, Hold.id == Event.hold_id)
+            .where(Event.list_id == self.mlist.list_id,
+                   Event.event == 'held', Hold.status == HELD))
         members = sum(by_state.values())
         return {
             'members': members,
@@ -131,6 +138,7 @@ class ListAdmin:
             'hard': by_state.get(HARD, 0),
             'confirmed': by_state.get(CONFIRMED, 0),
             'removed': removed,
+            'held': held,
             'shadow': shadow.in_shadow(self.store, self.mlist.list_id),
         }
 
@@ -293,20 +301,25 @@ def _member_states(list_id):
 class MemberRows(Sequence):
     """A list's member rows, paged by the database (see members())."""
 
-    def __init__(self, admin, state):
-        self.admin, self.state = admin, state
+    def __init__(self, admin, state, search=None):
+        self.admin, self.state, self.search = admin, state, search
         self.list_id = admin.mlist.list_id
 
     def _query(self):
         """(query, email) of the rows wanted."""
         if self.state == REMOVED:
             # Removed addresses are no longer members: our rows alone.
-            return select(MemberState.email).where(
+            query, email = select(MemberState.email).where(
                 MemberState.list_id == self.list_id,
                 MemberState.state == REMOVED), MemberState.email
-        query, email, state = _roster(self.list_id)
-        if self.state is not None:
-            query = query.where(state == self.state)
+        else:
+            query, email, state = _roster(self.list_id)
+            if self.state is not None:
+                query = query.where(state == self.state)
+        if self.search:
+            # Addresses are stored and compared lower-cased; the search
+            # text is a literal, never a LIKE pattern.
+            query = query.where(email.contains(self.search, autoescape=True))
         return query, email
 
     def __len__(self):

@@ -6,7 +6,8 @@
                                               shadow=<bool>, report=off|daily|weekly
     GET   lists/<list>/stats                  the counts alone
     GET   lists/<list>/campaigns              each campaign's open rate
-    GET   lists/<list>/members[?state=hard]   members and their states
+    GET   lists/<list>/members[?state=hard][&search=text]
+                                              members and their states
     GET   lists/<list>/members/<email>        one member's state
     GET   lists/<list>/members/<email>/history
     POST  lists/<list>/members/<email>/opens  [campaign=<Message-ID>]
@@ -277,10 +278,11 @@ class OneList(_Resource):
         if not segments:
             list_id = self.admin.mlist.list_id
             return _Collection(
-                lambda params: self.admin.member_rows(params.get('state')),
+                lambda params: self.admin.member_rows(params.get('state'),
+                                                      params.get('search')),
                 link=lambda row: _path('lists', list_id, 'members',
                                        row['email']),
-                state=_one_of(STATES)), []
+                state=_one_of(STATES), search=_string(MAX_ADDRESS_CHARS)), []
         # A local part may hold '/', which the REST server splits on even
         # when sent as %2F; a domain never does, so the address ends at
         # the first segment with an '@'.
