@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections import Counter
 
 import falcon.testing
 import pytest
@@ -18,7 +19,7 @@ from sitehelpers import (
 )
 
 from mailman_bouncerules.app.admin import ListAdmin, find_list
-from mailman_bouncerules.model.tables import STATES
+from mailman_bouncerules.model.tables import STATES, Event
 from mailman_bouncerules.tools.testing import samples
 
 BART, CRIS, DAVE = 'bart@example.org', 'cris@example.org', 'dave@example.org'
@@ -458,3 +459,17 @@ def test_rest_members_search_by_part_of_the_address(rest):
     # The text is a literal, never a LIKE pattern.
     assert found(search='%') == ([], 0)
     assert found(search='_') == ([], 0)
+
+
+def test_campaigns_count_their_bounces_by_class(rest):
+    entries = rest('get', 'lists/ant.example.com/campaigns').json['entries']
+    by_id = {entry['campaign']: entry['bounces'] for entry in entries}
+    events = config.db.store.query(Event).filter_by(event='bounce').all()
+    expected = Counter((event.campaign, event.classification)
+                       for event in events if event.campaign)
+    assert {(campaign, classification): count
+            for campaign, counts in by_id.items()
+            for classification, count in counts.items()} == dict(expected)
+    # Bart's disabled mailbox bounced each of the three posts.
+    assert all(counts.get('hard', 0) >= 1 for counts in by_id.values())
+    assert sum(expected.values()) >= 4

@@ -12,7 +12,7 @@ import datetime
 from mailman.config import config
 from mailman.utilities.datetime import now
 from public import public
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from mailman_bouncerules.app import tokens
 from mailman_bouncerules.app.campaigns import campaign_kind
@@ -22,6 +22,7 @@ from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
     OK,
     Campaign,
+    Event,
     ListSettings,
     MemberState,
     Open,
@@ -114,8 +115,9 @@ def record_open(mlist, member, email, campaign, source, at=None,
 
 @public
 def open_rates(store, list_id):
-    """[{campaign, kind, sequence, sent_at, recipients, opened, rate,
-    tracked}].
+    """[{campaign, kind, sequence, sent_at, recipients, bounces, opened,
+    rate, tracked}]; `bounces` counts the bounces attributed to the
+    campaign by classification ({'hard': 2, 'soft': 1}).
 
     A campaign of a list without tracking, and with no open reported by
     other means, is not tracked: its rate is None ("not tracked"), never a
@@ -132,9 +134,18 @@ def open_rates(store, list_id):
             'campaign': campaign.message_id, 'kind': campaign.kind,
             'sequence': campaign.sequence,
             'sent_at': campaign.sent_at.isoformat(),
-            'recipients': campaign.recipients, 'opened': 0})
+            'recipients': campaign.recipients, 'bounces': {}, 'opened': 0})
         if email is not None:
             entry['opened'] += 1
+    by_message_id = {entry['campaign']: entry
+                     for entry in by_campaign.values()}
+    for message_id, classification, count in store.execute(
+            select(Event.campaign, Event.classification, func.count())
+            .filter(Event.list_id == list_id, Event.event == 'bounce',
+                    Event.campaign.is_not(None))
+            .group_by(Event.campaign, Event.classification)):
+        if message_id in by_message_id:
+            by_message_id[message_id]['bounces'][classification] = count
     for entry in by_campaign.values():
         entry['tracked'] = tracked or entry['opened'] > 0
         entry['rate'] = (round(entry['opened'] / entry['recipients'], 4)
