@@ -175,6 +175,8 @@ def test_several_recipients_each_decided(classifier):
     ("'bart@example.org'", 'bart@example.org'),
     ('rfc822=Bart@Example.ORG.', 'bart@example.org'),
     ("o'brien@example.org", "o'brien@example.org"),
+    # RFC 5322 atext: '/' may stand in a local part.
+    ('<fran/ops+list@example.org>', 'fran/ops+list@example.org'),
     ('ant-bounces@example.com', None),
     ('ant-bounces+bart=example.org@example.com', None),
     ('ant-owner@example.com', None),

@@ -13,8 +13,9 @@ SMTP_CODE = re.compile(r'(?:^|[\s:(\[>"])([245][0-5]\d)(?=[\s\-.,;:)]|$)')
 # The lookbehind makes a match start only where a local part can start, so
 # each word of a long text is tried once, not once per character.
 # Undecodable bytes (surrogate escapes, U+FFFD) count as part of a word too.
+# A local part may hold any of RFC 5322's atext, '/' included.
 ADDRESS = re.compile(
-    r"(?<![\w!#$%&'*+=?^`{|}~.\udc80-\udcff\ufffd-])[\w!#$%&'*+=?^`{|}~.-]+@"
+    r"(?<![\w!#$%&'*+/=?^`{|}~.\udc80-\udcff\ufffd-])[\w!#$%&'*+/=?^`{|}~.-]+@"
     r'[^\W_](?:[\w-]*[^\W_])?'
     r'(?:\.[^\W_](?:[\w-]*[^\W_])?)+(?![\w-])')
 
