@@ -1,0 +1,224 @@
+"""The Bounces pages read what the plugin's REST says, for owners only.
+
+One real core (core_site.py) serves the whole module; nothing here changes
+its state (test_panel_actions.py does, on a core of its own).
+"""
+
+import re
+
+import pytest
+from conftest import LIST_ID, PASSWORD, page
+from django.test import Client, override_settings
+
+from mailman_bouncerules.tools.demo import free_port
+
+PAGES = [('bouncerules_overview',), ('bouncerules_holds',),
+         ('bouncerules_campaigns',), ('bouncerules_settings',),
+         ('bouncerules_try',),
+         ('bouncerules_member', 'bart@example.org')]
+ACTIONS = [('bouncerules_reenable', 'bart@example.org'),
+           ('bouncerules_undo', 'erin@example.org'),
+           ('bouncerules_bulk_reenable',),
+           ('bouncerules_decide_hold', '1', 'release'),
+           ('bouncerules_decide_hold', '1', 'discard')]
+
+
+def logged_in(user):
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def text_of(response):
+    """The page's text without tags or runs of white space."""
+    html = response.content.decode()
+    return ' '.join(re.sub(r'<[^>]+>', ' ', html).split())
+
+
+@pytest.mark.parametrize('name', PAGES)
+def test_anonymous_visitors_are_sent_to_the_login(core, db, name):
+    response = Client().get(page(*name))
+    assert response.status_code == 302
+    assert response['Location'].startswith('/accounts/login/')
+
+
+@pytest.mark.parametrize('name', PAGES + ACTIONS)
+def test_a_user_who_owns_nothing_is_refused(core, stranger, name):
+    client = logged_in(stranger)
+    assert client.get(page(*name)).status_code == 403
+    assert client.post(page(*name)).status_code == 403
+
+
+@pytest.mark.parametrize('name', PAGES)
+def test_owners_and_site_admins_see_each_page(core, owner, site_admin, name):
+    for user in (owner, site_admin):
+        response = logged_in(user).get(page(*name))
+        assert response.status_code == 200, response.content[-2000:]
+        # Inside Postorius's frame, the Bounces tab active in its menu.
+        assert b'<a href="%s" class="nav-link active">Bounces</a>' % (
+            page('bouncerules_overview').encode()) in response.content
+
+
+@pytest.mark.parametrize('name', ACTIONS)
+def test_actions_take_post_only(core, owner, name):
+    assert logged_in(owner).get(page(*name)).status_code == 405
+
+
+@pytest.mark.parametrize('name', ACTIONS)
+def test_an_action_without_its_csrf_token_is_refused(core, owner, name):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    assert client.post(page(*name)).status_code == 403
+
+
+def test_the_tab_joins_postorius_s_own_list_pages(core, owner, stranger):
+    summary = page('list_summary')
+    assert b'>Bounces</a>' in logged_in(owner).get(summary).content
+    # Only owners and site admins see the tab.
+    assert b'>Bounces</a>' not in logged_in(stranger).get(summary).content
+
+
+def test_overview_counts_are_the_plugin_s(core, owner):
+    summary = core.plugin()
+    html = logged_in(owner).get(page('bouncerules_overview')).content.decode()
+    for state in ('soft', 'hard', 'confirmed', 'removed', 'held'):
+        card = re.search(r'data-count="%s">\s*<div[^>]*><div[^>]*>(\d+)<'
+                         % state, html)
+        assert card and int(card.group(1)) == summary[state], state
+    assert summary['held'] == 40 and summary['confirmed'] == 1
+
+
+def test_overview_filters_by_state_and_searches(core, owner):
+    client = logged_in(owner)
+
+    def rows(**query):
+        html = client.get(page('bouncerules_overview'), query).content
+        return re.findall(r'<tr data-email="([^"]+)" data-state="([^"]+)"',
+                          html.decode())
+    assert rows(state='confirmed') == [('bart@example.org', 'confirmed')]
+    assert rows(state='removed') == [('erin@example.org', 'removed')]
+    assert rows(q='cris') == [('cris@example.org', 'soft')]
+    assert rows(q='fran/ops') == [('fran/ops+list@example.org', 'hard')]
+    assert rows(q='nobody-has-this') == []
+
+
+def test_overview_pages_a_long_roster(core, owner):
+    client = logged_in(owner)
+    total = core.plugin('members', count=1, page=1)['total_size']
+    assert total > 50
+    first = client.get(page('bouncerules_overview')).content.decode()
+    second = client.get(page('bouncerules_overview'), {'page': 2}
+                        ).content.decode()
+    on_first = re.findall(r'<tr data-email="([^"]+)"', first)
+    on_second = re.findall(r'<tr data-email="([^"]+)"', second)
+    assert len(on_first) == 50 and len(on_second) == total - 50
+    assert not set(on_first) & set(on_second)
+    assert 'page 1 of 2' in first and '?state=&amp;q=&amp;page=2' in first
+
+
+def test_a_bad_filter_is_a_message_not_an_error(core, owner):
+    response = logged_in(owner).get(page('bouncerules_overview'),
+                                    {'state': 'gone', 'page': 'x'})
+    assert response.status_code == 200
+    assert 'Unknown filter' in text_of(response)
+
+
+def test_member_page_shows_the_whole_history(core, owner):
+    history = core.plugin('members/bart@example.org/history')['entries']
+    response = logged_in(owner).get(page('bouncerules_member',
+                                         'bart@example.org'))
+    shown = re.findall(r'<tr data-event="([^"]+)"', response.content.decode())
+    assert shown == [event['event'] for event in reversed(history)]
+    text = text_of(response)
+    assert 'mailbox-disabled-status' in text and '5.2.1' in text
+    assert 'post-3@example.com' in text and 'Re-enable' in text
+    assert 'Undo the last removal or confirmation' in text
+
+
+def test_the_server_s_words_are_quoted_never_markup(core, owner):
+    """A bounce's diagnostic is text from a stranger's server."""
+    response = logged_in(owner).get(page('bouncerules_member',
+                                         'fran/ops+list@example.org'))
+    assert b'mailbox disabled &lt;b&gt;bold&lt;/b&gt;' in response.content
+    assert b'<b>bold</b>' not in response.content
+    assert b'untrusted text' in response.content
+
+
+def test_a_removed_member_keeps_a_history_and_an_undo(core, owner):
+    text = text_of(logged_in(owner).get(page('bouncerules_member',
+                                             'erin@example.org')))
+    assert 'Not a member of this list now' in text
+    assert 'removed' in text and 'Undo the last removal' in text
+    assert 'Re-enable' not in text
+
+
+def test_holds_page_shows_each_hold_with_its_buttons(core, owner):
+    holds = core.plugin('holds')['entries']
+    html = logged_in(owner).get(page('bouncerules_holds')).content.decode()
+    for hold in holds:
+        assert 'data-hold="%d" data-status="held"' % hold['id'] in html
+        assert '%d of %d' % (hold['failures'], hold['recipients']) in html
+        assert page('bouncerules_decide_hold', str(hold['id']),
+                    'release') in html
+    assert 'bigmail.example' in {hold['domain'] for hold in holds}
+    assert len(holds) >= 2
+
+
+def test_campaigns_say_not_tracked_never_zero_percent(core, owner):
+    campaigns = core.plugin('campaigns')['entries']
+    response = logged_in(owner).get(page('bouncerules_campaigns'))
+    html = response.content.decode()
+    assert len(re.findall(r'<tr data-campaign=', html)) == len(campaigns) == 5
+    assert html.count('not tracked') == 5 and '0.0%' not in html
+    first = next(c for c in campaigns if c['campaign'] == 'post-1@example.com')
+    assert 'hard: %d' % first['bounces']['hard'] in html
+
+
+def test_settings_page_shows_the_plugin_s_settings(core, owner):
+    settings = core.plugin()
+    response = logged_in(owner).get(page('bouncerules_settings'))
+    form = response.context['form']
+    assert form.initial == {name: settings[name] for name in (
+        'confirm_after', 'shadow', 'tracking', 'report')}
+
+
+def test_try_a_bounce_shows_the_decision_and_why(core, owner):
+    from mailman_bouncerules.tools.testing import samples
+    bounce = samples.rfc3464('zed@example.net', '5.1.1',
+                             '550 5.1.1 <zed@example.net>: user unknown')
+    client = logged_in(owner)
+    before = core.plugin('stats')
+    pasted = client.post(page('bouncerules_try'),
+                         {'message': bounce.decode()})
+    text = text_of(pasted)
+    assert 'zed@example.net' in text and 'hard · unsubscribe' in text
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    uploaded = client.post(page('bouncerules_try'), {
+        'upload': SimpleUploadedFile('bounce.eml', bounce)})
+    assert 'zed@example.net' in text_of(uploaded)
+    empty = client.post(page('bouncerules_try'), {'message': ' '})
+    assert 'Paste a bounce or choose a file.' in text_of(empty)
+    # Trying records nothing.
+    assert core.plugin('stats') == before
+
+
+def test_an_unknown_list_is_a_404(core, site_admin):
+    from django.urls import reverse
+    response = logged_in(site_admin).get(
+        reverse('bouncerules_overview', args=['nope.example.com']))
+    assert response.status_code == 404
+
+
+def test_core_unreachable_is_postorius_s_own_error_page(core, owner):
+    client = logged_in(owner)
+    with override_settings(MAILMAN_REST_API_URL='http://127.0.0.1:%d'
+                           % free_port()):
+        response = client.get(page('bouncerules_overview'))
+    assert response.status_code == 503
+    assert 'Mailman REST API not available' in text_of(response)
+
+
+def test_the_list_id_in_every_link_is_this_list(core, owner):
+    html = logged_in(owner).get(page('bouncerules_overview')).content.decode()
+    links = set(re.findall(r'href="(/postorius/lists/[^/]+)/bounces', html))
+    assert links == {'/postorius/lists/%s' % LIST_ID}
