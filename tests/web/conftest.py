@@ -13,8 +13,8 @@ import pytest
 pytest.importorskip('postorius', reason='the web panel needs Postorius')
 pytest.importorskip('pytest_django', reason='the web panel needs pytest-django')
 
-import requests  # noqa: E402
-from django.test import override_settings  # noqa: E402
+import requests
+from django.test import override_settings
 
 HERE = Path(__file__).parent
 LIST_ID = 'ant.example.com'

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from mailman_bouncerules.tools.demo import free_port, site_config  # noqa: E402
+from mailman_bouncerules.tools.demo import free_port, site_config
 
 OWNER = 'owner@example.com'
 BART, CRIS, DAVE, ERIN, FRAN = (

@@ -70,7 +70,7 @@ class PluginAPI:
     def members(self, state: str | None = None, search: str | None = None,
                 page: int = 1, count: int = 50) -> dict:
         """One page of members: {'entries', 'total_size', 'start'}."""
-        query = {'page': page, 'count': count}
+        query: dict[str, Any] = {'page': page, 'count': count}
         if state:
             query['state'] = state
         if search:

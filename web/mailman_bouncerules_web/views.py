@@ -10,7 +10,8 @@ core answered as a message.  Pages read the plugin's REST only: a refusal
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,8 +19,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, \
-    require_POST
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from postorius.auth.decorators import list_owner_required
 from postorius.models import List
 
@@ -182,7 +183,9 @@ def bulk_reenable(request: HttpRequest, list_id: str) -> HttpResponse:
         except PluginError as error:
             _refused(request, error)
     if done:
-        messages.success(request, _('%d members get mail again.') % len(done))
+        messages.success(request, ngettext(
+            '%d member gets mail again.', '%d members get mail again.',
+            len(done)) % len(done))
     elif not emails:
         messages.warning(request, _('No member was selected.'))
     return _back(request, reverse('bouncerules_overview', args=[list_id]))
