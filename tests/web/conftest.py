@@ -3,6 +3,7 @@ Mailman core with the plugin (tests/web/core_site.py), started per test
 module on free ports and stopped after it."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,15 @@ ADMIN = ('restadmin', 'restpass')
 PASSWORD = 'a-test-password'
 # Seeding the core site's list takes its runners a few seconds.
 START_TIMEOUT = 120
+# The Python that runs the core: this one, or (to test another Postorius
+# in an environment without Mailman core) the one named here.
+CORE_PYTHON = os.environ.get('BOUNCERULES_CORE_PYTHON', sys.executable)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
 
 
 class Core:
@@ -45,7 +55,7 @@ def core(tmp_path_factory):
     environment = {name: value for name, value in os.environ.items()
                    if name != 'MAILMAN_EXTRA_TESTING_CFG'}
     process = subprocess.Popen(
-        [sys.executable, '-W', 'ignore', str(HERE / 'core_site.py'),
+        [CORE_PYTHON, '-W', 'ignore', str(HERE / 'core_site.py'),
          str(folder)], env=environment, stdout=subprocess.PIPE,
         stderr=open(folder / 'stderr', 'w'), text=True)
     try:

@@ -7,10 +7,8 @@ its state (test_panel_actions.py does, on a core of its own).
 import re
 
 import pytest
-from conftest import LIST_ID, PASSWORD, page
+from conftest import LIST_ID, PASSWORD, free_port, page
 from django.test import Client, override_settings
-
-from mailman_bouncerules.tools.demo import free_port
 
 PAGES = [('bouncerules_overview',), ('bouncerules_holds',),
          ('bouncerules_campaigns',), ('bouncerules_settings',),
