@@ -220,3 +220,14 @@ def test_the_list_id_in_every_link_is_this_list(core, owner):
     html = logged_in(owner).get(page('bouncerules_overview')).content.decode()
     links = set(re.findall(r'href="(/postorius/lists/[^/]+)/bounces', html))
     assert links == {'/postorius/lists/%s' % LIST_ID}
+
+
+def test_the_pages_speak_the_visitor_s_language(core, owner):
+    """Strings go through gettext; German ships with the app."""
+    client = logged_in(owner)
+    response = client.get(page('bouncerules_overview'),
+                          HTTP_ACCEPT_LANGUAGE='de')
+    text = text_of(response)
+    assert 'Ausgewählte wieder zustellen' in text
+    assert '>Unzustellbar</a>' in response.content.decode()
+    assert '64 Mitglieder' in text and 'Re-enable selected' not in text
