@@ -9,16 +9,14 @@ from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import delete, select
 
+from mailman_bouncerules.app import machine
 from mailman_bouncerules.app.breaker import StoredDecision
 from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
 from mailman_bouncerules.app.evidence import EvidenceLevel
+from mailman_bouncerules.app.machine import Change, standing_of, take
 from mailman_bouncerules.model.tables import (
-    CONFIRMED,
     DISCARDED,
-    HARD,
-    OK,
     RELEASED,
-    SOFT,
     Campaign,
     Event,
     HardBounce,
@@ -38,10 +36,7 @@ class HeldDecisions:
 
     def hold(self, email, hold, change, decision, campaign, at, evidence):
         """Keep a removal or confirmation back until an admin releases or
-        discards it."""
-        state = self.ledger.locked_state(email)
-        if state.state in (OK, SOFT):
-            state.state = HARD
+        discards it (the state machine made the member hard)."""
         self.ledger.record_event(email, 'held', at, decision=decision,
                                  campaign=campaign, hold_id=hold.id,
                                  detail='would %s' % change,
@@ -60,7 +55,7 @@ class HeldDecisions:
                 continue
             self.ledger.undo(event.email, 'circuit-breaker', 0, at)
             state = self.ledger.locked_state(event.email)
-            state.state = HARD
+            take(state, machine.held_back(standing_of(state)))
             held = self.ledger.record_event(
                 event.email, 'held', at, campaign=campaign, hold_id=hold.id,
                 detail='would %s' % ('remove' if event.event == 'removed'
@@ -70,22 +65,22 @@ class HeldDecisions:
                 setattr(held, name, getattr(event, name))
 
     def release(self, hold, actor, at=None):
-        """Apply what the hold kept back, now."""
+        """Apply what the hold kept back, now: the owner's release stands
+        for the verification the evidence had."""
         at = at or now()
         for event in self._held_events(hold):
             member = self.mlist.members.get_member(event.email)
             state = self.ledger.locked_state(event.email)
             if member is None:
                 continue
-            campaign = find_campaign(self.store, self.list_id, event.campaign)
-            evidence = EvidenceLevel.of(event.evidence)
-            if event.detail == 'would remove':
-                self.ledger.remove(member, event.email, state,
-                                   StoredDecision(event), at, campaign,
-                                   evidence=evidence)
-            elif state.state != CONFIRMED:
-                self.ledger.confirm(member, event.email, state, at, campaign,
-                                    evidence=evidence)
+            self.ledger.carry_out(
+                member, event.email, state,
+                Change.REMOVE if event.detail == 'would remove'
+                else Change.CONFIRM, at,
+                decision=StoredDecision(event), verified=True,
+                campaign=find_campaign(self.store, self.list_id,
+                                       event.campaign),
+                evidence=EvidenceLevel.of(event.evidence))
             self.ledger.mirror(member, state, None)
         self._decide(hold, RELEASED, actor, at)
 
@@ -110,10 +105,9 @@ class HeldDecisions:
         for email in set(counted) | held:
             state = self.ledger.locked_state(email)
             member = self.mlist.members.get_member(email)
-            state.run = self.ledger.current_run(
-                email, campaign_kind(member), state.reset_after)
-            if state.run == 0 and state.state == HARD:
-                state.state = OK
+            take(state, machine.after_discard(
+                standing_of(state), self.ledger.current_run(
+                    email, campaign_kind(member), state.reset_after)))
             self.ledger.mirror(member, state, None)
         self._decide(hold, DISCARDED, actor, at)
 

@@ -17,7 +17,7 @@ import logging
 
 import zope.event
 from mailman.app.membership import delete_member
-from mailman.interfaces.action import Action
+from mailman.interfaces.action import Action as ModerationAction
 from mailman.interfaces.member import (
     DeliveryMode,
     DeliveryStatus,
@@ -30,7 +30,7 @@ from public import public
 from sqlalchemy import select
 from zope.component import getUtility
 
-from mailman_bouncerules.app import notices
+from mailman_bouncerules.app import machine, notices
 from mailman_bouncerules.app.breaker import (
     CircuitBreaker,
     StoredDecision,
@@ -48,16 +48,22 @@ from mailman_bouncerules.app.events import (
 )
 from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.holds import HeldDecisions
+from mailman_bouncerules.app.machine import (
+    Bounce,
+    Change,
+    Effect,
+    standing_of,
+    take,
+)
 from mailman_bouncerules.app.probes import CONFIRM, REMOVE, Prober
 from mailman_bouncerules.app.settings import default_confirm_after, settings
 from mailman_bouncerules.app.shadow import in_shadow
+from mailman_bouncerules.interfaces import Action, Classification
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
     CONFIRMED,
-    HARD,
     OK,
     REMOVED,
-    SOFT,
     Campaign,
     Event,
     HardBounce,
@@ -130,12 +136,12 @@ class Ledger:
               evidence=EvidenceLevel.UNVERIFIED, probe=None):
         """Record one classified bounce and act on it.
 
-        A removal or confirmation it calls for is carried out only on
-        verified `evidence`; unverified evidence sends the member a probe
-        instead (see probes.py).  `probe`: the bounce is of that probe.
+        What follows is the state machine's (machine.py); a removal or
+        confirmation it calls for is carried out only on verified
+        `evidence`; unverified evidence sends the member a probe instead
+        (see probes.py).  `probe`: the bounce is of that probe.
         """
         state = self.locked_state(email)
-        counted = False
         recipient = decision.recipient
         state.last_bounce_at = at
         state.last_classification = decision.classification
@@ -146,12 +152,8 @@ class Ledger:
             # A probe is no campaign: the last campaign bounced stays.
             state.last_campaign = campaign.message_id if campaign else None
         state.last_evidence = evidence.value
-        if decision.action == 'count' and campaign is not None:
-            counted = self._count(state, campaign)
-        elif state.state in (OK, SOFT) and decision.classification != 'complaint':
-            # Flagged only: a soft bounce, or a hard one with no campaign
-            # to count it against.
-            state.state = SOFT if decision.classification == 'soft' else HARD
+        counted = (decision.action == Action.COUNT and campaign is not None
+                   and self._count(state, campaign))
         event = self.record_event(email, 'bounce', at, decision=decision,
                                   campaign=campaign, attribution=attribution,
                                   counted=counted, evidence=evidence)
@@ -161,38 +163,30 @@ class Ledger:
         tripped = breaker.observe(campaign, email, decision, at)
         if tripped is not None and tripped.campaign_id is not None:
             self.holds.take_back(tripped, campaign, at)
-        change = self._change_called_for(state, decision, campaign, counted)
-        if probe is not None and decision.classification == 'hard':
-            # The probe went to this address alone and bounced hard: what
-            # waited for it is verified now.
-            self.prober.bounced(probe, at)
-            if change != REMOVE:
-                change = probe.change
-            decision = self._waiting_decision(probe, decision, change)
-        if change == REMOVE or (change == CONFIRM
-                                and state.state != CONFIRMED):
-            self._change(member, email, state, change, decision, campaign,
-                         at, evidence, event, breaker)
-        self.mirror(member, state, at)
-        return state
-
-    def _change_called_for(self, state, decision, campaign, counted):
-        """REMOVE, CONFIRM or None: what this bounce alone calls for.
-
-        A counted hard bounce updates the member's run on the way (and its
-        state to hard while the run is below `confirm_after`)."""
-        if decision.action == 'unsubscribe':
-            return REMOVE
+        newest = through = 0
         if counted and state.state != CONFIRMED:
             sequences = self._hard_sequences(state.email, campaign.kind,
                                              state.reset_after)
-            state.run = longest_run_through(sequences, max(sequences))
-            through_this = longest_run_through(sequences, campaign.sequence)
-            if max(through_this, state.run) >= self.confirm_after():
-                state.run = max(through_this, state.run)
-                return CONFIRM
-            state.state = HARD
-        return None
+            newest = longest_run_through(sequences, max(sequences))
+            through = longest_run_through(sequences, campaign.sequence)
+        probe_change = None
+        if probe is not None and decision.classification == Classification.HARD:
+            # The probe went to this address alone and bounced hard: what
+            # waited for it is verified now.
+            self.prober.bounced(probe, at)
+            probe_change = Change(probe.change)
+        standing, change = machine.after_bounce(standing_of(state), Bounce(
+            Classification(decision.classification), Action(decision.action),
+            campaign is not None, counted, newest, through, probe_change),
+            self.confirm_after())
+        take(state, standing)
+        if change is not None:
+            if probe_change is not None:
+                decision = self._waiting_decision(probe, decision, change)
+            self._enforce(member, email, state, change, decision, campaign,
+                          at, evidence, event, breaker)
+        self.mirror(member, state, at)
+        return state
 
     def _waiting_decision(self, probe, decision, change):
         """The decision to carry out after a probe bounced: a removal waits
@@ -203,40 +197,70 @@ class Ledger:
         return (StoredDecision(asked, 'verified by a probe that bounced')
                 if asked is not None else decision)
 
-    def _change(self, member, email, state, change, decision, campaign, at,
-                evidence, event, breaker):
-        """Carry out a removal or confirmation, or keep it back: for a
-        probe (unverified evidence), in the history (shadow mode), or
-        under the circuit breaker's hold."""
-        if state.state != CONFIRMED:
-            # Hard until the change is carried out (if it ever is).
-            state.state = HARD
-        if not evidence.verified:
-            if self.shadow:
-                self._shadow_mark(email, state, change, decision, campaign,
-                                  at, evidence)
-                return
-            probe, why = self.prober.request(
-                email, change, event, campaign, at)
-            self.record_event(email, 'verifying' if probe else 'unverified', at,
-                              campaign=campaign, evidence=evidence,
-                              detail='would %s on verified evidence; %s'
-                              % (change, why))
-            return
-        hold = breaker.active_hold(campaign, email)
-        if hold is None and not self.shadow:
-            hold = breaker.cap_hold(at)
-        if hold is not None:
-            self.holds.hold(email, hold, change, decision, campaign, at, evidence)
-            return
-        self.prober.supersede(
-            email, at, 'verified evidence (%s)' % evidence.value)
-        if change == REMOVE:
-            self.remove(member, email, state, decision, at, campaign,
-                        evidence=evidence)
-        else:
-            self.confirm(member, email, state, at, campaign,
-                         evidence=evidence)
+    def _enforce(self, member, email, state, change, decision, campaign, at,
+                 evidence, event, breaker):
+        """A bounce called for a removal or confirmation: find the hold
+        that covers it (verified evidence only) and carry it out as the
+        state machine says."""
+        hold = None
+        if evidence.verified:
+            hold = breaker.active_hold(campaign, email)
+            if hold is None and not self.shadow:
+                hold = breaker.cap_hold(at)
+            if hold is None:
+                self.prober.supersede(
+                    email, at, 'verified evidence (%s)' % evidence.value)
+        self.carry_out(member, email, state, change, at, decision=decision,
+                       campaign=campaign, evidence=evidence, asked_by=event,
+                       hold=hold)
+
+    def carry_out(self, member, email, state, change, at, *, decision=None,
+                  campaign=None, evidence=EvidenceLevel.UNVERIFIED,
+                  asked_by=None, hold=None, verified=None, notify=True,
+                  probe_note=''):
+        """Carry out, or keep back, a removal or confirmation: the state
+        machine's `enforce` says which effect; this executes it.
+
+        `verified`: whether the evidence counts as verified (default: the
+        evidence's own level; an owner releasing a hold verifies it);
+        `hold`: the circuit-breaker hold that covers the member;
+        `asked_by`: the history row that asked (a probe's reason);
+        `notify`: whether the owners are told; `probe_note`: what precedes
+        the history's words when a probe is asked for instead.
+        """
+        verified = evidence.verified if verified is None else verified
+        newest = 0
+        if change == CONFIRM:
+            newest = self._newest_run(member, email, state, campaign)
+        standing, effect = machine.enforce(
+            standing_of(state), Change(change), verified=verified,
+            shadow=self.shadow, held=hold is not None, newest_run=newest)
+        take(state, standing)
+        if effect is Effect.PROBE:
+            probe, why = self.prober.request(email, change, asked_by,
+                                             campaign, at)
+            self.record_event(email, 'verifying' if probe else (
+                'not-enforced' if probe_note else 'unverified'), at,
+                campaign=campaign, evidence=evidence,
+                detail='%swould %s on verified evidence; %s'
+                % (probe_note, change, why))
+        elif effect is Effect.HOLD:
+            self.holds.hold(email, hold, change, decision, campaign, at,
+                            evidence)
+        elif effect is Effect.SHADOW:
+            state.changed_at = at
+            self.record_event(
+                email, 'would-%s' % change, at, decision=decision,
+                campaign=campaign, evidence=evidence,
+                detail='shadow mode' if change == REMOVE else
+                'shadow mode: hard bounces in %d consecutive campaigns'
+                % state.run)
+        elif effect is Effect.REMOVE:
+            self._remove(member, email, state, decision, at, campaign,
+                         evidence, notify)
+        elif effect is Effect.CONFIRM:
+            self._confirm(member, email, state, at, campaign, evidence,
+                          notify)
 
     def reset(self, member, email, why, sequence, at=None):
         """The member showed life: hard bounces up to `sequence` are void.
@@ -248,17 +272,17 @@ class Ledger:
         """
         at = at or now()
         state = self.locked_state(email)
-        if state.state in (CONFIRMED, REMOVED) and not state.shadow:
+        reset_after = max(state.reset_after, sequence or 0)
+        standing = machine.after_reset(standing_of(state), self.current_run(
+            email, campaign_kind(member), reset_after))
+        if standing is None:
             self.record_event(email, why, at, detail='no reset: member is %s'
                               % state.state)
             return False
-        state.shadow = False
         self.prober.supersede(
             email, at, 'the member showed life (%s)' % why)
-        kind = campaign_kind(member)
-        state.reset_after = max(state.reset_after, sequence or 0)
-        state.run = self.current_run(email, kind, state.reset_after)
-        state.state = OK if state.run == 0 else HARD
+        state.reset_after = reset_after
+        take(state, standing)
         state.changed_at = at
         self.record_event(email, why, at, detail='hard bounces up to campaign %d '
                           'no longer count' % state.reset_after)
@@ -270,8 +294,7 @@ class Ledger:
         """An admin's decision: deliver again and forget the run."""
         at = at or now()
         state = self.locked_state(email)
-        state.state = OK
-        state.run = 0
+        take(state, machine.after_reenable(standing_of(state)))
         state.reset_after = max(state.reset_after, latest_sequence or 0)
         state.changed_at = at
         if member is not None:
@@ -302,7 +325,8 @@ class Ledger:
             member.preferences.delivery_status = DeliveryStatus[
                 snapshot.get('delivery_status') or 'enabled']
         state = self.locked_state(email)
-        state.state, state.run, state.changed_at = OK, 0, at
+        take(state, machine.after_undo(standing_of(state)))
+        state.changed_at = at
         state.reset_after = max(state.reset_after, latest_sequence or 0)
         self.prober.supersede(email, at, 'undone')
         self.record_event(email, 'undo', at, actor=actor,
@@ -340,7 +364,8 @@ class Ledger:
             if snapshot.get(name) is not None:
                 setattr(preferences, name, snapshot[name])
         if snapshot.get('moderation_action'):
-            member.moderation_action = Action[snapshot['moderation_action']]
+            member.moderation_action = ModerationAction[
+                snapshot['moderation_action']]
         return member
 
     def enforce_recorded(self, at=None):
@@ -372,31 +397,22 @@ class Ledger:
             evidence = EvidenceLevel.of(recorded.evidence)
             campaign = find_campaign(self.store, self.list_id,
                                      recorded.campaign)
-            state.state = HARD
-            state.run = self.current_run(state.email, campaign_kind(member),
-                                         state.reset_after)
+            take(state, machine.after_shadow_ends(
+                standing_of(state), self.current_run(
+                    state.email, campaign_kind(member), state.reset_after)))
             if at - recorded.at > recent:
                 self.record_event(state.email, 'not-enforced', at,
                                   detail='shadow mode ended: the recorded %s is '
                                   'older than %d days' % (
                                 change, settings().shadow_enforce_days))
-            elif not evidence.verified:
-                probe, why = self.prober.request(
-                    state.email, change, recorded, campaign, at)
-                self.record_event(state.email, 'verifying' if probe else
-                                  'not-enforced', at, campaign=campaign,
-                                  evidence=evidence,
-                                  detail='shadow mode ended: would %s on verified '
-                                  'evidence; %s' % (change, why))
-            elif change == REMOVE:
-                self.remove(member, state.email, state, StoredDecision(
-                    recorded, 'recorded in shadow mode'), at, campaign,
-                    evidence=evidence, notify=False)
-                carried_out += 1
             else:
-                self.confirm(member, state.email, state, at, campaign,
-                             evidence=evidence, notify=False)
-                carried_out += 1
+                self.carry_out(
+                    member, state.email, state, change, at,
+                    decision=StoredDecision(recorded, 'recorded in shadow mode'),
+                    campaign=campaign, evidence=evidence, asked_by=recorded,
+                    notify=False, probe_note='shadow mode ended: ')
+                if evidence.verified:
+                    carried_out += 1
             self.mirror(member, state, None)
         return carried_out
 
@@ -426,31 +442,17 @@ class Ledger:
         sequences = self._hard_sequences(email, kind, after)
         return longest_run_through(sequences, max(sequences)) if sequences else 0
 
-    def _shadow_mark(self, email, state, change, decision, campaign, at,
-                     evidence):
-        """Shadow mode: what the plugin would do, recorded for later."""
-        state.state = REMOVED if change == REMOVE else CONFIRMED
-        if change == REMOVE:
-            state.run = 0
-        state.changed_at = at
-        state.shadow = True
-        self.record_event(email, 'would-%s' % change, at, decision=decision,
-                          campaign=campaign, evidence=evidence,
-                          detail='shadow mode' if change == REMOVE else
-                          'shadow mode: hard bounces in %d consecutive campaigns'
-                          % state.run)
-
-    def confirm(self, member, email, state, at, campaign=None,
-                evidence=EvidenceLevel.UNVERIFIED, notify=True):
-        if self.shadow:
-            self._shadow_mark(email, state, CONFIRM, None, campaign, at,
-                              evidence)
-            return
+    def _newest_run(self, member, email, state, campaign):
+        """The run ending at the member's newest counted hard bounce of
+        the campaign's kind (the member's own kind without a campaign)."""
         kind = campaign.kind if campaign is not None else campaign_kind(member)
         sequences = self._hard_sequences(email, kind, state.reset_after)
-        state.state = CONFIRMED
-        state.run = max(state.run, longest_run_through(
-            sequences, max(sequences)) if sequences else 0)
+        return longest_run_through(sequences, max(sequences)) if sequences else 0
+
+    def _confirm(self, member, email, state, at, campaign, evidence, notify):
+        """Execute a confirmation: delivery stops, the owners are told."""
+        kind = campaign.kind if campaign is not None else campaign_kind(member)
+        sequences = self._hard_sequences(email, kind, state.reset_after)
         state.changed_at = at
         snapshot = member_snapshot(member)
         if member is not None:
@@ -468,14 +470,9 @@ class Ledger:
             notices.confirmed(self.mlist, email, state, campaigns)
         zope.event.notify(BounceConfirmed(self.mlist, email, state.run))
 
-    def remove(self, member, email, state, decision, at, campaign=None,
-               evidence=EvidenceLevel.UNVERIFIED, notify=True):
-        if self.shadow:
-            self._shadow_mark(email, state, REMOVE, decision, campaign, at,
-                              evidence)
-            return
-        state.state = REMOVED
-        state.run = 0
+    def _remove(self, member, email, state, decision, at, campaign, evidence,
+                notify):
+        """Execute a removal: the member is unsubscribed, the owners told."""
         state.changed_at = at
         self.record_event(email, 'removed', at, decision=decision, campaign=campaign,
                           snapshot=member_snapshot(member), evidence=evidence)
