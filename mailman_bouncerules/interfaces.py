@@ -90,6 +90,30 @@ class State(StrEnum):
 
 
 @public
+class EventName(StrEnum):
+    """The kinds of row in a member's history (`history`, the REST)."""
+    BOUNCE = 'bounce'                   # a classified bounce
+    OPEN = 'open'                       # a reset: the member opened a post
+    POST = 'post'                       # a reset: the member posted
+    REENABLE = 'reenable'               # an owner re-enabled delivery
+    UNDO = 'undo'                       # an owner undid a change
+    CONFIRMED = 'confirmed'             # delivery stopped
+    REMOVED = 'removed'                 # unsubscribed
+    WOULD_CONFIRM = 'would-confirm'     # shadow mode's record
+    WOULD_REMOVE = 'would-remove'       # shadow mode's record
+    VERIFYING = 'verifying'             # a probe was sent first
+    UNVERIFIED = 'unverified'           # no probe could be sent
+    NOT_ENFORCED = 'not-enforced'       # shadow mode ended, record too old
+    HELD = 'held'                       # the circuit breaker holds it
+    RELEASED = 'released'               # an owner released the hold
+    DISCARDED = 'discarded'             # an owner discarded the hold
+    PROBE_SENT = 'probe-sent'
+    PROBE_CLOSED = 'probe-closed'
+    PROBE_EXPIRED = 'probe-expired'
+    PROBE_BUDGET = 'probe-budget'       # owners told the budget is spent
+
+
+@public
 class CampaignKind(StrEnum):
     """One list post, or one digest, is one campaign."""
     POST = 'post'

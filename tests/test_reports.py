@@ -46,7 +46,8 @@ def test_report_says_what_happened_and_why(mailman):
              if line.startswith('    ') and '@' in line.split()[0]}
     assert 'confirmed (delivery stopped)' in lines[ELLY]
     assert 'mailbox-disabled-status' in lines[ELLY]
-    assert 'removed (mailbox does not exist)' in lines[BART]
+    assert 'removed (the receiving server says the mailbox does not exist)' \
+        in lines[BART]
     assert 'user-unknown' in lines[BART]
     assert 'soft bounce' in lines[CRIS] and '5.2.2' in lines[CRIS]
     assert 'post-3@example.com  1 opened of 4' in text

@@ -26,7 +26,7 @@ from mailman_bouncerules.app.campaigns import (
 )
 from mailman_bouncerules.app.handling import latest_sequence
 from mailman_bouncerules.app.ledger import Ledger
-from mailman_bouncerules.interfaces import ReportFrequency
+from mailman_bouncerules.interfaces import EventName, ReportFrequency
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
     CONFIRMED,
@@ -129,7 +129,7 @@ class ListAdmin:
             select(func.count(func.distinct(Event.email)))
             .select_from(Event).join(Hold, Hold.id == Event.hold_id)
             .where(Event.list_id == self.mlist.list_id,
-                   Event.event == 'held', Hold.status == HELD))
+                   Event.event == EventName.HELD, Hold.status == HELD))
         members = sum(by_state.values())
         return {
             'members': members,
@@ -155,7 +155,7 @@ class ListAdmin:
             raise AdminError('No campaign %s on %s' % (
                 campaign or 'sent yet', self.mlist.list_id), not_found=True)
         reset = tracking.record_open(self.mlist, member, member.address.email,
-                                     found, 'open')
+                                     found, EventName.OPEN)
         return {'email': member.address.email, 'reset': reset,
                 'campaign': found.message_id,
                 **self._state(member.address.email)}
@@ -196,7 +196,7 @@ class ListAdmin:
             campaign = (self.store.get(Campaign, hold.campaign_id)
                         if hold.campaign_id is not None else None)
             held = self.store.scalars(select(Event.email).filter_by(
-                list_id=self.mlist.list_id, event='held',
+                list_id=self.mlist.list_id, event=EventName.HELD,
                 hold_id=hold.id)).all()
             rows.append({
                 'id': hold.id, 'status': hold.status,

@@ -33,6 +33,7 @@ from sqlalchemy import func, select, update
 from mailman_bouncerules.app import notices
 from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.classify.report import RecipientReport
+from mailman_bouncerules.interfaces import EventName
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
     CAMPAIGN_SCOPE,
@@ -120,7 +121,7 @@ class CircuitBreaker:
         at = at or now()
         done = self.store.scalar(select(func.count()).select_from(
             Event).filter_by(list_id=self.mlist.list_id).filter(
-            Event.event.in_(('removed', 'confirmed')),
+            Event.event.in_((EventName.REMOVED, EventName.CONFIRMED)),
             Event.at > at - datetime.timedelta(days=1)))
         roster = self.mlist.members.member_count
         cap = max(settings().daily_cap_min,
@@ -156,7 +157,7 @@ class CircuitBreaker:
         (Several bounces of one member count once.)"""
         return self.store.scalar(select(func.count()).select_from(
             Event).filter_by(list_id=self.mlist.list_id, email=email.lower(),
-                             event='bounce', campaign=campaign.message_id,
+                             event=EventName.BOUNCE, campaign=campaign.message_id,
                              rule=rule)) <= 1
 
     def _count(self, campaign, scope, rule):

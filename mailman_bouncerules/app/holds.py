@@ -14,6 +14,7 @@ from mailman_bouncerules.app.breaker import StoredDecision
 from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
 from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.machine import Change, standing_of, take
+from mailman_bouncerules.interfaces import EventName
 from mailman_bouncerules.model.tables import (
     DISCARDED,
     RELEASED,
@@ -37,7 +38,7 @@ class HeldDecisions:
     def hold(self, email, hold, change, decision, campaign, at, evidence):
         """Keep a removal or confirmation back until an admin releases or
         discards it (the state machine made the member hard)."""
-        self.ledger.record_event(email, 'held', at, decision=decision,
+        self.ledger.record_event(email, EventName.HELD, at, decision=decision,
                                  campaign=campaign, hold_id=hold.id,
                                  detail='would %s' % change,
                                  evidence=evidence)
@@ -47,7 +48,7 @@ class HeldDecisions:
         already caused in the hold's scope are undone and held instead."""
         done = self.store.scalars(select(Event).filter_by(
             list_id=self.list_id, campaign=campaign.message_id).filter(
-            Event.event.in_(('removed', 'confirmed')))).all()
+            Event.event.in_((EventName.REMOVED, EventName.CONFIRMED)))).all()
         for event in done:
             if hold.domain not in ('*', event.email.rpartition('@')[2]):
                 continue
@@ -57,8 +58,9 @@ class HeldDecisions:
             state = self.ledger.locked_state(event.email)
             take(state, machine.held_back(standing_of(state)))
             held = self.ledger.record_event(
-                event.email, 'held', at, campaign=campaign, hold_id=hold.id,
-                detail='would %s' % ('remove' if event.event == 'removed'
+                event.email, EventName.HELD, at, campaign=campaign,
+                hold_id=hold.id,
+                detail='would %s' % ('remove' if event.event == EventName.REMOVED
                                      else 'confirm'))
             for name in ('classification', 'action', 'rule', 'reason',
                          'status', 'smtp_code', 'diagnostic', 'evidence'):
@@ -113,7 +115,8 @@ class HeldDecisions:
 
     def _held_events(self, hold):
         return self.store.scalars(select(Event).filter_by(
-            list_id=self.list_id, event='held', hold_id=hold.id)).all()
+            list_id=self.list_id, event=EventName.HELD,
+            hold_id=hold.id)).all()
 
     def _decide(self, hold, status, actor, at):
         hold.status, hold.actor, hold.decided_at = status, actor, at

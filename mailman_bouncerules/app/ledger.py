@@ -58,7 +58,7 @@ from mailman_bouncerules.app.machine import (
 from mailman_bouncerules.app.probes import CONFIRM, REMOVE, Prober
 from mailman_bouncerules.app.settings import default_confirm_after, settings
 from mailman_bouncerules.app.shadow import in_shadow
-from mailman_bouncerules.interfaces import Action, Classification
+from mailman_bouncerules.interfaces import Action, Classification, EventName
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
     CONFIRMED,
@@ -74,6 +74,8 @@ from mailman_bouncerules.model.tables import (
 log = logging.getLogger('mailman.bounce')
 
 DIAGNOSTIC_LIMIT = 2000
+# The changes an owner can undo.
+UNDOABLE = (EventName.REMOVED, EventName.CONFIRMED)
 
 
 @public
@@ -154,7 +156,7 @@ class Ledger:
         state.last_evidence = evidence.value
         counted = (decision.action == Action.COUNT and campaign is not None
                    and self._count(state, campaign))
-        event = self.record_event(email, 'bounce', at, decision=decision,
+        event = self.record_event(email, EventName.BOUNCE, at, decision=decision,
                                   campaign=campaign, attribution=attribution,
                                   counted=counted, evidence=evidence)
         zope.event.notify(BounceClassified(self.mlist, email, decision,
@@ -239,8 +241,9 @@ class Ledger:
         if effect is Effect.PROBE:
             probe, why = self.prober.request(email, change, asked_by,
                                              campaign, at)
-            self.record_event(email, 'verifying' if probe else (
-                'not-enforced' if probe_note else 'unverified'), at,
+            self.record_event(email, EventName.VERIFYING if probe else (
+                EventName.NOT_ENFORCED if probe_note
+                else EventName.UNVERIFIED), at,
                 campaign=campaign, evidence=evidence,
                 detail='%swould %s on verified evidence; %s'
                 % (probe_note, change, why))
@@ -250,7 +253,7 @@ class Ledger:
         elif effect is Effect.SHADOW:
             state.changed_at = at
             self.record_event(
-                email, 'would-%s' % change, at, decision=decision,
+                email, EventName('would-%s' % change), at, decision=decision,
                 campaign=campaign, evidence=evidence,
                 detail='shadow mode' if change == REMOVE else
                 'shadow mode: hard bounces in %d consecutive campaigns'
@@ -300,9 +303,9 @@ class Ledger:
         if member is not None:
             member.preferences.delivery_status = DeliveryStatus.enabled
         self.prober.supersede(email, at, 're-enabled')
-        self.record_event(email, 'reenable', at)
+        self.record_event(email, EventName.REENABLE, at)
         self.mirror(member, state, None)
-        zope.event.notify(BounceRunReset(self.mlist, email, 'reenable'))
+        zope.event.notify(BounceRunReset(self.mlist, email, EventName.REENABLE))
         return state
 
     def undo(self, email, actor, latest_sequence, at=None):
@@ -319,7 +322,7 @@ class Ledger:
             raise LookupError(email)
         snapshot = json.loads(undone.snapshot or '{}')
         member = self.mlist.members.get_member(email)
-        if undone.event == 'removed' and member is None:
+        if undone.event == EventName.REMOVED and member is None:
             member = self._resubscribe(email, snapshot)
         elif member is not None:
             member.preferences.delivery_status = DeliveryStatus[
@@ -329,20 +332,20 @@ class Ledger:
         state.changed_at = at
         state.reset_after = max(state.reset_after, latest_sequence or 0)
         self.prober.supersede(email, at, 'undone')
-        self.record_event(email, 'undo', at, actor=actor,
+        self.record_event(email, EventName.UNDO, at, actor=actor,
                           detail='undid the %s of %s' % (
-                        'removal' if undone.event == 'removed'
+                        'removal' if undone.event == EventName.REMOVED
                         else 'confirmation', undone.at.isoformat()))
         self.mirror(member, state, None)
-        zope.event.notify(BounceRunReset(self.mlist, email, 'undo'))
+        zope.event.notify(BounceRunReset(self.mlist, email, EventName.UNDO))
         return undone
 
     def last_undoable(self, email):
         events = self.store.scalars(select(Event).filter_by(
             list_id=self.list_id, email=email.lower()).filter(
-            Event.event.in_(('removed', 'confirmed', 'undo', 'reenable')))
+            Event.event.in_(UNDOABLE + (EventName.UNDO, EventName.REENABLE)))
             .order_by(Event.at.desc(), Event.id.desc())).all()
-        if events and events[0].event in ('removed', 'confirmed'):
+        if events and events[0].event in UNDOABLE:
             return events[0]
         return None
 
@@ -388,12 +391,14 @@ class Ledger:
             member = self.mlist.members.get_member(state.email)
             recorded = self.store.scalars(select(Event).filter_by(
                 list_id=self.list_id, email=state.email).filter(
-                Event.event.in_(('would-remove', 'would-confirm'))).order_by(
+                Event.event.in_((EventName.WOULD_REMOVE,
+                                 EventName.WOULD_CONFIRM))).order_by(
                 Event.at.desc(), Event.id.desc())).first()
             if member is None or recorded is None or \
                     state.state not in (CONFIRMED, REMOVED):
                 continue
-            change = REMOVE if recorded.event == 'would-remove' else CONFIRM
+            change = (REMOVE if recorded.event == EventName.WOULD_REMOVE
+                      else CONFIRM)
             evidence = EvidenceLevel.of(recorded.evidence)
             campaign = find_campaign(self.store, self.list_id,
                                      recorded.campaign)
@@ -401,7 +406,7 @@ class Ledger:
                 standing_of(state), self.current_run(
                     state.email, campaign_kind(member), state.reset_after)))
             if at - recorded.at > recent:
-                self.record_event(state.email, 'not-enforced', at,
+                self.record_event(state.email, EventName.NOT_ENFORCED, at,
                                   detail='shadow mode ended: the recorded %s is '
                                   'older than %d days' % (
                                 change, settings().shadow_enforce_days))
@@ -461,7 +466,7 @@ class Ledger:
             list_id=self.list_id, kind=kind).filter(
             Campaign.sequence.in_(sorted(sequences))).order_by(
             Campaign.sequence)).all()
-        self.record_event(email, 'confirmed', at, campaign=campaign,
+        self.record_event(email, EventName.CONFIRMED, at, campaign=campaign,
                           detail='hard bounces in %d consecutive campaigns'
                           % state.run, snapshot=snapshot, evidence=evidence)
         log.info('bouncerules: %s confirmed bouncing on %s (%d campaigns, %s)',
@@ -474,7 +479,8 @@ class Ledger:
                 notify):
         """Execute a removal: the member is unsubscribed, the owners told."""
         state.changed_at = at
-        self.record_event(email, 'removed', at, decision=decision, campaign=campaign,
+        self.record_event(email, EventName.REMOVED, at, decision=decision,
+                          campaign=campaign,
                           snapshot=member_snapshot(member), evidence=evidence)
         if member is None:
             return

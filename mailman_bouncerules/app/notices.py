@@ -26,6 +26,13 @@ _REMOVAL_REASONS = {
 
 
 @public
+def removal_reason(reason):
+    """What a removal by a rule with this reason word means, in words."""
+    return _REMOVAL_REASONS.get(
+        reason, 'a bounce rule (%s) removes at once' % reason)
+
+
+@public
 def confirmed(mlist, email, state, campaigns):
     text = _expand('confirmed', mlist, email=email, run=state.run,
                    rule=state.last_rule, status=state.last_status or '-',
@@ -42,8 +49,7 @@ def confirmed(mlist, email, state, campaigns):
 @public
 def removed(mlist, email, decision, evidence):
     recipient = decision.recipient
-    because = _REMOVAL_REASONS.get(
-        decision.reason, 'a bounce rule (%s) removes at once' % decision.reason)
+    because = removal_reason(decision.reason)
     text = _expand('removed', mlist, email=email, because=because,
                    evidence=evidence.described,
                    why=printable(decision.explain()),

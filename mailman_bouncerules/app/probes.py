@@ -48,6 +48,7 @@ from mailman_bouncerules.app.tokens import (
     site_secret,
 )
 from mailman_bouncerules.classify.parsing.bounce import TOKEN_HEADER
+from mailman_bouncerules.interfaces import EventName
 from mailman_bouncerules.model.tables import (
     PROBE_BOUNCED,
     PROBE_EXPIRED,
@@ -65,7 +66,7 @@ log = logging.getLogger('mailman.bounce')
 
 TEMPLATE = 'list:user:notice:bouncerules-probe'
 REMOVE, CONFIRM = 'remove', 'confirm'
-_BUDGET_MARK = 'probe-budget'          # the event that says owners were told
+_BUDGET_MARK = EventName.PROBE_BUDGET   # the event that says owners were told
 _SITE_ROW = '*'                        # list-wide history rows
 
 
@@ -127,7 +128,7 @@ class Prober:
         probe.due_at = at + datetime.timedelta(
             hours=settings().probe_expiry_hours)
         if record:
-            self._history(probe.email, 'probe-sent', at,
+            self._history(probe.email, EventName.PROBE_SENT, at,
                           'verifying: would %s if this probe bounces'
                           % probe.change)
         return True
@@ -140,7 +141,7 @@ class Prober:
         probe = self.open_probe(email)
         if probe is not None:
             probe.status, probe.decided_at = PROBE_SUPERSEDED, at
-            self._history(email, 'probe-closed', at, why)
+            self._history(email, EventName.PROBE_CLOSED, at, why)
 
     def expire(self, probe, at):
         """The probe did not bounce in time (or, still queued, could not be
@@ -157,7 +158,7 @@ class Prober:
             why = 'the probe budget stayed spent for %d hours' % (
                 settings().probe_expiry_hours)
         probe.decided_at = at
-        self._history(probe.email, 'probe-expired', at,
+        self._history(probe.email, EventName.PROBE_EXPIRED, at,
                       '%s: the waiting %s is dropped' % (why, change))
 
     # -- internals --------------------------------------------------------

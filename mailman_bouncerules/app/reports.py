@@ -20,7 +20,7 @@ from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
 from mailman_bouncerules.app.admin import ListAdmin
-from mailman_bouncerules.interfaces import ReportFrequency
+from mailman_bouncerules.interfaces import EventName, ReportFrequency
 from mailman_bouncerules.model.tables import HELD, Event, ListSettings
 from mailman_bouncerules.templates import load_template
 
@@ -66,17 +66,22 @@ def render(mlist, store, since, period_name='since'):
     return expand(load_template(TEMPLATE, mlist), mlist, data)
 
 
-_SHOWN = {'confirmed': 'confirmed (delivery stopped)',
-          'removed': 'removed (mailbox does not exist)',
-          'would-confirm': 'would be confirmed', 'would-remove':
-          'would be removed', 'held': 'held by the circuit breaker',
-          'undo': 'undone', 'reenable': 're-enabled', 'open': 'opened a post'}
+# How the report words each change; the rule and status that led to it
+# follow on the same line (a removal says its own reason, never one
+# wording for all).
+_SHOWN = {EventName.CONFIRMED: 'confirmed (delivery stopped)',
+          EventName.REMOVED: 'removed',
+          EventName.WOULD_CONFIRM: 'would be confirmed',
+          EventName.WOULD_REMOVE: 'would be removed',
+          EventName.HELD: 'held by the circuit breaker',
+          EventName.UNDO: 'undone', EventName.REENABLE: 're-enabled',
+          EventName.OPEN: 'opened a post'}
 
 
 def _changes(events):
     by_member: dict[str, dict] = {}
     for event in events:
-        if event.event == 'bounce':
+        if event.event == EventName.BOUNCE:
             last = by_member.setdefault(event.email, {})
             last['bounce'] = event
         elif event.event in _SHOWN:
@@ -86,6 +91,8 @@ def _changes(events):
         change, bounce = seen.get('change'), seen.get('bounce')
         if change is not None:
             what = _SHOWN[change.event]
+            if change.event == EventName.REMOVED and change.reason:
+                what += ' (%s)' % notices.removal_reason(change.reason)
         else:                       # a member is in by_member for one or both
             what = '%s bounce' % seen['bounce'].classification
         why = ('  [rule %s, status %s]' % (bounce.rule, bounce.status or '-')
@@ -116,6 +123,6 @@ def _campaigns(admin, since):
 
 
 def _rules(events):
-    counts = Counter(e.rule for e in events if e.event == 'bounce' and e.rule)
+    counts = Counter(e.rule for e in events if e.event == EventName.BOUNCE and e.rule)
     return '\n'.join('    %4d  %s' % (count, rule)
                      for rule, count in counts.most_common(5)) or '    (none)'

@@ -8,6 +8,7 @@ from public import public
 
 from mailman_bouncerules.app.handling import latest_sequence
 from mailman_bouncerules.app.ledger import Ledger
+from mailman_bouncerules.interfaces import EventName
 
 log = logging.getLogger('mailman.bounce')
 
@@ -32,4 +33,5 @@ def on_event(event):
     state = ledger.state_of(sender)
     if state is None or (state.run == 0 and state.state == 'ok'):
         return
-    ledger.reset(member, sender, 'post', latest_sequence(mlist, member))
+    ledger.reset(member, sender, EventName.POST,
+                 latest_sequence(mlist, member))

@@ -18,6 +18,7 @@ from mailman_bouncerules.app import tokens
 from mailman_bouncerules.app.campaigns import campaign_kind
 from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.app.settings import settings
+from mailman_bouncerules.interfaces import EventName
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
     OK,
@@ -141,7 +142,7 @@ def open_rates(store, list_id):
                      for entry in by_campaign.values()}
     for message_id, classification, count in store.execute(
             select(Event.campaign, Event.classification, func.count())
-            .filter(Event.list_id == list_id, Event.event == 'bounce',
+            .filter(Event.list_id == list_id, Event.event == EventName.BOUNCE,
                     Event.campaign.is_not(None))
             .group_by(Event.campaign, Event.classification)):
         if message_id in by_message_id:

@@ -93,7 +93,8 @@ def stats(spec, as_json, opens):
     if as_json:
         click.echo(json.dumps(counts))
         return
-    for name in ('members', 'active', 'soft', 'hard', 'confirmed', 'removed'):
+    for name in ('members', 'active', 'soft', 'hard', 'confirmed', 'removed',
+                 'held'):
         click.echo('%-10s %d' % (name, counts[name]))
     for row in counts.get('campaigns', ()):
         click.echo('%-7s %4d  %-40s %4d of %-5s opened%s' % (

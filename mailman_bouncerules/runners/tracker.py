@@ -44,6 +44,7 @@ from zope.component import getUtility
 from mailman_bouncerules.app.pixel import GIF
 from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.app.tracking import record_open, resolve
+from mailman_bouncerules.interfaces import EventName
 
 log = logging.getLogger('mailman.bounce')
 
@@ -77,7 +78,7 @@ def record_token_open(token):
     member = mlist.members.get_member(email) if mlist is not None else None
     if member is None:
         return False
-    return record_open(mlist, member, email, campaign, 'open',
+    return record_open(mlist, member, email, campaign, EventName.OPEN,
                        first_only=True)
 
 
