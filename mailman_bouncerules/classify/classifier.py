@@ -1,11 +1,14 @@
 """Parse a bounce and apply the rules: the whole classification step."""
 
+from email.message import Message
+
 from public import public
 from zope.interface import implementer
 
 from mailman_bouncerules.classify.parsing import parse_bounce
 from mailman_bouncerules.classify.parsing.budget import ReadingLimits
-from mailman_bouncerules.classify.rules.ruleset import RuleSet
+from mailman_bouncerules.classify.report import BounceReport
+from mailman_bouncerules.classify.rules.ruleset import Decision, RuleSet
 from mailman_bouncerules.interfaces import IClassifier
 
 DEFAULT_LIMITS = ReadingLimits()
@@ -15,11 +18,13 @@ DEFAULT_LIMITS = ReadingLimits()
 @implementer(IClassifier)
 class Classifier:
 
-    def __init__(self, ruleset=None, limits=DEFAULT_LIMITS):
+    def __init__(self, ruleset: RuleSet | None = None,
+                 limits: ReadingLimits = DEFAULT_LIMITS) -> None:
         self.ruleset = ruleset if ruleset is not None else RuleSet.from_files()
         self.limits = limits
 
-    def classify(self, message):
+    def classify(self, message: bytes | str | Message
+                 ) -> tuple[BounceReport, list[Decision]]:
         """Return the report and one decision per failed recipient.
 
         Success and relay notices name recipients too, but they are no

@@ -13,12 +13,13 @@ always runs.
 import re
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
+from typing import Any
 
 # Shorter literals pass too often to be worth the check.
 MIN_LITERAL = 3
 
 
-def required_literals(pattern):
+def required_literals(pattern: str) -> list[set[str]] | None:
     """Sets of case-folded strings; every match contains one of each set.
 
     Returns None when no useful set can be derived (the caller must then
@@ -31,7 +32,7 @@ def required_literals(pattern):
     return _necessary(list(parsed)) or None
 
 
-def passes(literal_sets, folded_text):
+def passes(literal_sets: list[set[str]] | None, folded_text: str) -> bool:
     """Might the expression match?  False only when it cannot.
 
     Plain loops: this runs for every rule and decision, and generator
@@ -48,7 +49,7 @@ def passes(literal_sets, folded_text):
     return True
 
 
-def _necessary(items):
+def _necessary(items: list[Any]) -> list[set[str]]:
     """Every necessary set of a sequence: literal runs and the sets of its
     groups and alternations."""
     found = []
@@ -70,7 +71,7 @@ def _necessary(items):
     return found
 
 
-def _best(items):
+def _best(items: list[Any]) -> set[str] | None:
     """One necessary set of a sequence: the one whose shortest member is
     longest, as long words reject the most text."""
     found = _necessary(items)
@@ -79,7 +80,7 @@ def _best(items):
     return max(found, key=lambda literals: min(map(len, literals)))
 
 
-def _item(op, argument):
+def _item(op: Any, argument: Any) -> set[str] | None:
     if op is sre.SUBPATTERN:
         return _best(list(argument[-1]))
     if op is sre.BRANCH:
@@ -95,7 +96,7 @@ def _item(op, argument):
     return None
 
 
-def split_alternatives(regex):
+def split_alternatives(regex: re.Pattern[str]) -> list[re.Pattern[str]]:
     """The top-level alternatives of a compiled expression, compiled alone.
 
     "a|b|c" matches where one of a, b, c does; apart, each gets its own

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from public import public
 
+from mailman_bouncerules.interfaces import Kind
+
 
 @public
 @dataclass
@@ -25,7 +27,7 @@ class RecipientReport:
     reporting_mta: str | None = None
 
     @property
-    def is_failure(self):
+    def is_failure(self) -> bool:
         """Success and relay notices are reports too, but not failures."""
         return self.action not in ('delivered', 'relayed', 'expanded')
 
@@ -44,13 +46,13 @@ class OriginalMessage:
 @dataclass
 class BounceReport:
     """Everything the parser learned from one notification."""
-    kind: str
+    kind: Kind
     recipients: list = field(default_factory=list)
     original: OriginalMessage = field(default_factory=OriginalMessage)
     subject: str | None = None
     problems: list = field(default_factory=list)   # what we could not read
 
     @property
-    def failures(self):
+    def failures(self) -> list[RecipientReport]:
         return [recipient for recipient in self.recipients
                 if recipient.is_failure]

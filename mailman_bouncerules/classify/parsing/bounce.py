@@ -7,7 +7,7 @@ from itertools import islice
 from flufl.bounce import all_failures
 
 from mailman_bouncerules.classify.parsing import dsn, freetext, kinds, ses
-from mailman_bouncerules.classify.parsing.budget import ReadingLimits
+from mailman_bouncerules.classify.parsing.budget import Reading, ReadingLimits
 from mailman_bouncerules.classify.parsing.codes import ADDRESS, clean_address
 from mailman_bouncerules.classify.parsing.mime import (
     DELIVERY_STATUS_TYPES,
@@ -42,7 +42,8 @@ _BOUNCE_SUBJECT = re.compile(
     re.IGNORECASE)
 
 
-def parse_bounce(data, reading=None):
+def parse_bounce(data: bytes | str | Message,
+                 reading: Reading | None = None) -> BounceReport:
     """Read a notification; never raises on bad input.
 
     `reading` is the budget to spend (`ReadingLimits().start()` if none is
@@ -66,7 +67,7 @@ def parse_bounce(data, reading=None):
     return report
 
 
-def _parse(message, reading):
+def _parse(message: Message, reading: Reading) -> BounceReport:
     headers = _header_map(message)
     subject = ' '.join(' '.join(headers.get('subject', ())).split())
     status_texts, human_texts, feedback_text = [], [], None
@@ -137,7 +138,7 @@ def _parse(message, reading):
     return report
 
 
-def _delivery_status_text(part, max_recipients):
+def _delivery_status_text(part: Message, max_recipients: int) -> str:
     payload = part.get_payload()
     if isinstance(payload, list):
         # Already split into header blocks by the email package; writing
@@ -150,10 +151,11 @@ def _delivery_status_text(part, max_recipients):
     return decoded_text(part)
 
 
-def _returned_headers(part):
+def _returned_headers(part: Message) -> Message | None:
     """The returned original's headers, as a Message, when they came back."""
     payload = part.get_payload()
-    if isinstance(payload, list) and payload:
+    if isinstance(payload, list) and payload and \
+            isinstance(payload[0], Message):
         return payload[0]
     text = decoded_text(part)
     try:
@@ -162,7 +164,8 @@ def _returned_headers(part):
         return None
 
 
-def _original_identity(returned, quoted):
+def _original_identity(returned: Message | None,
+                       quoted: str) -> OriginalMessage:
     found = {}
     if returned is not None:
         for name in ('Message-ID', 'List-Id', 'Message-ID-Hash', TOKEN_HEADER):
@@ -178,7 +181,7 @@ def _original_identity(returned, quoted):
         token=found.get(TOKEN_HEADER.lower()))
 
 
-def _header_map(message):
+def _header_map(message: Message) -> dict[str, list[str]]:
     """{lower-case name: [values]}: one pass instead of a scan per lookup."""
     headers: dict[str, list[str]] = {}
     for name, value in message.items():
@@ -186,7 +189,7 @@ def _header_map(message):
     return headers
 
 
-def _addresses_in(headers, *names):
+def _addresses_in(headers: dict[str, list[str]], *names: str) -> tuple[str, ...]:
     found: list[str] = []
     for name in names:
         for value in headers.get(name, ()):
@@ -195,14 +198,14 @@ def _addresses_in(headers, *names):
     return tuple(dict.fromkeys(found))
 
 
-def _looks_like_bounce(headers, subject):
+def _looks_like_bounce(headers: dict[str, list[str]], subject: str) -> bool:
     """Sent by a mail system about a failure, going by its envelope."""
     sender = ' '.join(_addresses_in(headers, 'from', 'return-path'))
     return bool(_SYSTEM_SENDER.search(sender) or _BOUNCE_SUBJECT.search(subject)
                 or 'x-failed-recipients' in headers)
 
 
-def _found_by_stock(message, notice):
+def _found_by_stock(message: Message, notice: str) -> list[RecipientReport]:
     """What stock Mailman's detector (flufl.bounce) finds, when this parser
     finds no one: each gets the notice's words, but no status or reply
     code, because flufl.bounce does not say which words are about whom;
@@ -222,7 +225,8 @@ def _found_by_stock(message, notice):
     return list(found.values())
 
 
-def _returned_recipient(returned, notice, quoted):
+def _returned_recipient(returned: Message | None, notice: str,
+                        quoted: str) -> list[RecipientReport]:
     """Last resort: the returned original's single To address.
 
     Some notices ("Delivery report unavailable", old Sendmail transcripts)
@@ -240,7 +244,8 @@ def _returned_recipient(returned, notice, quoted):
     return list(freetext.recipients_in_text(notice, known=(to[0],)))[:1]
 
 
-def _merge(from_dsn, from_prose, notice=None):
+def _merge(from_dsn: list[RecipientReport], from_prose: list[RecipientReport],
+           notice: str | None = None) -> list[RecipientReport]:
     """DSN fields win; the prose fills in what the DSN left out.
 
     A DSN that names no recipient (or names none the prose does) leaves the
@@ -269,7 +274,7 @@ def _merge(from_dsn, from_prose, notice=None):
     return _unique(merged)
 
 
-def _join_diagnostics(from_dsn, from_prose):
+def _join_diagnostics(from_dsn: str | None, from_prose: str | None) -> str | None:
     """Both the DSN's and the notice's words, so no evidence is dropped.
 
     When the two disagree (the DSN says "user unknown", the notice "not
@@ -285,7 +290,7 @@ def _join_diagnostics(from_dsn, from_prose):
     return '%s / %s' % (from_dsn, from_prose[:600])
 
 
-def _unique(reports):
+def _unique(reports: list[RecipientReport]) -> list[RecipientReport]:
     seen, unique = set(), []
     for report in reports:
         if report.address not in seen:

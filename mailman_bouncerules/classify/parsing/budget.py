@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from public import public
 
+from mailman_bouncerules.classify.report import RecipientReport
+
 # A bounce's useful part comes first; what follows is mostly the returned
 # original.  A few MiB of text is plenty.
 MAX_TEXT_CHARS = 4 * 1024 * 1024
@@ -30,7 +32,7 @@ class ReadingLimits:
     max_recipients: int = MAX_RECIPIENTS
     max_seconds: float = MAX_SECONDS
 
-    def start(self):
+    def start(self) -> "Reading":
         return Reading(self)
 
 
@@ -43,11 +45,11 @@ class Reading:
     deadline: float = field(init=False)
     problems: list = field(default_factory=list)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.chars_left = self.limits.max_chars
         self.deadline = time.monotonic() + self.limits.max_seconds
 
-    def take(self, text):
+    def take(self, text: str) -> str:
         """As much of `text` as the character budget still allows."""
         if len(text) > self.chars_left:
             self._note('text past %d characters not read'
@@ -56,14 +58,15 @@ class Reading:
         self.chars_left -= len(text)
         return text
 
-    def out_of_time(self):
+    def out_of_time(self) -> bool:
         """True, and noted, once the time budget is spent."""
         if time.monotonic() <= self.deadline:
             return False
         self._note('reading stopped after %g seconds' % self.limits.max_seconds)
         return True
 
-    def capped(self, recipients):
+    def capped(self, recipients: list[RecipientReport]
+               ) -> list[RecipientReport]:
         """At most `max_recipients` of them, noting any left out."""
         if len(recipients) > self.limits.max_recipients:
             self._note('recipients past the first %d not read'
@@ -71,6 +74,6 @@ class Reading:
             return recipients[:self.limits.max_recipients]
         return recipients
 
-    def _note(self, problem):
+    def _note(self, problem: str) -> None:
         if problem not in self.problems:
             self.problems.append(problem)

@@ -31,7 +31,7 @@ _LIST_SYSTEM_SUFFIX = re.compile(
     r'unsubscribe)(?:\+[^@]*)?@', re.IGNORECASE)
 
 
-def clean_address(found):
+def clean_address(found: str) -> str | None:
     """An address as ADDRESS matched it, in the form recipients are kept:
     lower case, without trailing dots or a glued-on prefix; None if it is
     a list's own system address or nothing is left of its local part."""
@@ -41,17 +41,17 @@ def clean_address(found):
     return address
 
 
-def first_status(text):
+def first_status(text: str) -> str | None:
     match = STATUS.search(text or '')
     return '.'.join(match.groups()) if match else None
 
 
-def first_smtp_code(text):
+def first_smtp_code(text: str) -> str | None:
     match = SMTP_CODE.search(text or '')
     return match.group(1) if match else None
 
 
-def strip_address(value):
+def strip_address(value: str) -> str | None:
     """'<Anne@Example.COM>' or 'rfc822;anne@example.com' -> the address.
 
     Header fields with raw UTF-8 (SMTPUTF8 DSNs) come from the email
@@ -87,7 +87,7 @@ _COMMAND_NAMES = {'data': 'DATA', '.': 'DATA', 'rcpt to': 'RCPT',
                   'helo': 'HELO', 'ehlo': 'HELO', 'quit': 'QUIT'}
 
 
-def smtp_command(text):
+def smtp_command(text: str | None) -> str | None:
     """'RCPT', 'DATA', 'MAIL' or 'HELO' if the text tells, else None."""
     if not text:
         return None

@@ -6,6 +6,7 @@ the same fields into a text/plain part or the body.  Both go through
 """
 
 import re
+from collections.abc import Iterator
 
 from mailman_bouncerules.classify.parsing.codes import (
     first_smtp_code,
@@ -28,13 +29,13 @@ _DSN_MARKERS = re.compile(
     r'[ \t]*:', re.IGNORECASE | re.MULTILINE)
 
 
-def looks_like_dsn(text):
+def looks_like_dsn(text: str) -> bool:
     first = _DSN_MARKERS.search(text, 0, 20000)
     return first is not None and _DSN_MARKERS.search(
         text, first.end(), 20000) is not None
 
 
-def field_blocks(text):
+def field_blocks(text: str) -> list[dict[str, str]]:
     """Split DSN text into blocks of {lower-case field name: value}.
 
     Continuation lines are unfolded, up to MAX_FIELD_CHARS per field; a
@@ -70,13 +71,13 @@ def field_blocks(text):
     return blocks
 
 
-def _joined(fields):
+def _joined(fields: dict[str, list[str]]) -> dict[str, str]:
     """Each field's lines unfolded into one value, bounded in length."""
     return {name: ' '.join(lines)[:MAX_FIELD_CHARS]
             for name, lines in fields.items()}
 
 
-def recipient_blocks(text):
+def recipient_blocks(text: str) -> Iterator[RecipientReport]:
     """Yield a `RecipientReport` per recipient block of DSN text."""
     reporting_mta = None
     for fields in field_blocks(text):
@@ -104,7 +105,7 @@ def recipient_blocks(text):
             reporting_mta=reporting_mta)
 
 
-def _most_specific(reported, replied):
+def _most_specific(reported: str | None, replied: str | None) -> str | None:
     """The remote server's own code beats the reporting MTA's generic one.
 
     MTAs fill Status with X.0.0 when they have nothing better, even when
@@ -117,7 +118,7 @@ def _most_specific(reported, replied):
     return reported
 
 
-def _typed_value(value):
+def _typed_value(value: str) -> str:
     """Drop the RFC 3464 type prefix: 'smtp; 550 ...' -> '550 ...'."""
     head, sep, rest = value.partition(';')
     if sep and re.fullmatch(r'\s*[A-Za-z0-9-]{2,12}\s*', head):
@@ -125,7 +126,7 @@ def _typed_value(value):
     return value.strip()
 
 
-def _address(value):
+def _address(value: str | None) -> str | None:
     if not value:
         return None
     return strip_address(_typed_value(value))

@@ -9,6 +9,7 @@ one's diagnosis is the text that follows it up to the next recipient.
 """
 
 import re
+from collections.abc import Collection, Iterator
 
 from mailman_bouncerules.classify.parsing.codes import (
     ADDRESS,
@@ -70,7 +71,7 @@ _REMOTE_HOST = re.compile(
 _MAX_PREAMBLE = 8000
 
 
-def split_notification(text):
+def split_notification(text: str) -> tuple[str, str]:
     """(what the reporting MTA wrote, the original quoted after it).
 
     The marker must start a line, and not the first one.
@@ -81,8 +82,11 @@ def split_notification(text):
     return text, ''
 
 
-def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
-                       known=(), subject='', with_preamble=True, limit=None):
+def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
+                       unlikely: Collection[str] = frozenset(),
+                       known: Collection[str] = (), subject: str = '',
+                       with_preamble: bool = True,
+                       limit: int | None = None) -> Iterator[RecipientReport]:
     """Yield a `RecipientReport` per address the prose reports on.
 
     `ignored` addresses are never recipients (the notice's From);
@@ -135,12 +139,12 @@ def recipients_in_text(text, ignored=frozenset(), unlikely=frozenset(),
             remote_mta=host.group(1).lower() if host else None)
 
 
-def _says_delayed(text):
+def _says_delayed(text: str) -> bool:
     return (passes(_DELAY_LITERALS, text.casefold())
             and _DELAY_WORDS.search(text) is not None)
 
 
-def _set_apart(text, start, end):
+def _set_apart(text: str, start: int, end: int) -> bool:
     """Is the address alone on its line, or named as the RCPT TO?
 
     Only the few characters around the address are read: on a line of
@@ -158,37 +162,37 @@ def _set_apart(text, start, end):
             or re.search(r'RCPT TO:[ \t]*<?$', before, re.IGNORECASE) is not None)
 
 
-def notice_summary(text):
+def notice_summary(text: str) -> str | None:
     """The notice's own words, compacted: evidence when it names no one."""
     return _compact(text)[:600] or None
 
 
-def _introduced_as_non_recipient(text, position):
+def _introduced_as_non_recipient(text: str, position: int) -> bool:
     return bool(_NOT_A_RECIPIENT_CONTEXT.search(_line_before(text, position)))
 
 
-def _line_before(text, position):
+def _line_before(text: str, position: int) -> str:
     """The line's text before `position`, at most _CONTEXT_CHARS of it."""
     window_start = max(0, position - _CONTEXT_CHARS)
     return text[text.rfind('\n', window_start, position) + 1 or window_start:
                 position]
 
 
-def _line_after(text, position):
+def _line_after(text: str, position: int) -> str:
     """The line's text after `position`, at most _CONTEXT_CHARS of it."""
     window_end = min(len(text), position + _CONTEXT_CHARS)
     line_end = text.find('\n', position, window_end)
     return text[position:window_end if line_end < 0 else line_end]
 
 
-def _is_temporary(status):
+def _is_temporary(status: str | None) -> bool:
     return status is None or status.startswith('4')
 
 
-def _reply_lines(window):
+def _reply_lines(window: str) -> str:
     """Only lines that carry a reply can carry its code; skip dates, IPs."""
     return '\n'.join(_REPLY_LINE.findall(window))
 
 
-def _compact(text):
+def _compact(text: str) -> str:
     return ' '.join(text.split())[:_MAX_WINDOW]

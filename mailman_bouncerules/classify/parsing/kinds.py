@@ -1,6 +1,7 @@
 """Notifications that are not delivery failures: complaints, auto-replies."""
 
 import re
+from email.message import Message
 
 from mailman_bouncerules.classify.parsing.codes import strip_address
 from mailman_bouncerules.classify.parsing.dsn import field_blocks
@@ -15,7 +16,8 @@ _AUTOREPLY_SUBJECT = re.compile(
     re.IGNORECASE)
 
 
-def is_feedback_report(message, mime_types, returned_headers):
+def is_feedback_report(message: Message, mime_types: set[str],
+                       returned_headers: Message | None) -> bool:
     """RFC 5965 reports, Hotmail's JMRP and Apple's one-click unsubscribe."""
     if 'message/feedback-report' in mime_types:
         return True
@@ -27,7 +29,9 @@ def is_feedback_report(message, mime_types, returned_headers):
     return str(message.get('X-Apple-Unsubscribe', '')).strip().lower() == 'true'
 
 
-def feedback_recipients(message, feedback_text, returned_headers):
+def feedback_recipients(message: Message, feedback_text: str | None,
+                        returned_headers: Message | None
+                        ) -> list[RecipientReport]:
     """Who complained: the report's recipient fields, else the original's To."""
     addresses = []
     for fields in field_blocks(feedback_text or ''):
@@ -47,18 +51,18 @@ def feedback_recipients(message, feedback_text, returned_headers):
             for address in unique]
 
 
-def _all_field_values(text, name):
+def _all_field_values(text: str, name: str) -> list[str | None]:
     pattern = re.compile(r'^%s\s*:\s*(.+)$' % name, re.IGNORECASE | re.MULTILINE)
     return [strip_address(value) for value in pattern.findall(text)]
 
 
-def _feedback_type(text):
+def _feedback_type(text: str | None) -> str:
     match = re.search(r'^Feedback-Type\s*:\s*(\S+)', text or '',
                       re.IGNORECASE | re.MULTILINE)
     return 'feedback report: %s' % match.group(1) if match else 'feedback report'
 
 
-def is_auto_reply(message):
+def is_auto_reply(message: Message) -> bool:
     """RFC 3834 marks, the older vendor headers, or a vacation subject."""
     auto_submitted = str(message.get('Auto-Submitted', '')).lower()
     if auto_submitted.startswith('auto-replied'):
@@ -71,7 +75,7 @@ def is_auto_reply(message):
     return bool(_AUTOREPLY_SUBJECT.search(str(message.get('Subject', ''))))
 
 
-def auto_reply_recipient(message):
+def auto_reply_recipient(message: Message) -> list[RecipientReport]:
     address = strip_address(str(message.get('From', '')))
     if address is None:
         return []

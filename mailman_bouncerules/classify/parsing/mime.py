@@ -8,6 +8,7 @@ text" rather than raising.
 
 import email
 import re
+from collections.abc import Iterator
 from email.message import Message
 from email.policy import compat32
 
@@ -34,7 +35,7 @@ _ENTITY = re.compile(r'&(nbsp|lt|gt|amp|quot|#\d+);')
 _ENTITIES = {'nbsp': ' ', 'lt': '<', 'gt': '>', 'amp': '&', 'quot': '"'}
 
 
-def load_message(data):
+def load_message(data: bytes | str | Message) -> Message:
     """Parse bytes (or pass through a Message), bounded in size."""
     if isinstance(data, Message):
         return data
@@ -43,7 +44,7 @@ def load_message(data):
     return email.message_from_bytes(data[:MAX_MESSAGE_BYTES], policy=compat32)
 
 
-def content_type(part):
+def content_type(part: Message) -> str:
     """The part's MIME type, tolerating garbage in the header."""
     try:
         return part.get_content_type()
@@ -51,13 +52,13 @@ def content_type(part):
         return 'text/plain'
 
 
-def decoded_text(part, limit=MAX_TEXT_CHARS):
+def decoded_text(part: Message, limit: int = MAX_TEXT_CHARS) -> str:
     """The part's body as text, whatever its transfer encoding and charset."""
     try:
         payload = part.get_payload(decode=True)
     except Exception:
         payload = None
-    if payload is None:
+    if not isinstance(payload, bytes):
         raw = part.get_payload()
         if isinstance(raw, list):
             return '\n\n'.join(str(sub) for sub in raw)[:limit]
@@ -71,7 +72,7 @@ def decoded_text(part, limit=MAX_TEXT_CHARS):
     return payload.decode('latin-1')[:limit]
 
 
-def _charsets(part):
+def _charsets(part: Message) -> Iterator[str]:
     try:
         declared = part.get_content_charset()
     except Exception:
@@ -85,7 +86,7 @@ def _charsets(part):
     yield 'cp1252'
 
 
-def html_to_text(html):
+def html_to_text(html: str) -> str:
     """Good enough to find addresses and reply codes in an HTML notice."""
     html = _without_hidden_elements(html)
     html = re.sub(r'(?i)<br[ \t\n/]*>|</(p|div|tr|li|h\d)>', '\n', html)
@@ -95,7 +96,7 @@ def html_to_text(html):
         text)
 
 
-def _without_hidden_elements(html):
+def _without_hidden_elements(html: str) -> str:
     """Drop style and script elements; an unclosed one runs to the end.
 
     A search for each element's end tag, not one expression with a lazy
@@ -114,7 +115,7 @@ def _without_hidden_elements(html):
     return ''.join(kept)
 
 
-def walk_notification(message):
+def walk_notification(message: Message) -> Iterator[tuple[Message, str]]:
     """Yield (part, mime type) for the parts written by the reporting MTA.
 
     Unlike `Message.walk()` this does not descend into the returned

@@ -6,6 +6,8 @@ field is the same document as a string.
 """
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 from mailman_bouncerules.classify.parsing.codes import (
     first_smtp_code,
@@ -16,9 +18,12 @@ from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.interfaces import Kind
 
 _DECODER = json.JSONDecoder(strict=False)
+# A JSON document from a stranger: anything may be anywhere in it, so each
+# value is checked where it is read.
+JSON = Any
 
 
-def ses_notification(text):
+def ses_notification(text: str) -> tuple[Kind, list[RecipientReport]] | None:
     """Return (kind, recipients) for an SES notice, or None."""
     if '"notificationType"' not in text and '\\"notificationType\\"' not in text:
         return None
@@ -50,7 +55,7 @@ def ses_notification(text):
     return None
 
 
-def _bounced(bounce):
+def _bounced(bounce: dict[str, JSON]) -> Iterator[RecipientReport]:
     temporary = str(bounce.get('bounceType', '')).lower() == 'transient'
     for entry in bounce.get('bouncedRecipients') or ():
         if not isinstance(entry, dict):
@@ -71,10 +76,10 @@ def _bounced(bounce):
             smtp_code=first_smtp_code(diagnostic),
             diagnostic=diagnostic or ('SES %s bounce: %s' % (
                 bounce.get('bounceType'), sub_type)),
-            reporting_mta=bounce.get('reportingMTA'))
+            reporting_mta=str(bounce.get('reportingMTA') or '') or None)
 
 
-def _addresses(entries):
+def _addresses(entries: JSON) -> Iterator[str]:
     for entry in entries or ():
         if isinstance(entry, dict):
             address = strip_address(str(entry.get('emailAddress', '')))
@@ -82,7 +87,7 @@ def _addresses(entries):
                 yield address
 
 
-def _first_json_object(text):
+def _first_json_object(text: str) -> JSON:
     start = text.find('{')
     if start < 0:
         return None

@@ -17,8 +17,10 @@ What remains runs in at most quadratic time, over diagnostics that the
 parser bounds in length (see `parsing.dsn.MAX_FIELD_CHARS`).
 """
 
+from collections.abc import Sequence
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
+from typing import Any
 
 from public import public
 
@@ -26,16 +28,19 @@ from public import public
 MAX_WIDE_REPEATS = 2
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT)
 _NARROW_CATEGORIES = frozenset((sre.CATEGORY_DIGIT, sre.CATEGORY_SPACE))
+# re's private parse tree, which has no types: (opcode, argument) pairs
+# whose arguments nest further sequences of them.
+Items = Sequence[tuple[Any, Any]]
 
 
 @public
-def backtracking_risk(pattern, flags=0):
+def backtracking_risk(pattern: str, flags: int = 0) -> str | None:
     """Why `pattern` may backtrack without bound, or None if it cannot."""
     items = list(sre_parser.parse(pattern, flags))
     return _nested(items) or _too_wide(items)
 
 
-def _nested(items, quantified=False):
+def _nested(items: Items, quantified: bool = False) -> str | None:
     """A quantifier or an ambiguous alternation inside a quantified group."""
     for index, (op, argument) in enumerate(items):
         if op in _REPEATS:
@@ -63,7 +68,7 @@ def _nested(items, quantified=False):
     return None
 
 
-def _too_wide(items):
+def _too_wide(items: Items) -> str | None:
     count = _wide_repeats(items)
     if count > MAX_WIDE_REPEATS:
         return ('%d open-ended repeats of wide classes such as .* or \\S+ '
@@ -72,7 +77,7 @@ def _too_wide(items):
     return None
 
 
-def _wide_repeats(items):
+def _wide_repeats(items: Items) -> int:
     count = 0
     for op, argument in items:
         if op in _REPEATS:
@@ -89,7 +94,7 @@ def _wide_repeats(items):
     return count
 
 
-def _is_wide(op, argument):
+def _is_wide(op: Any, argument: Any) -> bool:
     """Does one character of this kind match most of a text?"""
     if op in (sre.ANY, sre.NOT_LITERAL):
         return True
@@ -101,7 +106,7 @@ def _is_wide(op, argument):
     return False
 
 
-def _distinct_starts(branches):
+def _distinct_starts(branches: Sequence[Items]) -> bool:
     """Does each branch begin with its own literal character?"""
     starts = []
     for branch in branches:
@@ -111,7 +116,7 @@ def _distinct_starts(branches):
     return len(set(starts)) == len(starts)
 
 
-def _fenced(body, rest):
+def _fenced(body: Items, rest: Items) -> bool:
     """Is a repeat of `body` followed, in its group, by a literal that it
     cannot match?  Then each turn of the outer repeat ends there, and the
     two repeats cannot share out the same characters."""
@@ -124,7 +129,7 @@ def _fenced(body, rest):
     return False
 
 
-def _matches(item, char):
+def _matches(item: tuple[Any, Any], char: str) -> bool:
     """Can this one-character item match `char`?  (True when unsure.)"""
     op, argument = item
     if op is sre.LITERAL:
@@ -138,7 +143,7 @@ def _matches(item, char):
     return True
 
 
-def _in_set(entry, char):
+def _in_set(entry: tuple[Any, Any], char: str) -> bool:
     op, value = entry
     if op is sre.LITERAL:
         return chr(value).casefold() == char.casefold()
@@ -156,7 +161,7 @@ def _in_set(entry, char):
     return False
 
 
-def _inner_sequences(op, argument):
+def _inner_sequences(op: Any, argument: Any) -> list[Items]:
     """The sub-patterns of a group or a look-around.  An atomic group's
     contents are never backtracked into, so they are not checked."""
     if op is sre.SUBPATTERN:

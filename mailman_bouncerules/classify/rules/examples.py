@@ -11,6 +11,7 @@ reads them, unless a fact says otherwise.  Facts: kind, action (the DSN's),
 status, code, command, domain (the recipient's), host (the remote MTA's).
 """
 
+
 from public import public
 
 from mailman_bouncerules.classify.parsing.codes import (
@@ -31,7 +32,7 @@ class ExampleError(ValueError):
 
 
 @public
-def example_report(line):
+def example_report(line: str) -> tuple[Kind, RecipientReport]:
     """(kind, RecipientReport) for one example line."""
     facts, bar, words = line.partition(' | ')
     if not bar:

@@ -9,9 +9,13 @@ configuration would remove the wrong people.
 """
 
 import re
+from collections.abc import Iterator, Sequence
 from configparser import ConfigParser
 from configparser import Error as ConfigParserError
 from importlib.resources import files
+from importlib.resources.abc import Traversable
+from os import PathLike
+from typing import Union
 
 from public import public
 
@@ -22,6 +26,12 @@ from mailman_bouncerules.classify.rules.rule import (
     SEVERITIES,
     Rule,
 )
+
+# Where rules come from, as error messages name it: the admin's file or
+# the packaged defaults.
+Where = Union[str, 'PathLike[str]', Traversable]
+# A rule file's sections: {section name: {key: value}}.
+Sections = dict[str, dict[str, str]]
 
 DEFAULT_RULES = files('mailman_bouncerules.config') / 'default-rules.cfg'
 DEFAULT_ORIGIN = 'the default rules'
@@ -46,18 +56,19 @@ _DSN_ACTIONS = ('failed', 'delayed', 'delivered', 'relayed', 'expanded')
 class RulesError(Exception):
     """A rule file that cannot be used, and exactly why."""
 
-    def __init__(self, path, rule, reason):
+    def __init__(self, path: Where, rule: str | None, reason: str) -> None:
         self.path, self.rule, self.reason = str(path), rule, reason
         where = '%s, rule %s' % (self.path, rule) if rule else self.path
         super().__init__('%s: %s' % (where, reason))
 
 
 @public
-def load_rules(admin_path=None):
+def load_rules(admin_path: str | PathLike[str] | None = None) -> list[Rule]:
     """The rules in force: defaults, changed by the admin's file if given."""
     sections, words = _read(DEFAULT_RULES.read_text(encoding='utf-8'),
                             DEFAULT_RULES)
     origins = dict.fromkeys(sections, DEFAULT_ORIGIN)
+    source: Where = DEFAULT_RULES
     if admin_path:
         try:
             text = open(admin_path, encoding='utf-8').read()
@@ -78,8 +89,6 @@ def load_rules(admin_path=None):
                 origins[name] = str(admin_path)
         sections = {**dict(added), **sections}
         source = admin_path
-    else:
-        source = DEFAULT_RULES
     rules = []
     for name, values in sections.items():
         rule = _build(name, values, words, source, origins)
@@ -88,7 +97,7 @@ def load_rules(admin_path=None):
     return rules
 
 
-def _read(text, path):
+def _read(text: str, path: Where) -> tuple[Sections, dict[str, str]]:
     parser = ConfigParser(interpolation=None, delimiters=(':', '='),
                           comment_prefixes=('#', ';'),
                           inline_comment_prefixes=None, strict=True)
@@ -119,7 +128,8 @@ def _read(text, path):
     return sections, words
 
 
-def _build(name, values, words, path, origins):
+def _build(name: str, values: dict[str, str], words: dict[str, str],
+           path: Where, origins: dict[str, str]) -> Rule | None:
     enabled = values.get('enabled', 'yes').strip().lower()
     if enabled not in ('yes', 'no', 'true', 'false', 'on', 'off', '1', '0'):
         raise RulesError(path, name, 'enabled must be yes or no')
@@ -163,7 +173,8 @@ def _build(name, values, words, path, origins):
         any_of=_any_of(values, path, name))
 
 
-def _any_of(values, path, name):
+def _any_of(values: dict[str, str], path: Where,
+            name: str) -> frozenset[str]:
     """The tests named in `any_of`: one of them passing is enough."""
     keys = frozenset(_words(values, 'any_of', _ALTERNATIVES, path, name))
     missing = sorted(key for key in keys if not values.get(key, '').strip())
@@ -173,7 +184,8 @@ def _any_of(values, path, name):
     return keys
 
 
-def _one_of(values, key, choices, path, name):
+def _one_of(values: dict[str, str], key: str, choices: Sequence[str],
+            path: Where, name: str) -> str:
     value = values.get(key, '').strip().lower()
     if value not in choices:
         raise RulesError(path, name, '%s must be one of %s, not %r'
@@ -181,7 +193,8 @@ def _one_of(values, key, choices, path, name):
     return value
 
 
-def _words(values, key, choices, path, name):
+def _words(values: dict[str, str], key: str, choices: Sequence[str],
+           path: Where, name: str) -> list[str]:
     words = values.get(key, '').lower().split()
     for word in words:
         if word not in choices:
@@ -190,7 +203,8 @@ def _words(values, key, choices, path, name):
     return words
 
 
-def _patterns(values, key, shape, path, name):
+def _patterns(values: dict[str, str], key: str, shape: re.Pattern[str],
+              path: Where, name: str) -> list[str]:
     patterns = values.get(key, '').lower().split() if key in (
         'domain', 'host') else values.get(key, '').split()
     for pattern in patterns:
@@ -199,7 +213,8 @@ def _patterns(values, key, shape, path, name):
     return patterns
 
 
-def _expand(text, words, path, name):
+def _expand(text: str, words: dict[str, str], path: Where,
+            name: str) -> str:
     """Replace each '@NAME' line with the lines of [words.NAME]."""
     lines = []
     for line in text.splitlines():
@@ -214,7 +229,7 @@ def _expand(text, words, path, name):
     return '\n'.join(lines)
 
 
-def _regexes(text, path, name):
+def _regexes(text: str, path: Where, name: str) -> Iterator[re.Pattern[str]]:
     """One regular expression per line, matched case-insensitively.
 
     Lines stay separate expressions: each gets its own literal prefilter
@@ -232,7 +247,8 @@ def _regexes(text, path, name):
         yield compiled
 
 
-def _refuse_backtracking(sections, words, path):
+def _refuse_backtracking(sections: Sections, words: dict[str, str],
+                         path: Where) -> None:
     """Refuse the admin's patterns that can backtrack without bound.
 
     Only the admin's: the default file's are checked by the test suite

@@ -6,6 +6,7 @@ so every decision can be explained by the code and words that caused it.
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from public import public
@@ -16,6 +17,7 @@ from mailman_bouncerules.classify.prefilter import (
     required_literals,
     split_alternatives,
 )
+from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.interfaces import Action, Classification, IRule, Severity
 
 CLASSIFICATIONS = tuple(Classification)
@@ -32,7 +34,7 @@ class Evidence:
     text: str | None = None
     facts: tuple = ()       # e.g. ('kind autoreply', 'answer to DATA')
 
-    def __str__(self):
+    def __str__(self) -> str:
         parts = list(self.facts)
         if self.status:
             parts.append('status %s' % self.status)
@@ -44,7 +46,7 @@ class Evidence:
 
 
 @public
-def severity_of(recipient):
+def severity_of(recipient: RecipientReport) -> Severity:
     """Temporary or permanent, by the strongest signal the report has."""
     if recipient.action == 'delayed':
         return Severity.TEMPORARY
@@ -84,7 +86,7 @@ class Rule:
     _searches: tuple = field(default=(), compare=False, repr=False)
     _gate: tuple | None = field(default=None, compare=False, repr=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, '_exact_statuses', frozenset(
             p for p in self.statuses if not p.endswith('*')))
         object.__setattr__(self, '_status_prefixes', tuple(
@@ -96,7 +98,8 @@ class Rule:
             for regex in self.texts for branch in split_alternatives(regex)))
         object.__setattr__(self, '_gate', _gate(self._searches))
 
-    def match(self, kind, recipient, folded=None):
+    def match(self, kind: str, recipient: RecipientReport,
+              folded: str | None = None) -> Evidence | None:
         """The evidence if every test passes, else None.
 
         `folded` is the case-folded diagnostic, when the caller has it: a
@@ -111,11 +114,13 @@ class Rule:
             text=text,
             facts=self._facts(kind, recipient))
 
-    def why_not(self, kind, recipient):
+    def why_not(self, kind: str, recipient: RecipientReport) -> str | None:
         """The name of the first test that fails (`explain`), or None."""
         return self._first_failed(kind, recipient, None)[0]
 
-    def _first_failed(self, kind, recipient, folded):
+    def _first_failed(self, kind: str, recipient: RecipientReport,
+                      folded: str | None
+                      ) -> tuple[str | None, str | None, set[str]]:
         """(the first failing test's key, the matched text, the keys of the
         alternative tests that passed).
 
@@ -167,12 +172,12 @@ class Rule:
             return 'unless', None, matched  # the notice says something else
         return None, text, matched
 
-    def _status_matches(self, status):
+    def _status_matches(self, status: str | None) -> bool:
         return status is not None and (
             status in self._exact_statuses
             or status.startswith(self._status_prefixes))
 
-    def _search(self, diagnostic, folded):
+    def _search(self, diagnostic: str, folded: str | None) -> str | None:
         if folded is None:
             folded = diagnostic.casefold()
         if self._gate is not None:
@@ -188,8 +193,8 @@ class Rule:
                     return found.group(0)
         return None
 
-    def _facts(self, kind, recipient):
-        facts = []
+    def _facts(self, kind: str, recipient: RecipientReport) -> tuple[str, ...]:
+        facts: list[str] = []
         if self.kinds:
             facts.append('kind %s' % kind)
         if self.dsn_actions:
@@ -206,17 +211,18 @@ class Rule:
         return tuple(facts)
 
 
-def _under(name, suffixes):
+def _under(name: str | None, suffixes: Iterable[str]) -> bool:
     """Is the host or domain `name` one of `suffixes`, or below one?"""
     name = (name or '').strip().rstrip('.').lower()
     return any(name == suffix or name.endswith('.' + suffix)
                for suffix in suffixes)
 
 
-def _gate(searches):
+def _gate(searches: Iterable[tuple[re.Pattern[str], list[set[str]] | None]]
+          ) -> tuple[str, ...] | None:
     """One literal of each branch's most selective set: a text holding none
     of them matches no branch, and a single pass over them says so."""
-    gate = set()
+    gate: set[str] = set()
     for _regex, literal_sets in searches:
         if literal_sets is None:
             return None

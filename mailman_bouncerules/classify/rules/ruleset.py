@@ -7,8 +7,8 @@ from zope.interface import implementer
 
 from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.classify.rules.loader import load_rules
-from mailman_bouncerules.classify.rules.rule import Evidence
-from mailman_bouncerules.interfaces import IRuleSet
+from mailman_bouncerules.classify.rules.rule import Evidence, Rule
+from mailman_bouncerules.interfaces import IRuleSet, Kind
 
 # When no rule matches, the safe choice: keep a record, touch nobody.
 UNMATCHED = 'no-rule-matched'
@@ -25,7 +25,7 @@ class Decision:
     reason: str
     evidence: Evidence
 
-    def explain(self):
+    def explain(self) -> str:
         return 'rule %s (%s): %s' % (self.rule, self.reason,
                                      str(self.evidence) or 'no rule matched')
 
@@ -34,14 +34,14 @@ class Decision:
 @implementer(IRuleSet)
 class RuleSet:
 
-    def __init__(self, rules):
+    def __init__(self, rules: list[Rule]) -> None:
         self.rules = list(rules)
 
     @classmethod
-    def from_files(cls, admin_path=None):
+    def from_files(cls, admin_path: str | None = None) -> "RuleSet":
         return cls(load_rules(admin_path))
 
-    def decide(self, kind, recipient):
+    def decide(self, kind: Kind, recipient: RecipientReport) -> Decision:
         folded = (recipient.diagnostic or '').casefold()
         for rule in self.rules:
             evidence = rule.match(kind, recipient, folded)
