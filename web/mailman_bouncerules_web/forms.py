@@ -1,6 +1,8 @@
 """The panel's forms: what an owner may type, checked before core sees it
 (core checks again and its refusals are shown as messages)."""
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -54,7 +56,7 @@ class TryBounceForm(forms.Form):
         label=_('Paste a bounce (the whole message, headers included)'))
     upload = forms.FileField(required=False, label=_('or upload one'))
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
         upload = data.get('upload')
         if upload is not None:
