@@ -155,3 +155,26 @@ def test_any_of_makes_only_the_named_tests_alternatives(tmp_path):
     # The words are still required, and one alternative must pass.
     assert mine.why_not('bounce', report(status='5.1.1', words='550')) == 'text'
     assert mine.why_not('bounce', report(command='DATA')) == 'any_of'
+
+
+def test_a_provider_is_known_by_its_domain_or_its_servers(tmp_path):
+    """`any_of: domain host`: a Gmail address, or any domain whose mail
+    Google's servers take (Workspace)."""
+    from mailman_bouncerules.classify.report import RecipientReport
+    rules = tmp_path / 'rules.cfg'
+    rules.write_text('[rule.mine]\nclassification: soft\naction: record\n'
+                     'domain: gmail.com\nhost: google.com\n'
+                     'any_of: domain host\ntext: unusual rate\n')
+    [mine] = [rule for rule in load_rules(str(rules)) if rule.name == 'mine']
+
+    def report(address, host=None, words='421 unusual rate'):
+        return RecipientReport(address=address, action='failed',
+                               remote_mta=host, diagnostic=words)
+    assert mine.match('bounce', report('a@gmail.com')) is not None
+    evidence = mine.match('bounce', report('a@corp.example',
+                                           'aspmx.l.google.com'))
+    assert evidence is not None and 'host aspmx.l.google.com' in evidence.facts
+    assert mine.why_not('bounce', report('a@corp.example')) == 'any_of'
+    assert mine.why_not('bounce', report('a@corp.example', 'mx.other.example')
+                        ) == 'any_of'
+    assert mine.why_not('bounce', report('a@gmail.com', words='421')) == 'text'

@@ -40,7 +40,8 @@ _KEYS = frozenset((
     'description', 'classification', 'action', 'reason', 'enabled', 'kind',
     'dsn_action', 'severity', 'smtp_command', 'status', 'smtp_code', 'text',
     'unless', 'domain', 'host', 'source', 'example', 'any_of'))
-_ALTERNATIVES = ('status', 'smtp_code', 'smtp_command', 'text')
+_ALTERNATIVES = ('status', 'smtp_code', 'smtp_command', 'text', 'domain',
+                 'host')
 _CRITERIA = ('kind', 'dsn_action', 'severity', 'smtp_command', 'status',
              'smtp_code', 'text', 'domain', 'host')
 _HOST_NAME = re.compile(r'^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*'

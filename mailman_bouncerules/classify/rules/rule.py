@@ -85,6 +85,10 @@ class Rule:
     _smtp_tests: tuple = field(default=(), compare=False, repr=False)
     _searches: tuple = field(default=(), compare=False, repr=False)
     _gate: tuple | None = field(default=None, compare=False, repr=False)
+    _domain_set: frozenset = field(default=frozenset(), compare=False,
+                                   repr=False)
+    _host_set: frozenset = field(default=frozenset(), compare=False,
+                                 repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, '_exact_statuses', frozenset(
@@ -97,6 +101,8 @@ class Rule:
             (branch, required_literals(branch.pattern))
             for regex in self.texts for branch in split_alternatives(regex)))
         object.__setattr__(self, '_gate', _gate(self._searches))
+        object.__setattr__(self, '_domain_set', frozenset(self.domains))
+        object.__setattr__(self, '_host_set', frozenset(self.hosts))
 
     def match(self, kind: str, recipient: RecipientReport,
               folded: str | None = None) -> Evidence | None:
@@ -150,13 +156,22 @@ class Rule:
                 matched.add('smtp_code')
             elif 'smtp_code' not in self.any_of:
                 return 'smtp_code', None, matched
-        if self.domains and not _under(recipient.address.rpartition('@')[2],
-                                       self.domains):
-            return 'domain', None, matched
-        if self.hosts and not any(
-                _under(host, self.hosts) for host in (
+        if self.domains:
+            if _under(recipient.address.rpartition('@')[2], self._domain_set):
+                matched.add('domain')
+            elif 'domain' not in self.any_of:
+                return 'domain', None, matched
+        if self.hosts:
+            if any(_under(host, self._host_set) for host in (
                     recipient.remote_mta, recipient.reporting_mta) if host):
-            return 'host', None, matched
+                matched.add('host')
+            elif 'host' not in self.any_of:
+                return 'host', None, matched
+        if self.any_of and 'text' not in self.any_of \
+                and not matched & self.any_of:
+            # Every alternative has failed: no need to search the words
+            # (the costly test; a provider's rules are skipped here).
+            return 'any_of', None, matched
         text = None
         if self.texts and not ('text' in self.any_of
                                and matched & self.any_of):
@@ -205,17 +220,21 @@ class Rule:
             facts.append('answer to %s' % recipient.smtp_command)
         if self.domains:
             facts.append('domain %s' % recipient.address.rpartition('@')[2])
-        if self.hosts:
-            facts.append('host %s' % (recipient.remote_mta
-                                      or recipient.reporting_mta))
+        host = recipient.remote_mta or recipient.reporting_mta
+        if self.hosts and host:
+            facts.append('host %s' % host)
         return tuple(facts)
 
 
-def _under(name: str | None, suffixes: Iterable[str]) -> bool:
-    """Is the host or domain `name` one of `suffixes`, or below one?"""
+def _under(name: str | None, suffixes: frozenset[str]) -> bool:
+    """Is the host or domain `name` one of `suffixes`, or below one?  One
+    set lookup per label: mx7.am0.yahoodns.net, am0.yahoodns.net, ..."""
     name = (name or '').strip().rstrip('.').lower()
-    return any(name == suffix or name.endswith('.' + suffix)
-               for suffix in suffixes)
+    while name:
+        if name in suffixes:
+            return True
+        name = name.partition('.')[2]
+    return False
 
 
 def _gate(searches: Iterable[tuple[re.Pattern[str], list[set[str]] | None]]
