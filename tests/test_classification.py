@@ -210,3 +210,37 @@ def test_stock_detector_fills_in_when_the_parser_finds_no_one(
     assert (decision.recipient.status, decision.recipient.smtp_code) == (
         None, None)
     assert decision.action != 'unsubscribe'
+
+
+TWO_IN_ONE_TRANSCRIPT = b"""\
+From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>
+To: ant-bounces@example.com
+Subject: Returned mail: see transcript for details
+
+   ----- The following addresses had permanent fatal errors -----
+<anne@example.org>
+    (reason: 550 5.1.1 <anne@example.org>... User unknown)
+<bert@example.net>
+    (reason: 550 <bert@example.net>... User unknown)
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.org.:
+>>> RCPT To:<anne@example.org>
+<<< 550 5.1.1 <anne@example.org>... User unknown
+... while talking to mx.example.net.:
+>>> DATA
+<<< 550 <bert@example.net>... User unknown
+"""
+
+
+def test_each_recipient_gets_only_its_own_lines(classifier):
+    """Anne was refused at RCPT TO, Bert after DATA (a filter's words):
+    Bert's lines run into the transcript, but Anne's command there is
+    never his, so he is never removed at once."""
+    _report, decisions = classifier.classify(TWO_IN_ONE_TRANSCRIPT)
+    by_address = {d.recipient.address: d for d in decisions}
+    anne, bert = by_address['anne@example.org'], by_address['bert@example.net']
+    assert (anne.recipient.smtp_command, anne.action) == ('RCPT', 'unsubscribe')
+    assert bert.recipient.smtp_command == 'DATA'
+    assert (bert.rule, bert.action) == ('user-unknown-after-data', 'record')
+    assert 'RCPT To:<anne' not in bert.recipient.diagnostic

@@ -9,6 +9,7 @@ one's diagnosis is the text that follows it up to the next recipient.
 """
 
 import re
+from collections import Counter
 from collections.abc import Collection, Iterator
 
 from mailman_bouncerules.classify.parsing.codes import (
@@ -99,12 +100,21 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
     `limit` addresses are read from the text.
     """
     occurrences: list[tuple[int, int, str]] = []
+    # Later mentions of a recipient (a transcript's ">>> RCPT To:<...>"),
+    # each the start of more lines about it alone.
+    mentions: list[tuple[int, int, str]] = []
+    mentioned: Counter[str] = Counter()
     seen = set()
     for match in ADDRESS.finditer(text):
         if limit is not None and len(occurrences) >= limit:
             break
         address = clean_address(match.group(0))
-        if address is None or address in seen or address in ignored:
+        if address is not None and address in seen:
+            if mentioned[address] < _MAX_MENTIONS:
+                mentioned[address] += 1
+                mentions.append((match.start(), match.end(), address))
+            continue
+        if address is None or address in ignored:
             continue
         if address not in known and (
                 address.partition('@')[0] in _SYSTEM_LOCAL_PARTS
@@ -114,13 +124,12 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
             continue
         seen.add(address)
         occurrences.append((match.start(), match.end(), address))
+    windows = _own_lines(text, occurrences, mentions)
     occurrences.extend((len(text), len(text), address) for address in known
                        if address not in seen)
     delayed = None      # looked up only if a status leaves it open
-    for index, (start, end, address) in enumerate(occurrences):
-        stop = (occurrences[index + 1][0] if index + 1 < len(occurrences)
-                else len(text))
-        window = text[end:min(stop, end + _MAX_WINDOW)]
+    for start, _end, address in occurrences:
+        window = windows.get(address, '')
         if with_preamble and (len(occurrences) == 1 or start == len(text)):
             # One recipient: the whole notice is about it, including the
             # words some MTAs put before the address.
@@ -137,6 +146,63 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
             diagnostic=_compact(window) or None,
             smtp_command=smtp_command(window),
             remote_mta=host.group(1).lower() if host else None)
+
+
+def _own_lines(text: str, occurrences: list[tuple[int, int, str]],
+               mentions: list[tuple[int, int, str]]) -> dict[str, str]:
+    """{address: the text about it alone}.
+
+    A recipient's text runs from its address to the next mention of any
+    recipient, and a later mention of it (in a transcript, say) adds the
+    lines from there on, starting with the command lines just above it
+    (">>> RCPT To:<anne@...>"): one recipient's lines never give another
+    its command, reply code or words.  Each is bounded by _MAX_WINDOW.
+    """
+    first = {start for start, _end, _address in occurrences}
+    marks = sorted(occurrences + mentions)
+    pieces: dict[str, list[str]] = {}
+    for index, (start, end, address) in enumerate(marks):
+        begin = end if start in first else _block_start(text, start)
+        if index + 1 < len(marks):
+            following = marks[index + 1][0]
+            stop = (following if _same_line(text, start, following)
+                    else _block_start(text, following))
+        else:
+            stop = len(text)
+        stop = max(begin, min(stop, begin + _MAX_WINDOW))
+        pieces.setdefault(address, []).append(text[begin:stop])
+    return {address: ' '.join(parts)[:_MAX_WINDOW]
+            for address, parts in pieces.items()}
+
+
+# How many later mentions of one recipient add lines to its text, and how
+# far back a line's start is looked for (both bound the work on crafted
+# notices that repeat one address over and over).
+_MAX_MENTIONS = 4
+_MAX_LINE = 1000
+# Transcript lines that introduce the reply naming an address below them.
+_COMMAND_LINE = re.compile(r'[ \t]*(?:>>>|\.\.\. while talking to)[^\n]*\n$')
+
+
+def _block_start(text: str, position: int) -> int:
+    """The start of the line holding `position`, moved up over the
+    transcript command lines right above it (at most two).  Lines are
+    looked for within _MAX_LINE characters only: a longer line is no
+    transcript, and the position itself starts the block."""
+    line = text.rfind('\n', max(0, position - _MAX_LINE), position) + 1
+    if line == 0 and position > _MAX_LINE:
+        return position
+    for _step in range(2):
+        above = text.rfind('\n', max(0, line - 1 - _MAX_LINE),
+                           max(0, line - 1)) + 1
+        if line == 0 or not _COMMAND_LINE.fullmatch(text, above, line):
+            break
+        line = above
+    return line
+
+
+def _same_line(text: str, first: int, second: int) -> bool:
+    return '\n' not in text[first:second]
 
 
 def _says_delayed(text: str) -> bool:

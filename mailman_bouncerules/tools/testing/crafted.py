@@ -60,6 +60,16 @@ def addresses_on_one_line(size):
     return _wrap(_text('Delivery to these recipients failed: ' + line + '\n'))
 
 
+def one_address_repeated(size):
+    """One recipient named over and over, on one long line and then on
+    lines of transcript commands (each mention adds lines to its text)."""
+    count = size // 40
+    line = ' '.join('<anne@example.org>' for _ in range(count // 2))
+    transcript = ''.join('>>> RCPT To:<anne@example.org>\n'
+                         for _ in range(count // 2))
+    return _wrap(_text('Delivery failed: ' + line + '\n' + transcript))
+
+
 def folded_diagnostic(size):
     """A Diagnostic-Code folded over thousands of continuation lines."""
     lines = '\n'.join(' 550 5.1.1 no such user here' for _ in range(size // 29))
@@ -142,6 +152,7 @@ FAMILIES = {
     'angle-brackets': angle_brackets,
     'style-tags': style_tags,
     'addresses-on-one-line': addresses_on_one_line,
+    'one-address-repeated': one_address_repeated,
     'folded-diagnostic': folded_diagnostic,
     'many-recipients': many_recipients,
     'status-runs': status_runs,
