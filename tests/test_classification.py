@@ -244,3 +244,35 @@ def test_each_recipient_gets_only_its_own_lines(classifier):
     assert bert.recipient.smtp_command == 'DATA'
     assert (bert.rule, bert.action) == ('user-unknown-after-data', 'record')
     assert 'RCPT To:<anne' not in bert.recipient.diagnostic
+
+
+def test_a_hidden_redirect_fails_for_the_address_it_came_from(classifier):
+    """Exim hides where it redirected a recipient: the failure is the
+    list's recipient's, counted (its own address exists), and the hidden
+    address is no recipient of the list."""
+    data = b"""\
+From: Mail Delivery System <Mailer-Daemon@mx.example.com>
+To: ant-bounces@example.com
+Subject: Mail delivery failed: returning message to sender
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  undisclosed address (generated from kijitora@example.jp)
+    host mx.example.jp [192.0.2.1]
+    SMTP error from remote mail server after RCPT TO:<hidden@elsewhere.example>:
+    550 5.1.1 User unknown
+"""
+    _report, decisions = classifier.classify(data)
+    [decision] = decisions
+    assert decision.recipient.address == 'kijitora@example.jp'
+    assert (decision.classification, decision.action) == ('hard', 'count')
+
+
+def test_an_address_with_a_hash_is_read_whole(classifier):
+    data = samples.postfix_prose('kijitora#neko@example.jp',
+                                 '550 5.1.1 <kijitora#neko@example.jp>: '
+                                 'Recipient address rejected: User unknown')
+    _report, decisions = classifier.classify(data)
+    assert [d.recipient.address for d in decisions] == [
+        'kijitora#neko@example.jp']

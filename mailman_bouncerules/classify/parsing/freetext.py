@@ -104,6 +104,7 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
     # each the start of more lines about it alone.
     mentions: list[tuple[int, int, str]] = []
     mentioned: Counter[str] = Counter()
+    redirected: set[int] = set()
     seen = set()
     for match in ADDRESS.finditer(text):
         if limit is not None and len(occurrences) >= limit:
@@ -116,6 +117,20 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
             continue
         if address is None or address in ignored:
             continue
+        if _HIDDEN_REDIRECT.search(_line_before(text, match.start())):
+            # Exim hides the address it redirected to: the failure is of
+            # this one, the list's recipient, and its lines say so.
+            seen.add(address)
+            redirected.add(match.start())
+            occurrences.append((match.start(), match.end(), address))
+            continue
+        if redirected and occurrences[-1][0] in redirected and \
+                match.start() - occurrences[-1][1] < _MAX_WINDOW and \
+                _RCPT_BEFORE.search(_line_before(text, match.start())):
+            # ... and the hidden address, in its RCPT TO, is no recipient
+            # of the list's: a mention of the one it was generated from.
+            mentions.append((match.start(), match.end(), occurrences[-1][2]))
+            continue
         if address not in known and (
                 address.partition('@')[0] in _SYSTEM_LOCAL_PARTS
                 or _introduced_as_non_recipient(text, match.start())
@@ -124,7 +139,7 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
             continue
         seen.add(address)
         occurrences.append((match.start(), match.end(), address))
-    windows = _own_lines(text, occurrences, mentions)
+    windows = _own_lines(text, occurrences, mentions, redirected)
     occurrences.extend((len(text), len(text), address) for address in known
                        if address not in seen)
     delayed = None      # looked up only if a status leaves it open
@@ -149,7 +164,8 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
 
 
 def _own_lines(text: str, occurrences: list[tuple[int, int, str]],
-               mentions: list[tuple[int, int, str]]) -> dict[str, str]:
+               mentions: list[tuple[int, int, str]],
+               whole_line: Collection[int] = ()) -> dict[str, str]:
     """{address: the text about it alone}.
 
     A recipient's text runs from its address to the next mention of any
@@ -157,12 +173,15 @@ def _own_lines(text: str, occurrences: list[tuple[int, int, str]],
     lines from there on, starting with the command lines just above it
     (">>> RCPT To:<anne@...>"): one recipient's lines never give another
     its command, reply code or words.  Each is bounded by _MAX_WINDOW.
+    An address at a position in `whole_line` takes the words before it on
+    its line too ("undisclosed address (generated from ...").
     """
     first = {start for start, _end, _address in occurrences}
     marks = sorted(occurrences + mentions)
     pieces: dict[str, list[str]] = {}
     for index, (start, end, address) in enumerate(marks):
-        begin = end if start in first else _block_start(text, start)
+        begin = (end if start in first and start not in whole_line
+                 else _block_start(text, start))
         if index + 1 < len(marks):
             following = marks[index + 1][0]
             stop = (following if _same_line(text, start, following)
@@ -175,6 +194,11 @@ def _own_lines(text: str, occurrences: list[tuple[int, int, str]],
             for address, parts in pieces.items()}
 
 
+# Exim's line for a recipient redirected to a hidden address, and the
+# RCPT TO that then names the hidden one.
+_HIDDEN_REDIRECT = re.compile(r'undisclosed address[ \t]*\(generated from[ \t]*<?$',
+                              re.IGNORECASE)
+_RCPT_BEFORE = re.compile(r'RCPT TO:?[ \t]*<?$', re.IGNORECASE)
 # How many later mentions of one recipient add lines to its text, and how
 # far back a line's start is looked for (both bound the work on crafted
 # notices that repeat one address over and over).
