@@ -30,7 +30,7 @@ log = logging.getLogger('mailman.plugins')
 error_log = logging.getLogger('mailman.error')
 
 
-def _fail(reason):
+def _fail(reason: str) -> None:
     """Say loudly that stock Mailman is in charge, and why."""
     message = ('bouncerules: NOT ACTIVE, stock Mailman handles bounces and '
                'delivery: %s' % reason)
@@ -48,7 +48,7 @@ class BounceRulesPlugin:
     name = 'bouncerules'        # Mailman sets the section's name here too
 
     @property
-    def resource(self):
+    def resource(self) -> object:
         """The REST root, /3.1/plugins/bouncerules/.
 
         Imported on first use: mailman.rest reads the password settings at
@@ -57,7 +57,7 @@ class BounceRulesPlugin:
         from mailman_bouncerules.rest.root import Root
         return Root()
 
-    def pre_hook(self):
+    def pre_hook(self) -> None:
         """Check the settings and load the rules before any runner starts.
 
         A broken rule file or setting must stop the plugin, loudly, and
@@ -79,7 +79,7 @@ class BounceRulesPlugin:
         if on_event not in zope.event.subscribers:
             zope.event.subscribers.append(on_event)
 
-    def post_hook(self):
+    def post_hook(self) -> None:
         """Create or upgrade the plugin's tables, now that the database is
         up (every Mailman process does this; it is locked and idempotent).
 

@@ -1,6 +1,7 @@
 """The tracking pixel: a 1x1 image in each HTML part of a post copy."""
 
 import re
+from email.message import Message
 
 from public import public
 
@@ -13,13 +14,13 @@ _BODY_END = re.compile(r'</body\s*>', re.IGNORECASE)
 
 
 @public
-def pixel_tag(url):
+def pixel_tag(url: str) -> str:
     return ('<img src="%s" width="1" height="1" alt="" '
             'style="display:none;border:0">' % url)
 
 
 @public
-def add_pixel(msg, url):
+def add_pixel(msg: Message, url: str) -> int:
     """Put the pixel into every text/html part, once; returns how many.
 
     Text parts get nothing: no tracking without HTML.
@@ -28,7 +29,9 @@ def add_pixel(msg, url):
     for part in msg.walk():
         if part.is_multipart() or part.get_content_type() != 'text/html':
             continue
-        payload = part.get_payload(decode=True) or b''
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = b''
         charset = part.get_content_charset() or 'utf-8'
         try:
             html = payload.decode(charset)

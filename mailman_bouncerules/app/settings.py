@@ -11,10 +11,11 @@ a silent default, least of all in a safety setting such as `shadow_mode`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from mailman.config import config
 from mailman.config.config import external_configuration
@@ -128,7 +129,7 @@ class Settings:
     """The parsed settings; attribute names are the keys of SCHEMA."""
     values: dict
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         try:
             return self.values[name]
         except KeyError:
@@ -187,7 +188,7 @@ def settings(plugin_name: str = 'bouncerules') -> Settings:
 
 @public
 @contextmanager
-def pushed(**values):
+def pushed(**values: Any) -> Iterator[None]:
     """Typed settings changed for a while, as Mailman's `config.push` does
     for its own (tests, the demo)."""
     unknown = set(values) - set(SCHEMA)

@@ -14,7 +14,7 @@ log = logging.getLogger('mailman.bounce')
 
 
 @public
-def on_event(event):
+def on_event(event: object) -> None:
     """zope.event subscriber: a member's accepted post resets the run.
 
     Someone who can post has a working mailbox (or at least a working

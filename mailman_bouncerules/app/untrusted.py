@@ -21,13 +21,13 @@ _DEFANGED = {'http': 'hxxp', 'https': 'hxxps', 'ftp': 'fxp'}
 
 
 @public
-def printable(text):
+def printable(text: str | None) -> str:
     """`text` without control characters (a safe line for a terminal)."""
     return _CONTROLS.sub('', text or '')
 
 
 @public
-def defanged(text):
+def defanged(text: str) -> str:
     """Links that no mail reader turns into something to click."""
     text = _SCHEME.sub(
         lambda match: _DEFANGED[match.group(1).lower()] + '[:]//', text)
@@ -35,7 +35,7 @@ def defanged(text):
 
 
 @public
-def quoted(text, lines=3, width=76):
+def quoted(text: str | None, lines: int = 3, width: int = 76) -> str:
     """At most `lines` lines of `text`, each at most `width` characters,
     quoted with '> ', defanged and printable; '> (none)' if empty."""
     words = ' '.join(printable(text).split())

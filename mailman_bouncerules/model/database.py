@@ -18,6 +18,8 @@ from alembic.runtime.migration import MigrationContext
 from flufl.lock import Lock
 from mailman.config import config
 from public import public
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from mailman_bouncerules.model.tables import Base
 
@@ -26,7 +28,7 @@ LOCK_NAME = 'bouncerules-db.lck'
 
 
 @public
-def alembic_config(connection):
+def alembic_config(connection: Connection) -> Config:
     cfg = Config()
     cfg.set_main_option('script_location', 'mailman_bouncerules.model:migrations')
     cfg.attributes['connection'] = connection
@@ -34,7 +36,7 @@ def alembic_config(connection):
 
 
 @public
-def setup_tables():
+def setup_tables() -> None:
     """Bring the plugin's tables to the newest schema."""
     with Lock(os.path.join(config.LOCK_DIR, LOCK_NAME)):
         with config.db.engine.begin() as connection:
@@ -49,7 +51,7 @@ def setup_tables():
 
 
 @public
-def delete_all_rows(store):
+def delete_all_rows(store: Session) -> None:
     """Empty the plugin's tables (Mailman's test resets do not)."""
     for table in reversed(Base.metadata.sorted_tables):
         store.execute(table.delete())

@@ -1,12 +1,17 @@
 """Small database helpers that work the same on SQLite and PostgreSQL."""
 
+from typing import Any
+
 from mailman.config import config
 from public import public
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 
 @public
-def insert_ignoring_duplicates(connection, table, **values):
+def insert_ignoring_duplicates(connection: Session | Connection,
+                               table: Any, **values: Any) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True if a row was inserted.
 
     Safe when two processes insert the same key at once: the second waits
@@ -17,7 +22,7 @@ def insert_ignoring_duplicates(connection, table, **values):
     insert = postgresql.insert if dialect == 'postgresql' else sqlite.insert
     result = connection.execute(
         insert(table.__table__).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    return result.rowcount == 1     # type: ignore[attr-defined]
 
 
 # RFC 5322's line limit; the columns that hold a Message-ID are this long.
@@ -25,7 +30,7 @@ MESSAGE_ID_LIMIT = 998
 
 
 @public
-def normalize_message_id(value):
+def normalize_message_id(value: object) -> str | None:
     """'<abc@example.com>' and 'abc@example.com' are the same Message-ID.
 
     NULs and other control characters are dropped and the length bounded,

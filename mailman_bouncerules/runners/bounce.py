@@ -16,6 +16,8 @@ makes that harmless.
 import time
 
 from mailman.config import config
+from mailman.email.message import Message
+from mailman.interfaces.mailinglist import IMailingList
 from mailman.runners.bounce import BounceRunner
 from public import public
 
@@ -34,7 +36,8 @@ class RulesBounceRunner(BounceRunner):
 
     _due_checked_at = float('-inf')
 
-    def _dispose(self, mlist, msg, msgdata):
+    def _dispose(self, mlist: IMailingList, msg: Message,
+                 msgdata: dict) -> bool:
         if not plugin_active():
             # The plugin could not start: stock Mailman's runner it is.
             return super()._dispose(mlist, msg, msgdata)
@@ -50,7 +53,7 @@ class RulesBounceRunner(BounceRunner):
         config.db.commit()
         return False
 
-    def _do_periodic(self):
+    def _do_periodic(self) -> None:
         """Stock's periodic pass (scoring, warnings, removals) when a list
         is in shadow mode, then the probes and owner reports that are due.
 

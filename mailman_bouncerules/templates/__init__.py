@@ -7,13 +7,15 @@ the same names (e.g. list:admin:notice:bouncerules-report).
 from importlib.resources import files
 from urllib.error import URLError
 
+from mailman.interfaces.mailinglist import IMailingList
 from mailman.interfaces.template import ITemplateLoader
 from public import public
 from zope.component import getUtility
 
 
 @public
-def load_template(name, mlist, language=None):
+def load_template(name: str, mlist: IMailingList,
+                  language: str | None = None) -> str:
     """The text of template `name`: Mailman's own lookup first (list,
     domain, site overrides and translations), else the packaged default in
     `language` (a code; default the list's) or English."""
