@@ -7,15 +7,18 @@ arrive.
 """
 
 from collections import Counter
+from collections.abc import Collection
+from datetime import datetime
 
 from mailman.config import config
-from mailman.interfaces.member import DeliveryMode
+from mailman.interfaces.member import DeliveryMode, IMember
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mailman_bouncerules.interfaces import Attribution
+from mailman_bouncerules.classify.report import OriginalMessage
+from mailman_bouncerules.interfaces import Attribution, CampaignKind
 from mailman_bouncerules.model.storage import (
     insert_ignoring_duplicates,
     normalize_message_id,
@@ -34,8 +37,10 @@ BY_TOKEN, BY_MESSAGE_ID, BY_TIME, UNATTRIBUTED = (
 
 
 @public
-def record_campaign(list_id, message_id, kind=POST, sent_at=None,
-                    recipients=()):
+def record_campaign(list_id: str, message_id: str | None,
+                    kind: CampaignKind = POST,
+                    sent_at: datetime | None = None,
+                    recipients: Collection[str] = ()) -> int:
     """Record one delivery of a post or digest; idempotent per Message-ID.
 
     Runs in its own short transaction, committed at once: the numbering
@@ -78,14 +83,16 @@ def record_campaign(list_id, message_id, kind=POST, sent_at=None,
 
 
 @public
-def find_campaign(store, list_id, message_id):
+def find_campaign(store: Session, list_id: str,
+                  message_id: str | None) -> Campaign | None:
     return store.query(Campaign).filter_by(
         list_id=list_id,
         message_id=normalize_message_id(message_id)).one_or_none()
 
 
 @public
-def latest_campaign(store, list_id, kind, before=None):
+def latest_campaign(store: Session, list_id: str, kind: str,
+                    before: datetime | None = None) -> Campaign | None:
     """The newest campaign of `kind` sent at or before `before`."""
     query = store.query(Campaign).filter_by(list_id=list_id, kind=kind)
     if before is not None:
@@ -94,7 +101,10 @@ def latest_campaign(store, list_id, kind, before=None):
 
 
 @public
-def attribute(store, list_id, original, received_at, kind, by_token=None):
+def attribute(store: Session, list_id: str, original: OriginalMessage | None,
+              received_at: datetime, kind: str,
+              by_token: Campaign | None = None
+              ) -> tuple[Campaign | None, Attribution]:
     """(campaign or None, how) for a bounce, by the best evidence there is.
 
     A verified token (`by_token`, the campaign it names) is exact; so is
@@ -114,7 +124,7 @@ def attribute(store, list_id, original, received_at, kind, by_token=None):
 
 
 @public
-def campaign_kind(member):
+def campaign_kind(member: IMember | None) -> CampaignKind:
     """Digest members' campaigns are digests; everyone else's, posts."""
     if member is not None and member.delivery_mode != DeliveryMode.regular:
         return DIGEST
@@ -122,7 +132,7 @@ def campaign_kind(member):
 
 
 @public
-def longest_run_through(sequences, sequence):
+def longest_run_through(sequences: Collection[int], sequence: int) -> int:
     """Length of the run of consecutive numbers in `sequences` through
     `sequence` (0 if it is not there)."""
     if sequence not in sequences:

@@ -9,9 +9,14 @@ a crash anywhere leaves nothing half applied.
 import hashlib
 import logging
 import re
+from collections.abc import Iterable
+from datetime import datetime
+from email.message import Message
 
 from mailman.app.bounces import StandardVERP, maybe_forward
 from mailman.config import config
+from mailman.interfaces.mailinglist import IMailingList
+from mailman.interfaces.member import IMember
 from mailman.utilities.datetime import now
 from public import public
 from zope.component import getUtility
@@ -22,14 +27,16 @@ from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.app.probes import probe_named
 from mailman_bouncerules.app.tracking import resolve
 from mailman_bouncerules.app.untrusted import printable
+from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing.codes import first_smtp_code, first_status
-from mailman_bouncerules.classify.report import RecipientReport
+from mailman_bouncerules.classify.report import BounceReport, RecipientReport
+from mailman_bouncerules.classify.rules.ruleset import Decision
 from mailman_bouncerules.interfaces import IClassifier, Kind
 from mailman_bouncerules.model.storage import (
     insert_ignoring_duplicates,
     normalize_message_id,
 )
-from mailman_bouncerules.model.tables import SeenBounce
+from mailman_bouncerules.model.tables import Campaign, Probe, SeenBounce
 
 log = logging.getLogger('mailman.bounce')
 
@@ -39,7 +46,7 @@ _ENVELOPE_HEADERS = ('To', 'Delivered-To', 'X-Original-To', 'Envelope-To',
 
 
 @public
-def bounce_key(msg):
+def bounce_key(msg: Message) -> str:
     """What makes two deliveries of a bounce the same bounce."""
     message_id = normalize_message_id(msg.get('Message-ID'))
     if message_id:
@@ -51,7 +58,7 @@ def bounce_key(msg):
     return 'sha1:' + hashlib.sha1(data).hexdigest()
 
 
-def _message_id(msg):
+def _message_id(msg: Message) -> str:
     """The bounce's Message-ID as a log line may show it: it is the
     sender's text, so control characters and length are taken out."""
     return ' '.join(printable(str(msg.get('Message-ID', 'n/a'))).split())[:200]
@@ -60,10 +67,12 @@ def _message_id(msg):
 @public
 class BounceHandler:
 
-    def __init__(self, classifier=None):
+    def __init__(self, classifier: Classifier | None = None) -> None:
         self.classifier = classifier or getUtility(IClassifier)
 
-    def handle(self, mlist, msg, received_at=None, forward=True):
+    def handle(self, mlist: IMailingList, msg: Message,
+               received_at: datetime | None = None,
+               forward: bool = True) -> bool:
         """Process a bounce sent to the list; False if not recognised.
 
         An unrecognised message is offered to Mailman's
@@ -102,14 +111,15 @@ class BounceHandler:
                         single=single, token=token, probe=probe)
         return True
 
-    def _token_candidates(self, mlist, msg, report):
+    def _token_candidates(self, mlist: IMailingList, msg: Message,
+                          report: BounceReport) -> list[str]:
         """Tokens the bounce carries: in the VERP address it was sent to,
         or in the returned original's X-BounceRules-Token header."""
         local = mlist.bounces_address.partition('@')[0]
         pattern = re.compile(r'%s%s([a-z2-7]{12,40})@' % (
             re.escape(local), re.escape(config.mta.verp_delimiter)),
             re.IGNORECASE)
-        candidates = []
+        candidates: list[str] = []
         for header in _ENVELOPE_HEADERS:
             for value in (msg.get_all(header) or ())[:10]:
                 candidates.extend(pattern.findall(str(value)[:2000])[:10])
@@ -117,7 +127,8 @@ class BounceHandler:
             candidates.append(report.original.token.strip())
         return candidates
 
-    def _token(self, mlist, candidates):
+    def _token(self, mlist: IMailingList,
+               candidates: list[str]) -> tuple[Campaign, str] | None:
         """(campaign, email) named by a valid campaign token of this list."""
         for candidate in candidates:
             found = resolve(config.db.store, candidate.lower(), mlist.list_id)
@@ -125,7 +136,8 @@ class BounceHandler:
                 return found
         return None
 
-    def handle_smtp_failure(self, mlist, email, msg):
+    def handle_smtp_failure(self, mlist: IMailingList, email: str,
+                            msg: Message) -> None:
         """A permanent refusal at SMTP time, as Mailman's outgoing runner
         reports it: a short text naming the code and the server's words.
         The list's own delivery got it, so it is verified evidence."""
@@ -144,15 +156,19 @@ class BounceHandler:
             self._apply(mlist, report, decision, (), now(), single=True,
                         evidence=EvidenceLevel.SMTP)
 
-    def _apply(self, mlist, report, decision, verp, received_at, single,
-               token=None, probe=None, evidence=EvidenceLevel.UNVERIFIED):
+    def _apply(self, mlist: IMailingList, report: BounceReport,
+               decision: Decision, verp: Iterable[str], received_at: datetime,
+               single: bool, token: tuple[Campaign, str] | None = None,
+               probe: Probe | None = None,
+               evidence: EvidenceLevel = EvidenceLevel.UNVERIFIED) -> None:
         recipient = decision.recipient
-        candidates = [recipient.address, recipient.original_address]
+        candidates: list[str | None] = [recipient.address,
+                                        recipient.original_address]
         # A signed token names the member exactly, whatever address the
         # bounce reports (a forwarding target, a rewritten alias) when it
         # reports one recipient; with several, only that one is verified.
-        verified_email = token[1] if token else (
-            probe.email if probe is not None else None)
+        verified_email: str | None = token[1] if token else (
+            str(probe.email) if probe is not None else None)
         if verified_email is not None and (
                 single or verified_email in candidates):
             candidates.insert(0, verified_email)
@@ -192,7 +208,7 @@ class BounceHandler:
 
 
 @public
-def latest_sequence(mlist, member):
+def latest_sequence(mlist: IMailingList, member: IMember | None) -> int:
     """The newest campaign the member could have seen, or 0."""
     campaign = latest_campaign(config.db.store, mlist.list_id,
                                campaign_kind(member))

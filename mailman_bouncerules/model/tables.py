@@ -6,10 +6,11 @@ so that Mailman's own migrations never see or touch them.  Their schema is
 versioned by the plugin's alembic migrations (see database.py).
 """
 
+from datetime import datetime
+
 from public import public
 from sqlalchemy import (
     Boolean,
-    Column,
     DateTime,
     Index,
     Integer,
@@ -18,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mailman_bouncerules.interfaces import CampaignKind, State
 
@@ -38,21 +39,21 @@ class ListSettings(Base):
     """Per-list counters and settings."""
     __tablename__ = 'bouncerules_list'
 
-    list_id = Column(String(255), primary_key=True)
-    post_sequence = Column(Integer, nullable=False, default=0)
-    digest_sequence = Column(Integer, nullable=False, default=0)
+    list_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    post_sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    digest_sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # Hard bounces in this many consecutive campaigns confirm a bounce;
     # None: the site default.
-    confirm_after = Column(Integer, nullable=True)
+    confirm_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Open tracking (tokens, pixel): off unless the list owner turns it on.
-    tracking = Column(Boolean, nullable=False, default=False,
-                      server_default=false())
+    tracking: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                           server_default=false())
     # Shadow mode: decide and record, change nothing; None: site default.
-    shadow = Column(Boolean, nullable=True)
+    shadow: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     # The owner report: 'off', 'daily' or 'weekly', and when it last went.
-    report = Column(String(10), nullable=False, default='off',
-                    server_default='off')
-    last_report_at = Column(DateTime, nullable=True)
+    report: Mapped[str] = mapped_column(String(10), nullable=False, default='off',
+                                        server_default='off')
+    last_report_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 @public
@@ -64,13 +65,14 @@ class Campaign(Base):
         UniqueConstraint('list_id', 'kind', 'sequence'),
     )
 
-    id = Column(Integer, primary_key=True)
-    list_id = Column(String(255), nullable=False, index=True)
-    kind = Column(String(10), nullable=False)
-    sequence = Column(Integer, nullable=False)
-    message_id = Column(String(998), nullable=False)
-    sent_at = Column(DateTime, nullable=False)
-    recipients = Column(Integer, nullable=True)     # how many it went to
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
+    message_id: Mapped[str] = mapped_column(String(998), nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    # how many it went to
+    recipients: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 @public
@@ -80,26 +82,26 @@ class MemberState(Base):
     __table_args__ = (UniqueConstraint('list_id', 'email'),
                       Index('ix_bouncerules_member_state', 'list_id', 'state'))
 
-    id = Column(Integer, primary_key=True)
-    list_id = Column(String(255), nullable=False)
-    email = Column(String(255), nullable=False)
-    state = Column(String(10), nullable=False, default=OK)
-    run = Column(Integer, nullable=False, default=0)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    email: Mapped[str] = mapped_column(String(255), nullable=False)
+    state: Mapped[str] = mapped_column(String(10), nullable=False, default=OK)
+    run: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # Hard bounces of campaigns up to this sequence no longer count: the
     # member showed life (an open, a post) or was re-enabled after them.
-    reset_after = Column(Integer, nullable=False, default=0)
-    last_bounce_at = Column(DateTime)
-    last_classification = Column(String(10))
-    last_rule = Column(String(100))
-    last_status = Column(String(20))
-    last_smtp_code = Column(String(3))
-    last_campaign = Column(String(998))
-    changed_at = Column(DateTime)
+    reset_after: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_bounce_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_classification: Mapped[str | None] = mapped_column(String(10))
+    last_rule: Mapped[str | None] = mapped_column(String(100))
+    last_status: Mapped[str | None] = mapped_column(String(20))
+    last_smtp_code: Mapped[str | None] = mapped_column(String(3))
+    last_campaign: Mapped[str | None] = mapped_column(String(998))
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The state was reached in shadow mode: what *would* have happened.
-    shadow = Column(Boolean, nullable=False, default=False,
-                    server_default=false())
+    shadow: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                         server_default=false())
     # The evidence of the last bounce (evidence.Evidence).
-    last_evidence = Column(String(12))
+    last_evidence: Mapped[str | None] = mapped_column(String(12))
 
 
 @public
@@ -107,10 +109,10 @@ class HardBounce(Base):
     """A campaign in which the member hard-bounced: counted once each."""
     __tablename__ = 'bouncerules_hard'
 
-    list_id = Column(String(255), primary_key=True)
-    email = Column(String(255), primary_key=True)
-    kind = Column(String(10), primary_key=True)
-    sequence = Column(Integer, primary_key=True)
+    list_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
 @public
@@ -122,28 +124,28 @@ class Event(Base):
                       Index('ix_bouncerules_event_kind', 'list_id', 'event',
                             'at'))
 
-    id = Column(Integer, primary_key=True)
-    list_id = Column(String(255), nullable=False)
-    email = Column(String(255), nullable=False)
-    event = Column(String(20), nullable=False)
-    at = Column(DateTime, nullable=False)
-    classification = Column(String(10))
-    action = Column(String(12))
-    rule = Column(String(100))
-    reason = Column(String(40))
-    status = Column(String(20))
-    smtp_code = Column(String(3))
-    diagnostic = Column(Text)
-    campaign = Column(String(998))
-    attribution = Column(String(12))
-    counted = Column(Boolean, nullable=False, default=False)
-    detail = Column(Text)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    email: Mapped[str] = mapped_column(String(255), nullable=False)
+    event: Mapped[str] = mapped_column(String(20), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    classification: Mapped[str | None] = mapped_column(String(10))
+    action: Mapped[str | None] = mapped_column(String(12))
+    rule: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str | None] = mapped_column(String(20))
+    smtp_code: Mapped[str | None] = mapped_column(String(3))
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    campaign: Mapped[str | None] = mapped_column(String(998))
+    attribution: Mapped[str | None] = mapped_column(String(12))
+    counted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    detail: Mapped[str | None] = mapped_column(Text)
     # What an undo needs to restore (JSON), and who acted, for admin events.
-    snapshot = Column(Text)
-    actor = Column(String(255))
-    hold_id = Column(Integer)               # a decision the breaker holds
+    snapshot: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(String(255))
+    hold_id: Mapped[int | None] = mapped_column(Integer)  # a decision the breaker holds
     # How far the list can trust the bounce: see evidence.Evidence.
-    evidence = Column(String(12))
+    evidence: Mapped[str | None] = mapped_column(String(12))
 
 
 @public
@@ -151,10 +153,10 @@ class Open(Base):
     """A member opened a campaign (pixel, REST, command line)."""
     __tablename__ = 'bouncerules_open'
 
-    campaign_id = Column(Integer, primary_key=True)
-    email = Column(String(255), primary_key=True)
-    first_at = Column(DateTime, nullable=False)
-    count = Column(Integer, nullable=False, default=1)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    count: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
 
 @public
@@ -162,9 +164,9 @@ class CampaignDomain(Base):
     """How many recipients of a campaign were at each receiving domain."""
     __tablename__ = 'bouncerules_campaign_domain'
 
-    campaign_id = Column(Integer, primary_key=True)
-    domain = Column(String(255), primary_key=True)
-    recipients = Column(Integer, nullable=False)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    recipients: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 @public
@@ -176,10 +178,10 @@ class Failures(Base):
     """
     __tablename__ = 'bouncerules_failures'
 
-    campaign_id = Column(Integer, primary_key=True)
-    domain = Column(String(255), primary_key=True)
-    rule = Column(String(100), primary_key=True)
-    failures = Column(Integer, nullable=False, default=0)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 # What the circuit breaker did with the decisions it held.
@@ -195,21 +197,22 @@ class Hold(Base):
     __tablename__ = 'bouncerules_hold'
     __table_args__ = (UniqueConstraint('campaign_id', 'domain'),)
 
-    id = Column(Integer, primary_key=True)
-    list_id = Column(String(255), nullable=False, index=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
     # None for a window or cap hold (NULLs never collide in the key).
-    campaign_id = Column(Integer, nullable=True)
-    scope = Column(String(10), nullable=False, default=CAMPAIGN_SCOPE,
-                   server_default=CAMPAIGN_SCOPE)
-    domain = Column(String(255), nullable=False)
-    rule = Column(String(100), nullable=False)
-    failures = Column(Integer, nullable=False)
-    recipients = Column(Integer, nullable=False)
-    sample = Column(Text)
-    tripped_at = Column(DateTime, nullable=False)
-    status = Column(String(10), nullable=False, default=HELD)
-    decided_at = Column(DateTime)
-    actor = Column(String(255))
+    campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    scope: Mapped[str] = mapped_column(String(10), nullable=False,
+                                       default=CAMPAIGN_SCOPE,
+                                       server_default=CAMPAIGN_SCOPE)
+    domain: Mapped[str] = mapped_column(String(255), nullable=False)
+    rule: Mapped[str] = mapped_column(String(100), nullable=False)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False)
+    recipients: Mapped[int] = mapped_column(Integer, nullable=False)
+    sample: Mapped[str | None] = mapped_column(Text)
+    tripped_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default=HELD)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    actor: Mapped[str | None] = mapped_column(String(255))
 
 
 @public
@@ -217,9 +220,9 @@ class SeenBounce(Base):
     """Bounce messages already processed: the same one twice changes nothing."""
     __tablename__ = 'bouncerules_seen'
 
-    list_id = Column(String(255), primary_key=True)
-    message_key = Column(String(255), primary_key=True)
-    seen_at = Column(DateTime, nullable=False)
+    list_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
 
 @public
@@ -232,11 +235,12 @@ class WindowFailures(Base):
     """
     __tablename__ = 'bouncerules_window'
 
-    list_id = Column(String(255), primary_key=True)
-    hour = Column(Integer, primary_key=True)        # hours since the epoch
-    bucket = Column(String(10), primary_key=True)
-    domain = Column(String(255), primary_key=True)
-    failures = Column(Integer, nullable=False, default=0)
+    list_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # hours since the epoch
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(10), primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 # What became of a verification probe.
@@ -254,17 +258,17 @@ class Probe(Base):
     __table_args__ = (Index('ix_bouncerules_probe_open', 'status', 'due_at'),
                       Index('ix_bouncerules_probe_member', 'list_id', 'email'))
 
-    id = Column(Integer, primary_key=True)
-    list_id = Column(String(255), nullable=False)
-    email = Column(String(255), nullable=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    email: Mapped[str] = mapped_column(String(255), nullable=False)
     # The waiting change: 'remove' or 'confirm'.
-    change = Column(String(10), nullable=False)
-    status = Column(String(10), nullable=False)
-    created_at = Column(DateTime, nullable=False)
-    sent_at = Column(DateTime)
+    change: Mapped[str] = mapped_column(String(10), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Queued: when the budget is checked again; sent: when it expires.
-    due_at = Column(DateTime, nullable=False)
-    decided_at = Column(DateTime)
+    due_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The decision that asked for it (to carry out its removal).
-    event_id = Column(Integer)
-    campaign = Column(String(998))
+    event_id: Mapped[int | None] = mapped_column(Integer)
+    campaign: Mapped[str | None] = mapped_column(String(998))
