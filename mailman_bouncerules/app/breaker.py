@@ -33,6 +33,7 @@ from sqlalchemy import func, select, update
 from mailman_bouncerules.app import notices
 from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.classify.report import RecipientReport
+from mailman_bouncerules.classify.rules.ruleset import Decision
 from mailman_bouncerules.interfaces import EventName
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
@@ -284,7 +285,8 @@ def _bucket_words(bucket):
 class StoredDecision:
     """A decision as the history recorded it, to carry it out later."""
 
-    def __init__(self, event, how='held by the circuit breaker and released'):
+    def __init__(self, event: Event,
+                 how: str = 'held by the circuit breaker and released') -> None:
         self.how = how
         self.classification = event.classification
         self.action = event.action
@@ -294,6 +296,10 @@ class StoredDecision:
             address=event.email, status=event.status,
             smtp_code=event.smtp_code, diagnostic=event.diagnostic)
 
-    def explain(self):
+    def explain(self) -> str:
         return 'rule %s (%s), %s' % (self.rule, self.reason, self.how)
 
+
+# What the ledger carries out: a decision of the rules, or one the history
+# kept (held by the breaker, recorded in shadow mode, waiting for a probe).
+AnyDecision = Decision | StoredDecision

@@ -5,12 +5,16 @@ confirmation back, takes back what the tripping campaign already did, and
 releases or discards what it holds, through the ledger's own methods.
 """
 
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import delete, select
 
 from mailman_bouncerules.app import machine
-from mailman_bouncerules.app.breaker import StoredDecision
+from mailman_bouncerules.app.breaker import AnyDecision, StoredDecision
 from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
 from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.machine import Change, standing_of, take
@@ -21,7 +25,11 @@ from mailman_bouncerules.model.tables import (
     Campaign,
     Event,
     HardBounce,
+    Hold,
 )
+
+if TYPE_CHECKING:   # the ledger holds its HeldDecisions: a type, no import
+    from mailman_bouncerules.app.ledger import Ledger
 
 
 @public
@@ -30,12 +38,14 @@ class HeldDecisions:
     keep them back, take back what the trip's campaign already did, and
     carry them out or drop them when an admin decides."""
 
-    def __init__(self, ledger):
+    def __init__(self, ledger: 'Ledger') -> None:
         self.ledger = ledger
         self.mlist, self.store, self.list_id = (
             ledger.mlist, ledger.store, ledger.list_id)
 
-    def hold(self, email, hold, change, decision, campaign, at, evidence):
+    def hold(self, email: str, hold: Hold, change: str,
+             decision: AnyDecision | None, campaign: Campaign | None,
+             at: datetime, evidence: EvidenceLevel) -> None:
         """Keep a removal or confirmation back until an admin releases or
         discards it (the state machine made the member hard)."""
         self.ledger.record_event(email, EventName.HELD, at, decision=decision,
@@ -43,7 +53,7 @@ class HeldDecisions:
                                  detail='would %s' % change,
                                  evidence=evidence)
 
-    def take_back(self, hold, campaign, at):
+    def take_back(self, hold: Hold, campaign: Campaign, at: datetime) -> None:
         """The breaker tripped: removals and confirmations this campaign
         already caused in the hold's scope are undone and held instead."""
         done = self.store.scalars(select(Event).filter_by(
@@ -66,7 +76,7 @@ class HeldDecisions:
                          'status', 'smtp_code', 'diagnostic', 'evidence'):
                 setattr(held, name, getattr(event, name))
 
-    def release(self, hold, actor, at=None):
+    def release(self, hold: Hold, actor: str, at: datetime | None = None) -> None:
         """Apply what the hold kept back, now: the owner's release stands
         for the verification the evidence had."""
         at = at or now()
@@ -86,7 +96,7 @@ class HeldDecisions:
             self.ledger.mirror(member, state, None)
         self._decide(hold, RELEASED, actor, at)
 
-    def discard(self, hold, actor, at=None):
+    def discard(self, hold: Hold, actor: str, at: datetime | None = None) -> None:
         """Drop what the hold kept back; for a campaign's hold, the hard
         bounces of that campaign in the hold's scope stop counting."""
         at = at or now()
@@ -113,12 +123,12 @@ class HeldDecisions:
             self.ledger.mirror(member, state, None)
         self._decide(hold, DISCARDED, actor, at)
 
-    def _held_events(self, hold):
+    def _held_events(self, hold: Hold) -> Sequence[Event]:
         return self.store.scalars(select(Event).filter_by(
             list_id=self.list_id, event=EventName.HELD,
             hold_id=hold.id)).all()
 
-    def _decide(self, hold, status, actor, at):
+    def _decide(self, hold: Hold, status: str, actor: str, at: datetime) -> None:
         hold.status, hold.actor, hold.decided_at = status, actor, at
         for email in sorted({e.email for e in self._held_events(hold)}):
             self.ledger.record_event(email, status, at, actor=actor,

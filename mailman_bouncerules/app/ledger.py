@@ -14,13 +14,16 @@ bounces of campaigns up to it no longer count.
 import datetime
 import json
 import logging
+from typing import Any
 
 import zope.event
 from mailman.app.membership import delete_member
 from mailman.interfaces.action import Action as ModerationAction
+from mailman.interfaces.mailinglist import IMailingList
 from mailman.interfaces.member import (
     DeliveryMode,
     DeliveryStatus,
+    IMember,
     MemberRole,
     NotAMemberError,
 )
@@ -28,10 +31,12 @@ from mailman.interfaces.usermanager import IUserManager
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from zope.component import getUtility
 
 from mailman_bouncerules.app import machine, notices
 from mailman_bouncerules.app.breaker import (
+    AnyDecision,
     CircuitBreaker,
     StoredDecision,
 )
@@ -58,6 +63,7 @@ from mailman_bouncerules.app.machine import (
 from mailman_bouncerules.app.probes import CONFIRM, REMOVE, Prober
 from mailman_bouncerules.app.settings import default_confirm_after, settings
 from mailman_bouncerules.app.shadow import in_shadow
+from mailman_bouncerules.classify.rules.ruleset import Decision
 from mailman_bouncerules.interfaces import Action, Classification, EventName
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
@@ -67,8 +73,10 @@ from mailman_bouncerules.model.tables import (
     Campaign,
     Event,
     HardBounce,
+    Hold,
     ListSettings,
     MemberState,
+    Probe,
 )
 
 log = logging.getLogger('mailman.bounce')
@@ -79,7 +87,7 @@ UNDOABLE = (EventName.REMOVED, EventName.CONFIRMED)
 
 
 @public
-def member_snapshot(member):
+def member_snapshot(member: IMember | None) -> dict[str, Any] | None:
     """The member's own settings, as undo restores them (JSON-able)."""
     if member is None:
         return None
@@ -100,7 +108,7 @@ def member_snapshot(member):
 class Ledger:
     """One list's bounce states and history."""
 
-    def __init__(self, mlist, store):
+    def __init__(self, mlist: IMailingList, store: Session) -> None:
         self.mlist = mlist
         self.store = store
         self.list_id = mlist.list_id
@@ -111,13 +119,13 @@ class Ledger:
 
     # -- reading --------------------------------------------------------
 
-    def confirm_after(self):
+    def confirm_after(self) -> int:
         settings = self.store.get(ListSettings, self.list_id)
         if settings is not None and settings.confirm_after:
             return settings.confirm_after
         return default_confirm_after()
 
-    def state_of(self, email, lock=False):
+    def state_of(self, email: str, lock: bool = False) -> MemberState | None:
         query = select(MemberState).filter_by(list_id=self.list_id,
                                               email=email.lower())
         if lock:
@@ -126,16 +134,21 @@ class Ledger:
 
     # -- writing --------------------------------------------------------
 
-    def locked_state(self, email):
+    def locked_state(self, email: str) -> MemberState:
         """The member's state row, created if new, locked for this
         transaction (PostgreSQL; SQLite serialises writers anyway)."""
         insert_ignoring_duplicates(
             self.store, MemberState, list_id=self.list_id, email=email.lower(),
             state=OK, run=0, reset_after=0)
-        return self.state_of(email, lock=True)
+        state = self.state_of(email, lock=True)
+        if state is None:       # inserted above, or there already
+            raise LookupError(email)
+        return state
 
-    def apply(self, member, email, decision, campaign, attribution, at,
-              evidence=EvidenceLevel.UNVERIFIED, probe=None):
+    def apply(self, member: IMember, email: str, decision: Decision,
+              campaign: Campaign | None, attribution: str, at: datetime.datetime,
+              evidence: EvidenceLevel = EvidenceLevel.UNVERIFIED,
+              probe: Probe | None = None) -> MemberState:
         """Record one classified bounce and act on it.
 
         What follows is the state machine's (machine.py); a removal or
@@ -163,10 +176,11 @@ class Ledger:
                                            campaign, counted))
         breaker = CircuitBreaker(self.mlist, self.store)
         tripped = breaker.observe(campaign, email, decision, at)
-        if tripped is not None and tripped.campaign_id is not None:
+        if tripped is not None and tripped.campaign_id is not None \
+                and campaign is not None:
             self.holds.take_back(tripped, campaign, at)
         newest = through = 0
-        if counted and state.state != CONFIRMED:
+        if counted and campaign is not None and state.state != CONFIRMED:
             sequences = self._hard_sequences(state.email, campaign.kind,
                                              state.reset_after)
             newest = longest_run_through(sequences, max(sequences))
@@ -183,14 +197,16 @@ class Ledger:
             self.confirm_after())
         take(state, standing)
         if change is not None:
-            if probe_change is not None:
-                decision = self._waiting_decision(probe, decision, change)
-            self._enforce(member, email, state, change, decision, campaign,
+            carried: AnyDecision = decision
+            if probe is not None and probe_change is not None:
+                carried = self._waiting_decision(probe, decision, change)
+            self._enforce(member, email, state, change, carried, campaign,
                           at, evidence, event, breaker)
         self.mirror(member, state, at)
         return state
 
-    def _waiting_decision(self, probe, decision, change):
+    def _waiting_decision(self, probe: Probe, decision: AnyDecision,
+                          change: Change) -> AnyDecision:
         """The decision to carry out after a probe bounced: a removal waits
         with the decision that asked for it (its rule is why)."""
         if change != REMOVE or decision.action == 'unsubscribe':
@@ -199,8 +215,11 @@ class Ledger:
         return (StoredDecision(asked, 'verified by a probe that bounced')
                 if asked is not None else decision)
 
-    def _enforce(self, member, email, state, change, decision, campaign, at,
-                 evidence, event, breaker):
+    def _enforce(self, member: IMember, email: str, state: MemberState,
+                 change: Change, decision: AnyDecision,
+                 campaign: Campaign | None, at: datetime.datetime,
+                 evidence: EvidenceLevel, event: Event,
+                 breaker: CircuitBreaker) -> None:
         """A bounce called for a removal or confirmation: find the hold
         that covers it (verified evidence only) and carry it out as the
         state machine says."""
@@ -216,10 +235,14 @@ class Ledger:
                        campaign=campaign, evidence=evidence, asked_by=event,
                        hold=hold)
 
-    def carry_out(self, member, email, state, change, at, *, decision=None,
-                  campaign=None, evidence=EvidenceLevel.UNVERIFIED,
-                  asked_by=None, hold=None, verified=None, notify=True,
-                  probe_note=''):
+    def carry_out(self, member: IMember | None, email: str, state: MemberState,
+                  change: str, at: datetime.datetime, *,
+                  decision: AnyDecision | None = None,
+                  campaign: Campaign | None = None,
+                  evidence: EvidenceLevel = EvidenceLevel.UNVERIFIED,
+                  asked_by: Event | None = None, hold: Hold | None = None,
+                  verified: bool | None = None, notify: bool = True,
+                  probe_note: str = '') -> None:
         """Carry out, or keep back, a removal or confirmation: the state
         machine's `enforce` says which effect; this executes it.
 
@@ -247,7 +270,7 @@ class Ledger:
                 campaign=campaign, evidence=evidence,
                 detail='%swould %s on verified evidence; %s'
                 % (probe_note, change, why))
-        elif effect is Effect.HOLD:
+        elif effect is Effect.HOLD and hold is not None:
             self.holds.hold(email, hold, change, decision, campaign, at,
                             evidence)
         elif effect is Effect.SHADOW:
@@ -265,7 +288,8 @@ class Ledger:
             self._confirm(member, email, state, at, campaign, evidence,
                           notify)
 
-    def reset(self, member, email, why, sequence, at=None):
+    def reset(self, member: IMember | None, email: str, why: str,
+              sequence: int | None, at: datetime.datetime | None = None) -> bool:
         """The member showed life: hard bounces up to `sequence` are void.
 
         Confirmed and removed members are not reset (only an admin's
@@ -293,7 +317,9 @@ class Ledger:
         zope.event.notify(BounceRunReset(self.mlist, email, why))
         return True
 
-    def reenable(self, member, email, latest_sequence, at=None):
+    def reenable(self, member: IMember | None, email: str,
+                 latest_sequence: int | None,
+                 at: datetime.datetime | None = None) -> MemberState:
         """An admin's decision: deliver again and forget the run."""
         at = at or now()
         state = self.locked_state(email)
@@ -308,7 +334,8 @@ class Ledger:
         zope.event.notify(BounceRunReset(self.mlist, email, EventName.REENABLE))
         return state
 
-    def undo(self, email, actor, latest_sequence, at=None):
+    def undo(self, email: str, actor: str, latest_sequence: int | None,
+             at: datetime.datetime | None = None) -> Event:
         """Take back the plugin's last removal or confirmation of `email`.
 
         A removed member is subscribed again with the delivery mode and
@@ -340,7 +367,7 @@ class Ledger:
         zope.event.notify(BounceRunReset(self.mlist, email, EventName.UNDO))
         return undone
 
-    def last_undoable(self, email):
+    def last_undoable(self, email: str) -> Event | None:
         events = self.store.scalars(select(Event).filter_by(
             list_id=self.list_id, email=email.lower()).filter(
             Event.event.in_(UNDOABLE + (EventName.UNDO, EventName.REENABLE)))
@@ -349,7 +376,7 @@ class Ledger:
             return events[0]
         return None
 
-    def _resubscribe(self, email, snapshot):
+    def _resubscribe(self, email: str, snapshot: dict[str, Any]) -> IMember:
         users = getUtility(IUserManager)
         address = users.get_address(email) or users.create_address(
             email, snapshot.get('display_name'))
@@ -371,7 +398,7 @@ class Ledger:
                 snapshot['moderation_action']]
         return member
 
-    def enforce_recorded(self, at=None):
+    def enforce_recorded(self, at: datetime.datetime | None = None) -> int:
         """Shadow mode ends: act on what it recorded that still holds.
 
         A recorded removal or confirmation is carried out, silently (no old
@@ -423,7 +450,7 @@ class Ledger:
 
     # -- internals ------------------------------------------------------
 
-    def _count(self, state, campaign):
+    def _count(self, state: MemberState, campaign: Campaign) -> bool:
         """Count a hard bounce once per campaign; False if already counted
         or voided by a later reset.
 
@@ -436,25 +463,28 @@ class Ledger:
             self.store, HardBounce, list_id=self.list_id, email=state.email,
             kind=campaign.kind, sequence=campaign.sequence)
 
-    def _hard_sequences(self, email, kind, after):
+    def _hard_sequences(self, email: str, kind: str, after: int) -> set[int]:
         return set(self.store.scalars(
             select(HardBounce.sequence).filter_by(
                 list_id=self.list_id, email=email.lower(), kind=kind).filter(
                 HardBounce.sequence > after)))
 
-    def current_run(self, email, kind, after):
+    def current_run(self, email: str, kind: str, after: int) -> int:
         """The run ending at the member's newest counted hard bounce."""
         sequences = self._hard_sequences(email, kind, after)
         return longest_run_through(sequences, max(sequences)) if sequences else 0
 
-    def _newest_run(self, member, email, state, campaign):
+    def _newest_run(self, member: IMember | None, email: str,
+                    state: MemberState, campaign: Campaign | None) -> int:
         """The run ending at the member's newest counted hard bounce of
         the campaign's kind (the member's own kind without a campaign)."""
         kind = campaign.kind if campaign is not None else campaign_kind(member)
         sequences = self._hard_sequences(email, kind, state.reset_after)
         return longest_run_through(sequences, max(sequences)) if sequences else 0
 
-    def _confirm(self, member, email, state, at, campaign, evidence, notify):
+    def _confirm(self, member: IMember | None, email: str, state: MemberState,
+                 at: datetime.datetime, campaign: Campaign | None,
+                 evidence: EvidenceLevel, notify: bool) -> None:
         """Execute a confirmation: delivery stops, the owners are told."""
         kind = campaign.kind if campaign is not None else campaign_kind(member)
         sequences = self._hard_sequences(email, kind, state.reset_after)
@@ -475,8 +505,10 @@ class Ledger:
             notices.confirmed(self.mlist, email, state, campaigns)
         zope.event.notify(BounceConfirmed(self.mlist, email, state.run))
 
-    def _remove(self, member, email, state, decision, at, campaign, evidence,
-                notify):
+    def _remove(self, member: IMember | None, email: str, state: MemberState,
+                decision: AnyDecision | None, at: datetime.datetime,
+                campaign: Campaign | None, evidence: EvidenceLevel,
+                notify: bool) -> None:
         """Execute a removal: the member is unsubscribed, the owners told."""
         state.changed_at = at
         self.record_event(email, EventName.REMOVED, at, decision=decision,
@@ -491,12 +523,15 @@ class Ledger:
         except NotAMemberError:
             return
         log.info('bouncerules: removed %s from %s: %s (%s)', email,
-                 self.list_id, decision.explain(), evidence.value)
-        if notify and self.mlist.bounce_notify_owner_on_removal:
+                 self.list_id, decision.explain() if decision else '-',
+                 evidence.value)
+        if notify and decision is not None and \
+                self.mlist.bounce_notify_owner_on_removal:
             notices.removed(self.mlist, email, decision, evidence)
         zope.event.notify(MemberRemoved(self.mlist, email, decision))
 
-    def mirror(self, member, state, at):
+    def mirror(self, member: IMember | None, state: MemberState,
+               at: datetime.datetime | None) -> None:
         """Keep Mailman's own fields meaningful for existing tools (in
         shadow mode they are stock Mailman's)."""
         if member is None or state.state == REMOVED or self.shadow:
@@ -505,10 +540,15 @@ class Ledger:
         if at is not None:
             member.last_bounce_received = at
 
-    def record_event(self, email, name, at, decision=None, campaign=None,
-                     attribution=None, counted=False, detail=None,
-                     snapshot=None, actor=None, hold_id=None, evidence=None):
-        what = {}
+    def record_event(self, email: str, name: str, at: datetime.datetime,
+                     decision: AnyDecision | None = None,
+                     campaign: Campaign | None = None,
+                     attribution: str | None = None, counted: bool = False,
+                     detail: str | None = None,
+                     snapshot: dict[str, Any] | None = None,
+                     actor: str | None = None, hold_id: int | None = None,
+                     evidence: EvidenceLevel | None = None) -> Event:
+        what: dict[str, Any] = {}
         if decision is not None:
             recipient = decision.recipient
             what = dict(classification=decision.classification,
