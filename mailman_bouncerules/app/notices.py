@@ -7,13 +7,22 @@ bounce are untrusted text: they are quoted, shortened and defanged (see
 untrusted.py), never written as the list's own.
 """
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from mailman.core.i18n import _
 from mailman.email.message import OwnerNotification
+from mailman.interfaces.mailinglist import IMailingList
 from mailman.utilities.string import expand
 from public import public
 
+from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.untrusted import printable, quoted
+from mailman_bouncerules.model.tables import Hold, MemberState
 from mailman_bouncerules.templates import load_template
+
+if TYPE_CHECKING:   # the breaker sends notices: a type, no import
+    from mailman_bouncerules.app.breaker import AnyDecision
 
 # What a removal means, by the rule's reason word.
 _REMOVAL_REASONS = {
@@ -26,14 +35,15 @@ _REMOVAL_REASONS = {
 
 
 @public
-def removal_reason(reason):
+def removal_reason(reason: str | None) -> str:
     """What a removal by a rule with this reason word means, in words."""
     return _REMOVAL_REASONS.get(
-        reason, 'a bounce rule (%s) removes at once' % reason)
+        reason or '', 'a bounce rule (%s) removes at once' % reason)
 
 
 @public
-def confirmed(mlist, email, state, campaigns):
+def confirmed(mlist: IMailingList, email: str, state: MemberState,
+              campaigns: Sequence[str]) -> None:
     text = _expand('confirmed', mlist, email=email, run=state.run,
                    rule=state.last_rule, status=state.last_status or '-',
                    smtp_code=state.last_smtp_code or '-',
@@ -47,7 +57,8 @@ def confirmed(mlist, email, state, campaigns):
 
 
 @public
-def removed(mlist, email, decision, evidence):
+def removed(mlist: IMailingList, email: str, decision: 'AnyDecision',
+            evidence: EvidenceLevel) -> None:
     recipient = decision.recipient
     because = removal_reason(decision.reason)
     text = _expand('removed', mlist, email=email, because=because,
@@ -63,7 +74,7 @@ def removed(mlist, email, decision, evidence):
 
 
 @public
-def breaker_tripped(mlist, hold, what):
+def breaker_tripped(mlist: IMailingList, hold: Hold, what: str) -> None:
     """`what`: one sentence on what tripped (see breaker.py)."""
     text = _expand('breaker', mlist, what=what, hold_id=hold.id,
                    sample=quoted(hold.sample),
@@ -77,7 +88,7 @@ def breaker_tripped(mlist, hold, what):
 
 
 @public
-def probe_budget_spent(mlist):
+def probe_budget_spent(mlist: IMailingList) -> None:
     text = _expand('probe-budget', mlist)
     display_name = mlist.display_name   # noqa: F841 (the subject names it)
     with _.using(mlist.preferred_language.code):
@@ -85,7 +96,7 @@ def probe_budget_spent(mlist):
     send(mlist, subject, text)
 
 
-def _expand(name, mlist, **values):
+def _expand(name: str, mlist: IMailingList, **values: Any) -> str:
     """The text of template list:admin:notice:bouncerules-NAME, filled in.
     One pass: a value (a bounce's words) is never expanded again."""
     return expand(load_template('list:admin:notice:bouncerules-' + name,
@@ -93,7 +104,7 @@ def _expand(name, mlist, **values):
 
 
 @public
-def send(mlist, subject, text):
+def send(mlist: IMailingList, subject: str, text: str) -> None:
     """A Mailman owner notification to the list's owners and moderators."""
     OwnerNotification(mlist, subject, text,
                       roster=mlist.administrators).send(mlist)

@@ -7,10 +7,14 @@ run only for lists in shadow mode (where stock Mailman stays in charge):
 elsewhere a confirmed member stays subscribed until an admin decides.
 """
 
+from collections.abc import Iterable
+
 from mailman.config import config
-from mailman.interfaces.bounce import IBounceProcessor
+from mailman.email.message import Message
+from mailman.interfaces.bounce import BounceContext, IBounceProcessor
 from mailman.interfaces.listmanager import IListManager
-from mailman.model.bounce import BounceProcessor
+from mailman.interfaces.mailinglist import IMailingList
+from mailman.model.bounce import BounceEvent, BounceProcessor
 from public import public
 from zope.component import getUtility
 from zope.interface import implementer
@@ -27,10 +31,11 @@ from mailman_bouncerules.app.shadow import (
 @implementer(IBounceProcessor)
 class RulesBounceProcessor:
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._stock = BounceProcessor()
 
-    def register(self, mlist, email, msg, context=None):
+    def register(self, mlist: IMailingList, email: str, msg: Message,
+                 context: BounceContext | None = None) -> None:
         """A permanent failure for `email`; `context` (normal or probe)
         does not change how the rules read it."""
         if not mlist.process_bounces:
@@ -42,7 +47,7 @@ class RulesBounceProcessor:
         BounceHandler().handle_smtp_failure(mlist, email, msg)
         return None
 
-    def process_event(self, event):
+    def process_event(self, event: BounceEvent) -> None:
         """Stock events exist only for lists in shadow mode."""
         if in_shadow(config.db.store, event.list_id) and \
                 getUtility(IListManager).get_by_list_id(event.list_id):
@@ -50,13 +55,13 @@ class RulesBounceProcessor:
         else:
             event.processed = True
 
-    def send_warnings_and_remove(self):
+    def send_warnings_and_remove(self) -> None:
         stock_warnings_and_removals(config.db.store)
 
     @property
-    def events(self):
+    def events(self) -> Iterable[BounceEvent]:
         return self._stock.events
 
     @property
-    def unprocessed(self):
+    def unprocessed(self) -> Iterable[BounceEvent]:
         return self._stock.unprocessed

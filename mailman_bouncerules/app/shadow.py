@@ -12,6 +12,7 @@ been removed are removed, and no old decision is replayed as mail.
 """
 
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -21,11 +22,16 @@ from mailman.app.notifications import (
     send_user_disable_warning,
 )
 from mailman.interfaces.listmanager import IListManager
-from mailman.interfaces.member import IMembershipManager, NotAMemberError
+from mailman.interfaces.member import (
+    IMember,
+    IMembershipManager,
+    NotAMemberError,
+)
 from mailman.model.bounce import BounceEvent
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 from zope.component import getUtility
 
 from mailman_bouncerules.app.settings import settings
@@ -38,12 +44,12 @@ _stock_pass = ContextVar('bouncerules_stock_pass', default=False)
 
 
 @public
-def site_default():
+def site_default() -> bool:
     return settings().shadow_mode
 
 
 @public
-def in_shadow(store, list_id):
+def in_shadow(store: Session, list_id: str) -> bool:
     settings = store.get(ListSettings, list_id)
     if settings is None or settings.shadow is None:
         return site_default()
@@ -51,7 +57,7 @@ def in_shadow(store, list_id):
 
 
 @public
-def any_shadow(store):
+def any_shadow(store: Session) -> bool:
     """Is stock Mailman in charge of any list (so its cycle must run)?"""
     return site_default() or store.scalar(
         select(ListSettings.list_id).filter_by(shadow=True).limit(1)
@@ -60,7 +66,7 @@ def any_shadow(store):
 
 @public
 @contextmanager
-def stock_pass():
+def stock_pass() -> Iterator[None]:
     token = _stock_pass.set(True)
     try:
         yield
@@ -69,19 +75,19 @@ def stock_pass():
 
 
 @public
-def in_stock_pass():
+def in_stock_pass() -> bool:
     return _stock_pass.get()
 
 
 @public
-def forget_stock_events(store, list_id):
+def forget_stock_events(store: Session, list_id: str) -> None:
     """Shadow mode ended: stock's pending scores for the list are moot."""
     store.execute(update(BounceEvent).filter_by(
         list_id=list_id, processed=False).values(processed=True))
 
 
 @public
-def stock_warnings_and_removals(store):
+def stock_warnings_and_removals(store: Session) -> None:
     """Mailman's warn-then-remove cycle, for shadow lists only.
 
     The same steps as stock `BounceProcessor.send_warnings_and_remove`,
@@ -92,7 +98,7 @@ def stock_warnings_and_removals(store):
     manager = getUtility(IMembershipManager)
     lists = {}
 
-    def shadowed(member):
+    def shadowed(member: IMember) -> bool:
         if member.list_id not in lists:
             lists[member.list_id] = in_shadow(store, member.list_id)
         return lists[member.list_id]

@@ -8,11 +8,16 @@ its campaign and member exactly.
 """
 
 import datetime
+from collections.abc import Iterable
+from typing import Any
 
 from mailman.config import config
+from mailman.interfaces.mailinglist import IMailingList
+from mailman.interfaces.member import IMember
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from mailman_bouncerules.app import tokens
 from mailman_bouncerules.app.campaigns import campaign_kind
@@ -31,41 +36,43 @@ from mailman_bouncerules.model.tables import (
 
 
 @public
-def tracking_enabled(store, list_id):
+def tracking_enabled(store: Session, list_id: str) -> bool:
     settings = store.get(ListSettings, list_id)
     return bool(settings is not None and settings.tracking)
 
 
 @public
-def token_lifetime():
+def token_lifetime() -> datetime.timedelta:
     return datetime.timedelta(days=settings().token_lifetime_days)
 
 
 @public
-def recipient_ids(store, list_id, emails):
+def recipient_ids(store: Session, list_id: str,
+                  emails: Iterable[str]) -> dict[str, int]:
     """{email: the plugin's id for it on the list}, creating what is new.
 
     One query for those already known and one insert each for the rest, so
     a campaign to a large list costs little more than its delivery.
     """
     wanted = {email.lower() for email in emails}
-    known = dict(store.execute(
+    known: dict[str, int] = {row.email: row.id for row in store.execute(
         select(MemberState.email, MemberState.id).filter_by(
-            list_id=list_id).filter(MemberState.email.in_(wanted))).all())
+            list_id=list_id).filter(MemberState.email.in_(wanted)))}
     for email in wanted - set(known):
         insert_ignoring_duplicates(store, MemberState, list_id=list_id,
                                    email=email, state=OK, run=0,
                                    reset_after=0)
     if wanted - set(known):
-        known.update(store.execute(
+        known.update({row.email: row.id for row in store.execute(
             select(MemberState.email, MemberState.id).filter_by(
                 list_id=list_id).filter(
-                MemberState.email.in_(wanted - set(known)))).all())
+                MemberState.email.in_(wanted - set(known))))})
     return known
 
 
 @public
-def resolve(store, token, list_id=None, secret=None):
+def resolve(store: Session, token: str, list_id: str | None = None,
+            secret: bytes | None = None) -> tuple[Campaign, str] | None:
     """(campaign, email) that a valid token names, else None.
 
     `list_id` given: the token must belong to that list.  Tokens of
@@ -91,8 +98,10 @@ def resolve(store, token, list_id=None, secret=None):
 
 
 @public
-def record_open(mlist, member, email, campaign, source, at=None,
-                first_only=False):
+def record_open(mlist: IMailingList, member: IMember, email: str,
+                campaign: Campaign, source: str,
+                at: datetime.datetime | None = None,
+                first_only: bool = False) -> bool:
     """Store an open of `campaign` and reset the member's run through it.
 
     `first_only`: a repeat (the pixel fetched again) changes nothing.
@@ -115,7 +124,7 @@ def record_open(mlist, member, email, campaign, source, at=None,
 
 
 @public
-def open_rates(store, list_id):
+def open_rates(store: Session, list_id: str) -> list[dict[str, Any]]:
     """[{campaign, kind, sequence, sent_at, recipients, bounces, opened,
     rate, tracked}]; `bounces` counts the bounces attributed to the
     campaign by classification ({'hard': 2, 'soft': 1}).

@@ -13,8 +13,11 @@ Mailman's own `deliver`, unchanged.
 
 import logging
 import time
+from typing import Any
 
 from mailman.config import config
+from mailman.email.message import Message
+from mailman.interfaces.mailinglist import IMailingList
 from mailman.interfaces.mta import SomeRecipientsFailed
 from mailman.mta.deliver import Deliver
 from mailman.mta.deliver import deliver as stock_deliver
@@ -28,13 +31,17 @@ from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.app.tokens import make_token, site_secret
 from mailman_bouncerules.app.tracking import recipient_ids, tracking_enabled
 from mailman_bouncerules.classify.parsing.bounce import TOKEN_HEADER
+from mailman_bouncerules.interfaces import CampaignKind
 from mailman_bouncerules.model.tables import DIGEST, POST
+
+# The queue's metadata of one message, as Mailman's runners pass it.
+MsgData = dict[str, Any]
 
 log = logging.getLogger('mailman.smtp')
 
 
 @public
-def campaign_kind_of(msgdata):
+def campaign_kind_of(msgdata: MsgData) -> CampaignKind | None:
     """'post', 'digest' or None for mail that is no campaign.
 
     Mailman's own notices and mail to the list owners are queued with
@@ -50,7 +57,7 @@ def campaign_kind_of(msgdata):
 
 
 @public
-def deliver(mlist, msg, msgdata):
+def deliver(mlist: IMailingList, msg: Message, msgdata: MsgData) -> None:
     """Record the campaign, then deliver; as stock Mailman's `deliver`
     when the plugin is not active or cannot record (list mail must flow
     whatever the plugin's state)."""
@@ -70,7 +77,8 @@ def deliver(mlist, msg, msgdata):
 
 
 @public
-def deliver_tracked(mlist, msg, msgdata, campaign_id):
+def deliver_tracked(mlist: IMailingList, msg: Message, msgdata: MsgData,
+                    campaign_id: int) -> None:
     """One copy per recipient, each with its token.
 
     What stock `deliver` does after its agent ran (close the connection,
@@ -89,7 +97,8 @@ def deliver_tracked(mlist, msg, msgdata, campaign_id):
     log.info('%s: tracked delivery to %d recipients in %.3fs, %d refused',
              msg.get('Message-ID', 'n/a').strip(), len(recipients),
              time.time() - started, len(refused))
-    temporary, permanent = [], []
+    temporary: list[str] = []
+    permanent: list[tuple[str, int, str]] = []
     for recipient, (code, smtp_message) in refused.items():
         # RFC 5321 4.5.3.1.10: a 552 for "too many recipients" is temporary.
         if code >= 500 and code != 552:
@@ -108,14 +117,15 @@ class TrackingDelivery(Deliver):
     $bouncerules_token) and ARC signing stays last.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.callbacks.insert(self.callbacks.index(self.decorate),
                               self.add_token)
         self.secret = site_secret()
         self.pixel_base = settings().tracker_url
 
-    def add_token(self, mlist, msg, msgdata):
+    def add_token(self, mlist: IMailingList, msg: Message,
+                  msgdata: MsgData) -> None:
         recipient_id = msgdata['bouncerules_ids'].get(
             msgdata['recipient'].lower())
         if recipient_id is None:
@@ -131,7 +141,8 @@ class TrackingDelivery(Deliver):
         if self.pixel_base:
             add_pixel(msg, '%s/%s.gif' % (self.pixel_base.rstrip('/'), token))
 
-    def _get_sender(self, mlist, msg, msgdata):
+    def _get_sender(self, mlist: IMailingList, msg: Message,
+                    msgdata: MsgData) -> str:
         """list-bounces+<token>@domain: the bounce names its recipient and
         campaign even when it quotes nothing of the original."""
         token = msgdata.get('bouncerules_token')
