@@ -261,7 +261,7 @@ class Ledger:
             standing_of(state), Change(change), verified=verified,
             shadow=self.shadow, held=hold is not None, newest_run=newest)
         take(state, standing)
-        if effect is Effect.PROBE:
+        if effect is Effect.PROBE and asked_by is not None:
             probe, why = self.prober.request(email, change, asked_by,
                                              campaign, at)
             self.record_event(email, EventName.VERIFYING if probe else (

@@ -29,15 +29,19 @@ told once a day.
 import datetime
 import logging
 import math
+from collections.abc import Iterable
 
 from mailman.config import config
 from mailman.core.i18n import _
 from mailman.email.message import UserNotification
 from mailman.interfaces.listmanager import IListManager
+from mailman.interfaces.mailinglist import IMailingList
+from mailman.interfaces.member import IMember
 from mailman.utilities.datetime import now
 from mailman.utilities.string import expand
 from public import public
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
@@ -56,6 +60,7 @@ from mailman_bouncerules.model.tables import (
     PROBE_SENT,
     PROBE_SUPERSEDED,
     PROBES_OPEN,
+    Campaign,
     Event,
     MemberState,
     Probe,
@@ -74,17 +79,19 @@ _SITE_ROW = '*'                        # list-wide history rows
 class Prober:
     """One list's probes."""
 
-    def __init__(self, mlist, store):
+    def __init__(self, mlist: IMailingList, store: Session) -> None:
         self.mlist = mlist
         self.store = store
         self.list_id = mlist.list_id
 
-    def open_probe(self, email):
+    def open_probe(self, email: str) -> Probe | None:
         return self.store.scalars(select(Probe).filter_by(
             list_id=self.list_id, email=email.lower()).filter(
             Probe.status.in_(PROBES_OPEN)).order_by(Probe.id.desc())).first()
 
-    def request(self, email, change, event, campaign, at):
+    def request(self, email: str, change: str, event: Event,
+                campaign: Campaign | None, at: datetime.datetime
+                ) -> tuple[Probe | None, str]:
         """Unverified evidence (history row `event`) wants `change`
         ('remove' or 'confirm'): probe the member unless one is in flight
         or it was probed alive lately.  Returns (the probe or None, why),
@@ -112,7 +119,8 @@ class Prober:
             return probe, 'probe sent'
         return probe, 'probe queued: the probe budget is spent'
 
-    def send_if_budget(self, probe, at, record=True):
+    def send_if_budget(self, probe: Probe, at: datetime.datetime,
+                       record: bool = True) -> bool:
         """Send a queued probe if the list's budget allows; True if sent
         (and, if `record`, said so in the history)."""
         if not self._within_budget(at):
@@ -133,17 +141,17 @@ class Prober:
                           % probe.change)
         return True
 
-    def bounced(self, probe, at):
+    def bounced(self, probe: Probe, at: datetime.datetime) -> None:
         probe.status, probe.decided_at = PROBE_BOUNCED, at
 
-    def supersede(self, email, at, why):
+    def supersede(self, email: str, at: datetime.datetime, why: str) -> None:
         """Verified evidence arrived, or an admin acted: no probe needed."""
         probe = self.open_probe(email)
         if probe is not None:
             probe.status, probe.decided_at = PROBE_SUPERSEDED, at
             self._history(email, EventName.PROBE_CLOSED, at, why)
 
-    def expire(self, probe, at):
+    def expire(self, probe: Probe, at: datetime.datetime) -> None:
         """The probe did not bounce in time (or, still queued, could not be
         sent in time): the waiting change is dropped."""
         change = 'removal' if probe.change == REMOVE else 'confirmation'
@@ -163,7 +171,7 @@ class Prober:
 
     # -- internals --------------------------------------------------------
 
-    def _send(self, probe, member):
+    def _send(self, probe: Probe, member: IMember) -> None:
         state_id = self.store.scalar(select(MemberState.id).filter_by(
             list_id=self.list_id, email=probe.email))
         token = make_probe_token(site_secret(), self.list_id, probe.id,
@@ -188,26 +196,27 @@ class Prober:
         log.info('bouncerules: verification probe %d sent on %s',
                  probe.id, self.list_id)
 
-    def _budget(self, share):
+    def _budget(self, share: float) -> int:
         roster = self.mlist.members.member_count
         return max(settings().probe_min_budget, math.ceil(share * roster))
 
-    def _within_budget(self, at):
-        def sent_since(delta):
+    def _within_budget(self, at: datetime.datetime) -> bool:
+        def sent_since(delta: datetime.timedelta) -> int:
             return self.store.scalar(
                 select(func.count()).select_from(Probe).filter_by(
-                    list_id=self.list_id).filter(Probe.sent_at > at - delta))
+                    list_id=self.list_id).filter(
+                    Probe.sent_at > at - delta)) or 0
         return (sent_since(datetime.timedelta(hours=1))
                 < self._budget(settings().probe_hourly_share)
                 and sent_since(datetime.timedelta(days=1))
                 < self._budget(settings().probe_daily_share))
 
-    def _last_alive(self, email):
+    def _last_alive(self, email: str) -> datetime.datetime | None:
         """When a probe to `email` last expired without bouncing."""
         return self.store.scalar(select(func.max(Probe.decided_at)).filter_by(
             list_id=self.list_id, email=email, status=PROBE_EXPIRED))
 
-    def _tell_owners_once(self, at):
+    def _tell_owners_once(self, at: datetime.datetime) -> None:
         told = self.store.scalar(select(Event.id).filter_by(
             list_id=self.list_id, email=_SITE_ROW, event=_BUDGET_MARK).filter(
             Event.at > at - datetime.timedelta(days=1)).limit(1))
@@ -218,13 +227,15 @@ class Prober:
                     self.list_id)
         notices.probe_budget_spent(self.mlist)
 
-    def _history(self, email, name, at, detail):
+    def _history(self, email: str, name: str, at: datetime.datetime,
+                 detail: str) -> None:
         self.store.add(Event(list_id=self.list_id, email=email, event=name,
                              at=at, detail=detail, counted=False))
 
 
 @public
-def probe_named(store, mlist, candidates):
+def probe_named(store: Session, mlist: IMailingList,
+                candidates: Iterable[str]) -> Probe | None:
     """The open probe of `mlist` that a valid token among `candidates`
     names, else None."""
     if not candidates:
@@ -241,7 +252,8 @@ def probe_named(store, mlist, candidates):
 
 
 @public
-def process_due_probes(store, at=None):
+def process_due_probes(store: Session,
+                       at: datetime.datetime | None = None) -> int:
     """The bounce runner's periodic pass: expire probes that did not
     bounce in time, send queued ones as budgets allow.  Returns how many
     probes changed."""

@@ -40,7 +40,7 @@ class SecretError(ValueError):
 
 
 @public
-def site_secret():
+def site_secret() -> bytes:
     """The secret from the settings file, or one generated on first use.
 
     A generated secret (32 random bytes, hex) lives in Mailman's var
@@ -76,19 +76,20 @@ def site_secret():
         return _checked(file.read().strip(), path)
 
 
-def _checked(secret, where):
+def _checked(secret: bytes, where: str) -> bytes:
     if len(secret) < MIN_SECRET_BYTES:
         raise SecretError('%s holds %d bytes; at least %d are needed to sign '
                           'tokens' % (where, len(secret), MIN_SECRET_BYTES))
     return secret
 
 
-def _mac(secret, list_id, payload, domain=_DOMAIN):
+def _mac(secret: bytes, list_id: str, payload: bytes,
+         domain: bytes = _DOMAIN) -> bytes:
     message = b'|'.join((domain, list_id.encode('utf-8'), payload))
     return hmac.new(secret, message, hashlib.sha256).digest()[:MAC_BYTES]
 
 
-def _varint(number):
+def _varint(number: int) -> bytes:
     out = bytearray()
     while True:
         byte, number = number & 0x7f, number >> 7
@@ -97,7 +98,7 @@ def _varint(number):
             return bytes(out)
 
 
-def _read_varints(data):
+def _read_varints(data: bytes) -> list[int] | None:
     numbers, number, shift = [], 0, 0
     for byte in data:
         number |= (byte & 0x7f) << shift
@@ -111,21 +112,23 @@ def _read_varints(data):
 
 
 @public
-def make_token(secret, list_id, campaign_id, recipient_id):
+def make_token(secret: bytes, list_id: str, campaign_id: int,
+               recipient_id: int) -> str:
     return _signed(secret, list_id, campaign_id, recipient_id, _DOMAIN)
 
 
-def _signed(secret, list_id, first, second, domain):
+def _signed(secret: bytes, list_id: str, first: int, second: int,
+            domain: bytes) -> str:
     payload = _varint(first) + _varint(second)
     return _encoded(payload + _mac(secret, list_id, payload, domain))
 
 
-def _encoded(raw):
+def _encoded(raw: bytes) -> str:
     return base64.b32encode(raw).decode('ascii').rstrip('=').lower()
 
 
 @public
-def split_token(token):
+def split_token(token: str) -> tuple[int, int, bytes, bytes] | None:
     """(campaign_id, recipient_id, payload, mac) or None if malformed."""
     if not isinstance(token, str) or not TOKEN_SHAPE.match(token):
         return None
@@ -146,18 +149,21 @@ def split_token(token):
 
 
 @public
-def verify(secret, list_id, payload, mac, domain=_DOMAIN):
+def verify(secret: bytes, list_id: str, payload: bytes, mac: bytes,
+           domain: bytes = _DOMAIN) -> bool:
     return hmac.compare_digest(_mac(secret, list_id, payload, domain), mac)
 
 
 @public
-def make_probe_token(secret, list_id, probe_id, recipient_id):
+def make_probe_token(secret: bytes, list_id: str, probe_id: int,
+                     recipient_id: int) -> str:
     """The token in a verification probe's envelope sender."""
     return _signed(secret, list_id, probe_id, recipient_id, _PROBE_DOMAIN)
 
 
 @public
-def read_probe_token(secret, list_id, token):
+def read_probe_token(secret: bytes, list_id: str,
+                     token: str) -> tuple[int, int] | None:
     """(probe id, recipient id) a valid probe token of the list names, or
     None."""
     parts = split_token(token)
