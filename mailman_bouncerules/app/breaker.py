@@ -25,10 +25,13 @@ then) or discards them.
 import datetime
 import logging
 import math
+from typing import Any
 
+from mailman.interfaces.mailinglist import IMailingList
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from mailman_bouncerules.app import notices
 from mailman_bouncerules.app.settings import settings
@@ -58,27 +61,28 @@ _EPOCH = datetime.datetime(1970, 1, 1)
 
 
 @public
-def thresholds():
+def thresholds() -> tuple[int, float]:
     """(minimum failures, minimum share of recipients) that trip."""
     return settings().breaker_min_failures, settings().breaker_share
 
 
-def domain_of(email):
+def domain_of(email: str) -> str:
     return email.rpartition('@')[2].lower()
 
 
-def _hour(at):
+def _hour(at: datetime.datetime) -> int:
     return int((at - _EPOCH).total_seconds() // 3600)
 
 
 @public
 class CircuitBreaker:
 
-    def __init__(self, mlist, store):
+    def __init__(self, mlist: IMailingList, store: Session) -> None:
         self.mlist = mlist
         self.store = store
 
-    def active_hold(self, campaign, email):
+    def active_hold(self, campaign: Campaign | None,
+                    email: str) -> Hold | None:
         """The hold that keeps back decisions for `email` (in `campaign`):
         one of the campaign's, the list's window hold for its domain, or
         the list's daily-cap hold."""
@@ -95,7 +99,8 @@ class CircuitBreaker:
             Hold.domain.in_(scopes + (CAP_RULE,))).order_by(
             Hold.id)).first()
 
-    def observe(self, campaign, email, decision, at=None):
+    def observe(self, campaign: Campaign | None, email: str,
+                decision: Decision, at: datetime.datetime | None = None) -> Hold | None:
         """After a hard bounce is recorded: trip if its rule now fails an
         unusual share of the campaign's recipients, or the list's recent
         failures do.  Returns the hold it created, or None."""
@@ -111,19 +116,19 @@ class CircuitBreaker:
                 return hold
         return self._observe_window(campaign, email, decision, at)
 
-    def _campaign_tripped(self, campaign, email):
+    def _campaign_tripped(self, campaign: Campaign, email: str) -> bool:
         return self.store.scalar(select(Hold.id).filter_by(
             campaign_id=campaign.id).filter(Hold.domain.in_(
                 (domain_of(email), ALL_DOMAINS))).limit(1)) is not None
 
-    def cap_hold(self, at=None):
+    def cap_hold(self, at: datetime.datetime | None = None) -> Hold | None:
         """The daily-cap hold, created when removals plus confirmations in
         the last day reach the cap; None below it."""
         at = at or now()
         done = self.store.scalar(select(func.count()).select_from(
             Event).filter_by(list_id=self.mlist.list_id).filter(
             Event.event.in_((EventName.REMOVED, EventName.CONFIRMED)),
-            Event.at > at - datetime.timedelta(days=1)))
+            Event.at > at - datetime.timedelta(days=1))) or 0
         roster = self.mlist.members.member_count
         cap = max(settings().daily_cap_min,
                   math.ceil(settings().daily_cap_share * roster))
@@ -136,7 +141,8 @@ class CircuitBreaker:
 
     # -- the campaign test ----------------------------------------------
 
-    def _observe_campaign(self, campaign, email, decision):
+    def _observe_campaign(self, campaign: Campaign, email: str,
+                          decision: Decision) -> Hold | None:
         minimum, share = thresholds()
         for scope in (domain_of(email), ALL_DOMAINS):
             failures = self._count(campaign, scope, decision.rule)
@@ -153,27 +159,29 @@ class CircuitBreaker:
                                   now(), what)
         return None
 
-    def _first_failure(self, campaign, email, rule):
+    def _first_failure(self, campaign: Campaign, email: str,
+                       rule: str) -> bool:
         """Is this the member's only bounce of `campaign` by `rule`?
         (Several bounces of one member count once.)"""
-        return self.store.scalar(select(func.count()).select_from(
+        return (self.store.scalar(select(func.count()).select_from(
             Event).filter_by(list_id=self.mlist.list_id, email=email.lower(),
                              event=EventName.BOUNCE, campaign=campaign.message_id,
-                             rule=rule)) <= 1
+                             rule=rule)) or 0) <= 1
 
-    def _count(self, campaign, scope, rule):
+    def _count(self, campaign: Campaign, scope: str, rule: str) -> int:
         key = dict(campaign_id=campaign.id, domain=scope, rule=rule)
         self._increment(Failures, key)
-        return self.store.scalar(select(Failures.failures).filter_by(**key))
+        return self.store.scalar(
+            select(Failures.failures).filter_by(**key)) or 0
 
-    def _increment(self, table, key):
+    def _increment(self, table: Any, key: dict[str, Any]) -> None:
         """One more failure in the running count `key` of `table`, safely
         when several processes count at once."""
         insert_ignoring_duplicates(self.store, table, failures=0, **key)
         self.store.execute(update(table).filter_by(**key).values(
             failures=table.failures + 1))
 
-    def _recipients(self, campaign, scope):
+    def _recipients(self, campaign: Campaign, scope: str) -> int:
         if scope == ALL_DOMAINS:
             return campaign.recipients or 0
         return self.store.scalar(select(CampaignDomain.recipients).filter_by(
@@ -181,7 +189,8 @@ class CircuitBreaker:
 
     # -- the window test ------------------------------------------------
 
-    def _observe_window(self, campaign, email, decision, at):
+    def _observe_window(self, campaign: Campaign | None, email: str,
+                        decision: Decision, at: datetime.datetime) -> Hold | None:
         minimum, share = thresholds()
         bucket = campaign.kind if campaign is not None else UNATTRIBUTED_BUCKET
         hour = _hour(at)
@@ -210,7 +219,8 @@ class CircuitBreaker:
                                   at, what, kind=WINDOW_SCOPE)
         return None
 
-    def _window_recipients(self, bucket, scope, at):
+    def _window_recipients(self, bucket: str, scope: str,
+                           at: datetime.datetime) -> int:
         """What the window's failures are a share of: the deliveries of
         the bucket's campaigns sent in the window (at the domain); for
         failures tied to no campaign, the list's recipients as its newest
@@ -238,7 +248,7 @@ class CircuitBreaker:
                  and self._recipients(latest, scope))
                 or self.mlist.members.member_count)
 
-    def _list_hold(self, kind, domain):
+    def _list_hold(self, kind: str, domain: str) -> Hold | None:
         """The list's window or cap hold of `domain`, while it holds."""
         return self.store.scalars(select(Hold).filter_by(
             list_id=self.mlist.list_id, scope=kind, domain=domain,
@@ -246,8 +256,10 @@ class CircuitBreaker:
 
     # -- tripping ---------------------------------------------------------
 
-    def _trip(self, campaign, domain, rule, failures, recipients, sample, at,
-              what, kind=CAMPAIGN_SCOPE):
+    def _trip(self, campaign: Campaign | None, domain: str, rule: str,
+              failures: int, recipients: int, sample: str | None,
+              at: datetime.datetime, what: str,
+              kind: str = CAMPAIGN_SCOPE) -> Hold | None:
         if kind == CAP_SCOPE:
             existing = self._list_hold(CAP_SCOPE, CAP_RULE)
             if existing is not None:
@@ -272,11 +284,11 @@ class CircuitBreaker:
         return hold
 
 
-def _scope_words(scope):
+def _scope_words(scope: str) -> str:
     return 'recipients' if scope == ALL_DOMAINS else 'recipients at %s' % scope
 
 
-def _bucket_words(bucket):
+def _bucket_words(bucket: str) -> str:
     return {'post': 'of posts', 'digest': 'of digests'}.get(
         bucket, 'tied to no post')
 
