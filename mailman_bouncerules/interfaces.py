@@ -1,6 +1,7 @@
 """The plugin's contracts, so that other plugins can use or replace parts."""
 
 from enum import StrEnum
+from typing import Any
 
 from public import public
 from zope.interface import Attribute, Interface
@@ -16,7 +17,8 @@ class IRule(Interface):
     reason = Attribute('A one-word reason, e.g. userunknown or mailboxfull.')
     description = Attribute('Why the rule exists, in words for an admin.')
 
-    def match(kind, recipient, folded=None):
+    def match(kind: str, recipient: Any,
+              folded: str | None = None) -> Any:
         """Return the `Evidence` if the rule applies, else None.
 
         `folded` is the recipient's diagnostic, case-folded, if known.
@@ -29,7 +31,7 @@ class IRuleSet(Interface):
 
     rules = Attribute('The enabled rules, in the order they are tried.')
 
-    def decide(kind, recipient):
+    def decide(kind: str, recipient: Any) -> Any:
         """Return the `Decision` for one recipient of a report of `kind`."""
 
 
@@ -39,7 +41,7 @@ class IClassifier(Interface):
 
     ruleset = Attribute('The IRuleSet it decides with.')
 
-    def classify(message):
+    def classify(message: Any) -> Any:
         """Return (BounceReport, list of Decision) for bytes or a Message."""
 
 

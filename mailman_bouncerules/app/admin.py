@@ -5,16 +5,18 @@ Errors are `AdminError`s with a message fit to show; the command line
 prints them, REST turns them into 400 or 404.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from mailman.config import config
 from mailman.interfaces.listmanager import IListManager
-from mailman.interfaces.member import DeliveryStatus, MemberRole
+from mailman.interfaces.mailinglist import IMailingList
+from mailman.interfaces.member import DeliveryStatus, IMember, MemberRole
 from mailman.model.address import Address
 from mailman.model.member import Member
 from mailman.model.user import User
 from public import public
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
 from zope.component import getUtility
 
@@ -45,20 +47,23 @@ from mailman_bouncerules.model.tables import (
     Probe,
 )
 
+# One answer of the admin contract (CLI --json, REST): JSON-able.
+Row = dict[str, Any]
 
 @public
 class AdminError(Exception):
     """Bad input: `not_found` tells a missing thing from a malformed one,
     `conflict` a request the thing's state does not allow."""
 
-    def __init__(self, message, not_found=False, conflict=False):
+    def __init__(self, message: str, not_found: bool = False,
+                 conflict: bool = False) -> None:
         super().__init__(message)
         self.not_found = not_found
         self.conflict = conflict
 
 
 @public
-def find_list(spec):
+def find_list(spec: str) -> IMailingList:
     """A list by posting address (ant@example.com) or List-ID."""
     mlist = getUtility(IListManager).get(spec.strip()) if spec else None
     if mlist is None:
@@ -70,17 +75,18 @@ def find_list(spec):
 class ListAdmin:
     """Reports and actions for one list."""
 
-    def __init__(self, mlist):
+    def __init__(self, mlist: IMailingList) -> None:
         self.mlist = mlist
         self.store = config.db.store
         self.ledger = Ledger(mlist, self.store)
 
-    def members(self, state=None):
+    def members(self, state: str | None = None) -> list[Row]:
         """One row per current member (or, for state removed, per removed
         address), its state and last bounce, sorted by address."""
         return list(self.member_rows(state))
 
-    def member_rows(self, state=None, search=None):
+    def member_rows(self, state: str | None = None,
+                    search: str | None = None) -> 'MemberRows':
         """The same rows as a sequence the database pages: its length is
         one count, a slice one query (a REST page of a 100,000-member
         roster loads that page alone).  `search`: only addresses that
@@ -90,14 +96,14 @@ class ListAdmin:
                              % (state, ', '.join(STATES)))
         return MemberRows(self, state, (search or '').strip().lower() or None)
 
-    def member(self, email):
+    def member(self, email: str) -> Row:
         """One current member's row, as `members()` shows it."""
         member = self._member(email)
         email = member.address.email.lower()
         return _member_row(email, self.ledger.state_of(email),
                            self._verifying(email).get(email))
 
-    def _verifying(self, email=None):
+    def _verifying(self, email: str | None = None) -> dict[str, Row]:
         """{email: the change waiting for its probe} of open probes."""
         query = select(Probe.email, Probe.change, Probe.status).filter_by(
             list_id=self.mlist.list_id).filter(Probe.status.in_(PROBES_OPEN))
@@ -106,7 +112,7 @@ class ListAdmin:
         return {row.email: {'change': row.change, 'probe': row.status}
                 for row in self.store.execute(query)}
 
-    def history(self, email):
+    def history(self, email: str) -> list[Row]:
         events = self.store.scalars(
             select(Event).filter_by(list_id=self.mlist.list_id,
                                     email=email.strip().lower())
@@ -116,7 +122,7 @@ class ListAdmin:
                              % (email, self.mlist.list_id), not_found=True)
         return [_event_row(event) for event in events]
 
-    def stats(self):
+    def stats(self) -> Row:
         """The counts, as two SQL aggregates (never a member loaded): each
         current member's state, and the removed ones."""
         by_state = dict(self.store.execute(_member_states(
@@ -142,7 +148,7 @@ class ListAdmin:
             'shadow': shadow.in_shadow(self.store, self.mlist.list_id),
         }
 
-    def record_open(self, email, campaign=None):
+    def record_open(self, email: str, campaign: str | None = None) -> Row:
         """An open of `campaign` (Message-ID; default: the newest one), as
         an ESP's webhook or another tracker reports it."""
         member = self._member(email)
@@ -160,7 +166,7 @@ class ListAdmin:
                 'campaign': found.message_id,
                 **self._state(member.address.email)}
 
-    def reenable(self, email):
+    def reenable(self, email: str) -> Row:
         """Deliver again and clear the state; a member with nothing to
         clear is left alone (no history row for a no-op)."""
         member = self._member(email)
@@ -174,7 +180,7 @@ class ListAdmin:
         return {'email': member.address.email,
                 **self._state(member.address.email)}
 
-    def undo(self, email, actor):
+    def undo(self, email: str, actor: str) -> Row:
         """Take back the plugin's last removal or confirmation of EMAIL."""
         email = (email or '').strip().lower()
         member = self.mlist.members.get_member(email)
@@ -188,7 +194,7 @@ class ListAdmin:
         return {'email': email, 'undone': undone.event,
                 'of': undone.at.isoformat(), **self._state(email)}
 
-    def holds(self):
+    def holds(self) -> list[Row]:
         """The circuit breaker's trips on this list, newest first."""
         rows = []
         for hold in self.store.scalars(select(Hold).filter_by(
@@ -208,7 +214,7 @@ class ListAdmin:
                 'decided_by': hold.actor})
         return rows
 
-    def decide_hold(self, hold_id, release, actor):
+    def decide_hold(self, hold_id: int, release: bool, actor: str) -> Row:
         hold = self.store.get(Hold, hold_id)
         if hold is None or hold.list_id != self.mlist.list_id:
             raise AdminError('No hold %s on %s' % (hold_id,
@@ -220,8 +226,10 @@ class ListAdmin:
          else self.ledger.holds.discard)(hold, actor)
         return next(row for row in self.holds() if row['id'] == hold_id)
 
-    def configure(self, confirm_after=None, tracking_on=None,
-                  shadow_on=None, report=None):
+    def configure(self, confirm_after: int | None = None,
+                  tracking_on: bool | None = None,
+                  shadow_on: bool | None = None,
+                  report: str | None = None) -> Row:
         """Change what is given; return all the list's settings."""
         if confirm_after is not None and confirm_after < 1:
             raise AdminError('confirm_after must be at least 1')
@@ -247,7 +255,7 @@ class ListAdmin:
             self.ledger = Ledger(self.mlist, self.store)
         return self.settings()
 
-    def settings(self):
+    def settings(self) -> Row:
         settings = self.store.get(ListSettings, self.mlist.list_id)
         return {'list_id': self.mlist.list_id,
                 'confirm_after': self.ledger.confirm_after(),
@@ -256,22 +264,22 @@ class ListAdmin:
                 'shadow': shadow.in_shadow(self.store, self.mlist.list_id),
                 'report': settings.report if settings else 'off'}
 
-    def open_rates(self):
+    def open_rates(self) -> list[Row]:
         return tracking.open_rates(self.store, self.mlist.list_id)
 
-    def _member(self, email):
+    def _member(self, email: str) -> IMember:
         member = self.mlist.members.get_member((email or '').strip())
         if member is None:
             raise AdminError('%s is not a member of %s'
                              % (email, self.mlist.list_id), not_found=True)
         return member
 
-    def _state(self, email):
+    def _state(self, email: str) -> Row:
         row = _member_row(email.lower(), self.ledger.state_of(email))
         return {'state': row['state'], 'run': row['run']}
 
 
-def _roster(list_id):
+def _roster(list_id: str) -> tuple[Select, Any, Any]:
     """(query, email, state) over the list's current members, as Mailman's
     roster counts them (subscribed by address, or by user through the
     user's preferred address), each beside its state row if it has one
@@ -291,7 +299,7 @@ def _roster(list_id):
     return query, email, state
 
 
-def _member_states(list_id):
+def _member_states(list_id: str) -> Select:
     """(state, how many) of the list's current members."""
     query, _email, state = _roster(list_id)
     return query.with_only_columns(state, func.count()).group_by(state)
@@ -301,11 +309,12 @@ def _member_states(list_id):
 class MemberRows(Sequence):
     """A list's member rows, paged by the database (see members())."""
 
-    def __init__(self, admin, state, search=None):
+    def __init__(self, admin: ListAdmin, state: str | None,
+                 search: str | None = None) -> None:
         self.admin, self.state, self.search = admin, state, search
         self.list_id = admin.mlist.list_id
 
-    def _query(self):
+    def _query(self) -> tuple[Select, Any]:
         """(query, email) of the rows wanted."""
         if self.state == REMOVED:
             # Removed addresses are no longer members: our rows alone.
@@ -322,11 +331,11 @@ class MemberRows(Sequence):
             query = query.where(email.contains(self.search, autoescape=True))
         return query, email
 
-    def __len__(self):
+    def __len__(self) -> int:
         query, _email = self._query()
         return self.admin.store.scalar(query.with_only_columns(func.count()))
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:
         if not isinstance(index, slice):
             return self[index:index + 1][0] if index >= 0 else list(self)[index]
         start, stop, step = index.indices(len(self))
@@ -340,11 +349,12 @@ class MemberRows(Sequence):
         return [_member_row(address, row_state, verifying.get(address))
                 for address, row_state in rows]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Row]:
         return iter(self[0:len(self)])
 
 
-def _member_row(email, state, verifying=None):
+def _member_row(email: str, state: MemberState | None,
+                verifying: Row | None = None) -> Row:
     """`shadow`: the state is what shadow mode would have done;
     `verifying`: a change waits for its probe ({'change', 'probe'})."""
     if state is None:
@@ -363,7 +373,7 @@ def _member_row(email, state, verifying=None):
             'verifying': verifying}
 
 
-def _event_row(event):
+def _event_row(event: Event) -> Row:
     return {name: getattr(event, name) for name in (
         'event', 'classification', 'action', 'rule', 'reason', 'status',
         'smtp_code', 'campaign', 'attribution', 'counted', 'diagnostic',

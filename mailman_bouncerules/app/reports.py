@@ -10,12 +10,15 @@ the list's language; it goes out as a Mailman owner notification.
 
 import datetime
 from collections import Counter
+from collections.abc import Sequence
 
 from mailman.interfaces.listmanager import IListManager
+from mailman.interfaces.mailinglist import IMailingList
 from mailman.utilities.datetime import now
 from mailman.utilities.string import expand
 from public import public
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
@@ -28,18 +31,19 @@ TEMPLATE = 'list:admin:notice:bouncerules-report'
 PERIODS = {ReportFrequency.DAILY: datetime.timedelta(days=1),
            ReportFrequency.WEEKLY: datetime.timedelta(days=7)}
 @public
-def send_due_reports(store):
+def send_due_reports(store: Session) -> int:
     """Send every report whose period has passed; returns how many."""
     sent = 0
     for settings in store.scalars(select(ListSettings).filter(
             ListSettings.report.in_(tuple(PERIODS)))).all():
         since = settings.last_report_at
-        if since is not None and now() - since < PERIODS[settings.report]:
+        period = PERIODS[ReportFrequency(settings.report)]
+        if since is not None and now() - since < period:
             continue
         mlist = getUtility(IListManager).get_by_list_id(settings.list_id)
         if mlist is None:
             continue
-        since = since or now() - PERIODS[settings.report]
+        since = since or now() - period
         notices.send(mlist, 'Bounce report for %s' % mlist.display_name,
                      render(mlist, store, since, settings.report))
         settings.last_report_at = now()
@@ -48,7 +52,8 @@ def send_due_reports(store):
 
 
 @public
-def render(mlist, store, since, period_name='since'):
+def render(mlist: IMailingList, store: Session, since: datetime.datetime,
+           period_name: str = 'since') -> str:
     """The report's text for events after `since`."""
     admin = ListAdmin(mlist)
     events = store.scalars(select(Event).filter_by(
@@ -78,7 +83,7 @@ _SHOWN = {EventName.CONFIRMED: 'confirmed (delivery stopped)',
           EventName.OPEN: 'opened a post'}
 
 
-def _changes(events):
+def _changes(events: Sequence[Event]) -> str:
     by_member: dict[str, dict] = {}
     for event in events:
         if event.event == EventName.BOUNCE:
@@ -101,7 +106,7 @@ def _changes(events):
     return '\n'.join(lines) or '    (none)'
 
 
-def _holds(admin):
+def _holds(admin: ListAdmin) -> str:
     lines = ['    #%d %s at %s: %d of %d by rule %s; %d held' % (
         row['id'], row['campaign'], row['domain'], row['failures'],
         row['recipients'], row['rule'], len(row['held']))
@@ -109,7 +114,7 @@ def _holds(admin):
     return '\n'.join(lines) or '    (none)'
 
 
-def _campaigns(admin, since):
+def _campaigns(admin: ListAdmin, since: datetime.datetime) -> str:
     lines = []
     for row in admin.open_rates():
         if row['sent_at'] < since.isoformat():
@@ -122,7 +127,7 @@ def _campaigns(admin, since):
     return '\n'.join(lines) or '    (none)'
 
 
-def _rules(events):
+def _rules(events: Sequence[Event]) -> str:
     counts = Counter(e.rule for e in events if e.event == EventName.BOUNCE and e.rule)
     return '\n'.join('    %4d  %s' % (count, rule)
                      for rule, count in counts.most_common(5)) or '    (none)'
