@@ -27,11 +27,15 @@ never a 500.
 """
 
 import json
+from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 import falcon
+from falcon import Request, Response
 from mailman.core.api import API31
 from mailman.interfaces.listmanager import IListManager
+from mailman.interfaces.mailinglist import IMailingList
 from mailman.rest.helpers import (
     CollectionMixin,
     bad_request,
@@ -46,7 +50,7 @@ from mailman.rest.validator import Validator
 from public import public
 from zope.component import getUtility
 
-from mailman_bouncerules.app.admin import AdminError, ListAdmin, find_list
+from mailman_bouncerules.app.admin import AdminError, ListAdmin, Row, find_list
 from mailman_bouncerules.commands.standalone import as_record
 from mailman_bouncerules.interfaces import IClassifier, ReportFrequency
 from mailman_bouncerules.model.tables import STATES
@@ -64,21 +68,29 @@ MESSAGE_TYPES = ('message/rfc822', 'application/octet-stream', 'text/plain')
 FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
 
 
-def _fail(response, error):
+# Mailman's REST children: given the request's context and the path's
+# remaining segments, (the resource, the segments left for it).
+Context = dict[str, Any]
+Child = tuple[Any, list[str]]
+# A field's converter for Mailman's Validator: the value, or ValueError.
+Converter = Callable[[Any], Any]
+
+
+def _fail(response: Response, error: AdminError) -> None:
     answer = (not_found if error.not_found else
               conflict if error.conflict else bad_request)
     answer(response, str(error))
 
 
-def _not_allowed(response, allowed):
+def _not_allowed(response: Response, allowed: str) -> None:
     response.status = falcon.HTTP_405
     response.set_header('Allow', allowed)
     response.content_type = falcon.MEDIA_JSON
-    response.text = falcon.HTTPMethodNotAllowed(
+    response.data = falcon.HTTPMethodNotAllowed(
         [allowed], description='Use %s' % allowed).to_json()
 
 
-def _fields(request, **converters):
+def _fields(request: Request, **converters: Converter) -> dict[str, Any]:
     """The request's fields, each optional, converted by Mailman's
     Validator; AdminError (a 400) for anything it cannot take."""
     if (request.content_type or '').startswith('application/json'):
@@ -95,22 +107,25 @@ class _Collection(CollectionMixin):
     its `http_etag`, and its `self_link` where it has a resource of its
     own), `start` and `total_size`, paged by `count` and `page`."""
 
-    def __init__(self, rows, link=None, **converters):
+    def __init__(self, rows: Callable[[dict[str, Any]], Sequence[Row]],
+                 link: Callable[[Row], str] | None = None,
+                 **converters: Converter) -> None:
         self.rows = rows            # rows(params) -> list of dicts
         self.link = link            # link(row) -> its path, or None
         self.converters = converters
-        self.entries = []
+        self.entries: Sequence[Row] = []
 
-    def _get_collection(self, request):
+    def _get_collection(self, request: Request) -> Sequence[Row]:
         return self.entries
 
-    def _resource_as_dict(self, resource, fields=None):
+    def _resource_as_dict(self, resource: Row,
+                          fields: Any = None) -> Row:
         row = dict(resource)
         if self.link is not None:
             row['self_link'] = API31.path_to(self.link(row))
         return row
 
-    def on_get(self, request, response):
+    def on_get(self, request: Request, response: Response) -> None:
         try:
             params = _fields(request, count=_whole_number(1, MAX_PAGE),
                              page=_whole_number(1, 10 ** 9),
@@ -126,14 +141,14 @@ class _Collection(CollectionMixin):
         okay(response, etag(collection))
 
 
-def _path(*segments):
+def _path(*segments: object) -> str:
     """The REST path of the plugin's resource named by `segments`."""
     return 'plugins/bouncerules/' + '/'.join(
         quote(str(segment), safe='@+') for segment in segments)
 
 
-def _whole_number(low, high):
-    def convert(value):
+def _whole_number(low: int, high: int) -> Converter:
+    def convert(value: Any) -> int:
         text = value.strip() if isinstance(value, str) else (
             str(value) if type(value) is int else '')
         if not text.isdigit() or len(text) > len(str(high)) \
@@ -143,7 +158,7 @@ def _whole_number(low, high):
     return convert
 
 
-def _boolean(value):
+def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     word = value.strip().lower() if isinstance(value, str) else None
@@ -154,16 +169,16 @@ def _boolean(value):
     raise ValueError('true or false')
 
 
-def _string(max_chars):
-    def convert(value):
+def _string(max_chars: int) -> Converter:
+    def convert(value: Any) -> str:
         if not isinstance(value, str) or len(value) > max_chars:
             raise ValueError('a string of at most %d characters' % max_chars)
         return value.strip()
     return convert
 
 
-def _one_of(choices):
-    def convert(value):
+def _one_of(choices: Sequence[str]) -> Converter:
+    def convert(value: Any) -> str:
         if value not in choices:
             raise ValueError('one of %s' % ', '.join(choices))
         return value
@@ -173,7 +188,7 @@ def _one_of(choices):
 _BY = _string(100)
 
 
-def _trimmed(segments):
+def _trimmed(segments: list[str]) -> list[str]:
     """The path's segments without the empty one a trailing slash leaves."""
     return segments[:-1] if segments and segments[-1] == '' else segments
 
@@ -182,7 +197,7 @@ class _Resource:
     """A resource whose path may end in a slash (`lists/` is `lists`)."""
 
     @child('')
-    def trailing_slash(self, context, segments):
+    def trailing_slash(self, context: Context, segments: list[str]) -> Child:
         return self, []
 
 
@@ -190,12 +205,12 @@ class _Resource:
 class Root(_Resource):
     """What `plugin.resource` returns: /3.1/plugins/bouncerules/"""
 
-    def on_get(self, request, response):
+    def on_get(self, request: Request, response: Response) -> None:
         okay(response, etag(dict(plugin='bouncerules',
                                  resources=['lists', 'classify'])))
 
     @child()
-    def lists(self, context, segments):
+    def lists(self, context: Context, segments: list[str]) -> Child:
         segments = _trimmed(segments)
         if not segments:
             return _Collection(_all_lists, link=lambda row: _path(
@@ -207,34 +222,34 @@ class Root(_Resource):
         return OneList(mlist), segments[1:]
 
     @child()
-    def classify(self, context, segments):
+    def classify(self, context: Context, segments: list[str]) -> Child:
         return Classify(), []
 
 
 class _NotFoundResource:
-    def __init__(self, description):
+    def __init__(self, description: str) -> None:
         self.description = description
 
-    def on_get(self, request, response):
+    def on_get(self, request: Request, response: Response) -> None:
         not_found(response, self.description)
 
     on_post = on_patch = on_get
 
 
-def _all_lists(params):
+def _all_lists(params: dict[str, Any]) -> list[Row]:
     return [dict(list_id=mlist.list_id, **ListAdmin(mlist).stats())
             for mlist in getUtility(IListManager).mailing_lists]
 
 
 class OneList(_Resource):
 
-    def __init__(self, mlist):
+    def __init__(self, mlist: IMailingList) -> None:
         self.admin = ListAdmin(mlist)
 
-    def on_get(self, request, response):
+    def on_get(self, request: Request, response: Response) -> None:
         okay(response, etag(dict(self.admin.settings(), **self.admin.stats())))
 
-    def on_patch(self, request, response):
+    def on_patch(self, request: Request, response: Response) -> None:
         try:
             params = _fields(request, confirm_after=_whole_number(1, 1000),
                              tracking=_boolean, shadow=_boolean,
@@ -248,11 +263,11 @@ class OneList(_Resource):
         no_content(response)
 
     @child()
-    def campaigns(self, context, segments):
+    def campaigns(self, context: Context, segments: list[str]) -> Child:
         return _Collection(lambda params: self.admin.open_rates()), []
 
     @child()
-    def holds(self, context, segments):
+    def holds(self, context: Context, segments: list[str]) -> Child:
         segments = _trimmed(segments)
         if not segments:
             return _Collection(lambda params: self.admin.holds()), []
@@ -269,11 +284,11 @@ class OneList(_Resource):
                                  'holds/<id>/discard'), []
 
     @child()
-    def stats(self, context, segments):
+    def stats(self, context: Context, segments: list[str]) -> Child:
         return _Report(self.admin.stats), []
 
     @child()
-    def members(self, context, segments):
+    def members(self, context: Context, segments: list[str]) -> Child:
         segments = _trimmed(segments)
         if not segments:
             list_id = self.admin.mlist.list_id
@@ -297,20 +312,20 @@ class OneList(_Resource):
 class _Report:
     """A read-only report."""
 
-    def __init__(self, build):
+    def __init__(self, build: Callable[[], Row]) -> None:
         self.build = build
 
-    def on_get(self, request, response):
+    def on_get(self, request: Request, response: Response) -> None:
         okay(response, etag(self.build()))
 
 
 class OneMember(_Resource):
 
-    def __init__(self, admin, email):
+    def __init__(self, admin: ListAdmin, email: str) -> None:
         self.admin = admin
         self.email = email
 
-    def on_get(self, request, response):
+    def on_get(self, request: Request, response: Response) -> None:
         try:
             row = self.admin.member(self.email)
         except AdminError as error:
@@ -319,20 +334,20 @@ class OneMember(_Resource):
         okay(response, etag(row))
 
     @child()
-    def history(self, context, segments):
+    def history(self, context: Context, segments: list[str]) -> Child:
         return _Collection(lambda params: self.admin.history(self.email)), []
 
     @child()
-    def opens(self, context, segments):
+    def opens(self, context: Context, segments: list[str]) -> Child:
         return _Action(lambda params: self.admin.record_open(
             self.email, params.get('campaign')), campaign=_string(998)), []
 
     @child()
-    def reenable(self, context, segments):
+    def reenable(self, context: Context, segments: list[str]) -> Child:
         return _Action(lambda params: self.admin.reenable(self.email)), []
 
     @child()
-    def undo(self, context, segments):
+    def undo(self, context: Context, segments: list[str]) -> Child:
         return _Action(lambda params: self.admin.undo(
             self.email, 'rest:%s' % (params.get('by') or 'admin')), by=_BY), []
 
@@ -340,14 +355,15 @@ class OneMember(_Resource):
 class _Action:
     """A POST action on a member or a hold."""
 
-    def __init__(self, function, **converters):
+    def __init__(self, function: Callable[[dict[str, Any]], Row],
+                 **converters: Converter) -> None:
         self.function = function
         self.converters = converters
 
-    def on_get(self, request, response):
+    def on_get(self, request: Request, response: Response) -> None:
         _not_allowed(response, 'POST')
 
-    def on_post(self, request, response):
+    def on_post(self, request: Request, response: Response) -> None:
         try:
             body = self.function(_fields(request, **self.converters))
         except AdminError as error:
@@ -360,13 +376,13 @@ class Classify:
     """POST a raw bounce (as message/rfc822, application/octet-stream or
     text/plain) and get the rules' verdict."""
 
-    def on_post(self, request, response):
+    def on_post(self, request: Request, response: Response) -> None:
         content_type = (request.content_type or '').split(';')[0].strip().lower()
         if content_type in FORM_TYPES or (
                 content_type and content_type not in MESSAGE_TYPES):
             response.status = falcon.HTTP_415
             response.content_type = falcon.MEDIA_JSON
-            response.text = falcon.HTTPUnsupportedMediaType(
+            response.data = falcon.HTTPUnsupportedMediaType(
                 description='Send the bounce as the raw request body with '
                 'Content-Type %s (with curl: --data-binary @FILE -H '
                 '"Content-Type: message/rfc822")' % ' or '.join(
