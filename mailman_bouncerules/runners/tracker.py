@@ -29,9 +29,10 @@ import logging
 import queue
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from socketserver import ThreadingMixIn
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from mailman.config import config
@@ -64,10 +65,13 @@ MAX_CONNECTIONS = 64
 # Tokens waiting for the recorder; past this, opens are dropped (an open is
 # a hint that the member is alive, never needed for correctness).
 MAX_WAITING = 10000
+# WSGI (PEP 3333): the server's start_response, and an application.
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 @public
-def record_token_open(token):
+def record_token_open(token: str) -> bool:
     """Apply a pixel request's token; True if it was a new, valid open."""
     store = config.db.store
     found = resolve(store, token.lower())
@@ -91,17 +95,17 @@ class OpenRecorder:
     timing what the database said.
     """
 
-    def __init__(self, capacity=MAX_WAITING):
+    def __init__(self, capacity: int = MAX_WAITING) -> None:
         self._waiting: queue.Queue[str | None] = queue.Queue(capacity)
         self._thread = threading.Thread(target=self._work, daemon=True,
                                         name='bouncerules-opens')
         self._dropped = 0
 
-    def start(self):
+    def start(self) -> 'OpenRecorder':
         self._thread.start()
         return self
 
-    def submit(self, token):
+    def submit(self, token: str) -> None:
         try:
             self._waiting.put_nowait(token)
         except queue.Full:
@@ -110,17 +114,17 @@ class OpenRecorder:
                 log.warning('bouncerules tracker: too many opens waiting; '
                             '%d dropped so far', self._dropped)
 
-    def wait(self):
+    def wait(self) -> None:
         """Until every queued token is recorded (tests)."""
         self._waiting.join()
 
-    def stop(self, timeout=5.0):
+    def stop(self, timeout: float = 5.0) -> None:
         """Record what is queued, then end the thread."""
         with suppress(queue.Full):
             self._waiting.put(None, timeout=timeout)
         self._thread.join(timeout)
 
-    def _work(self):
+    def _work(self) -> None:
         while (token := self._waiting.get()) is not None:
             try:
                 record_token_open(token)
@@ -138,10 +142,11 @@ class OpenRecorder:
 
 
 @public
-def tracker_application(submit):
+def tracker_application(submit: Callable[[str], None]) -> WSGIApp:
     """The WSGI application; `submit(token)` records an open later."""
 
-    def answer(environ, start_response):
+    def answer(environ: dict[str, Any],
+               start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get('PATH_INFO', '')[:MAX_PATH + 1]
         if not path.startswith('/o/'):
             start_response('404 Not Found', [('Content-Type', 'text/plain')])
@@ -163,7 +168,7 @@ class _Answer(list):
 
     then: Callable[[], None] | None = None
 
-    def close(self):
+    def close(self) -> None:
         if self.then is not None:
             self.then()
 
@@ -173,7 +178,8 @@ _standalone_lock = threading.Lock()
 
 
 @public
-def application(environ, start_response):
+def application(environ: dict[str, Any],
+                start_response: StartResponse) -> Iterable[bytes]:
     """For WSGI servers outside Mailman (gunicorn, uwsgi): Mailman is
     initialised, and the recorder started, on the first request only."""
     global _standalone_answer
@@ -194,7 +200,7 @@ class _QuietHandler(WSGIRequestHandler):
 
     timeout = READ_TIMEOUT
 
-    def log_message(self, format, *args):
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -205,23 +211,24 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
-    def process_request(self, request, client_address):
+    def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)
 
-    def process_request_thread(self, request, client_address):
+    def process_request_thread(self, request: Any,
+                               client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
 
-    def handle_error(self, request, client_address):
+    def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that timed out or hung up: nothing worth a traceback."""
         log.debug('bouncerules tracker: a request failed')
 
@@ -234,7 +241,7 @@ class TrackerRunner(Runner):
     server = None
     recorder = None
 
-    def run(self):
+    def run(self) -> None:
         """Serve until the master's signal interrupts (RunnerInterrupt)."""
         host, port = settings().tracker_host, settings().tracker_port
         self.recorder = OpenRecorder().start()
