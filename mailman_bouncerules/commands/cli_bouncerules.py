@@ -14,7 +14,7 @@ from mailman_bouncerules.commands.standalone import classify, explain, rules
 @click.group(help='Rules-based bounce handling: classify bounces, report '
                   'and manage member bounce states.')
 @click.pass_context
-def bouncerules(context):
+def bouncerules(context: click.Context) -> None:
     if not plugin_active():
         raise click.ClickException(
             'bouncerules is not active, stock Mailman handles bounces: %s'

@@ -7,6 +7,8 @@ initialises it and commits each command's transaction.
 import datetime
 import getpass
 import json
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 from mailman.utilities.datetime import now
@@ -19,15 +21,17 @@ from mailman_bouncerules.model.tables import STATES
 
 __all__ = ['SITE_COMMANDS']
 
+T = TypeVar('T')
 
-def _admin(spec):
+
+def _admin(spec: str) -> ListAdmin:
     try:
         return ListAdmin(find_list(spec))
     except AdminError as error:
         raise click.ClickException(str(error)) from None
 
 
-def _run(function, *args):
+def _run(function: Callable[..., T], *args: Any) -> T:
     try:
         return function(*args)
     except AdminError as error:
@@ -39,7 +43,7 @@ def _run(function, *args):
 @click.option('--state', type=click.Choice(STATES),
               help='Only members in this state.')
 @click.option('--json', 'as_json', is_flag=True, help='A JSON array.')
-def status(spec, state, as_json):
+def status(spec: str, state: str | None, as_json: bool) -> None:
     rows = _run(_admin(spec).members, state)
     if as_json:
         click.echo(json.dumps(rows, indent=1))
@@ -68,7 +72,7 @@ def status(spec, state, as_json):
 @click.argument('spec', metavar='LIST')
 @click.argument('email')
 @click.option('--json', 'as_json', is_flag=True, help='A JSON array.')
-def history(spec, email, as_json):
+def history(spec: str, email: str, as_json: bool) -> None:
     rows = _run(_admin(spec).history, email)
     if as_json:
         click.echo(json.dumps(rows, indent=1))
@@ -85,7 +89,7 @@ def history(spec, email, as_json):
 @click.option('--json', 'as_json', is_flag=True, help='A JSON object.')
 @click.option('--opens', is_flag=True,
               help='Also the open rate of each campaign.')
-def stats(spec, as_json, opens):
+def stats(spec: str, as_json: bool, opens: bool) -> None:
     admin = _admin(spec)
     counts = _run(admin.stats)
     if opens:
@@ -109,7 +113,7 @@ def stats(spec, as_json, opens):
 @click.argument('email')
 @click.option('--campaign', metavar='MESSAGE-ID',
               help='The post opened (default: the newest).')
-def record_open(spec, email, campaign):
+def record_open(spec: str, email: str, campaign: str | None) -> None:
     result = _run(_admin(spec).record_open, email, campaign)
     click.echo('%s: %s, run %d%s' % (
         result['email'], result['state'], result['run'],
@@ -119,7 +123,7 @@ def record_open(spec, email, campaign):
 @click.command(help='Deliver to EMAIL on LIST again and clear its state.')
 @click.argument('spec', metavar='LIST')
 @click.argument('email')
-def reenable(spec, email):
+def reenable(spec: str, email: str) -> None:
     result = _run(_admin(spec).reenable, email)
     click.echo('%s: %s' % (result['email'], result['state']))
 
@@ -131,7 +135,7 @@ def reenable(spec, email):
 @click.argument('email')
 @click.option('--by', 'actor', default=None,
               help='Who undoes it, for the history (default: your login).')
-def undo(spec, email, actor):
+def undo(spec: str, email: str, actor: str | None) -> None:
     result = _run(_admin(spec).undo, email, actor or getpass.getuser())
     click.echo('%s: undid the %s of %s; now %s' % (
         result['email'], 'removal' if result['undone'] == 'removed'
@@ -141,7 +145,7 @@ def undo(spec, email, actor):
 @click.command(help="The circuit breaker's holds on LIST.")
 @click.argument('spec', metavar='LIST')
 @click.option('--json', 'as_json', is_flag=True, help='A JSON array.')
-def holds(spec, as_json):
+def holds(spec: str, as_json: bool) -> None:
     rows = _run(_admin(spec).holds)
     if as_json:
         click.echo(json.dumps(rows, indent=1))
@@ -153,7 +157,7 @@ def holds(spec, as_json):
             len(row['held'])))
 
 
-def _decide(release):
+def _decide(release: bool) -> click.Command:
     verb = 'release' if release else 'discard'
 
     @click.command(verb, help='%s the decisions held by HOLD on LIST.' % (
@@ -162,7 +166,7 @@ def _decide(release):
     @click.argument('hold_id', metavar='HOLD', type=int)
     @click.option('--by', 'actor', default=None,
                   help='Who decides, for the history (default: your login).')
-    def command(spec, hold_id, actor):
+    def command(spec: str, hold_id: int, actor: str | None) -> None:
         row = _run(_admin(spec).decide_hold, hold_id, release,
                    actor or getpass.getuser())
         click.echo('hold #%d %s: %d decisions' % (row['id'], row['status'],
@@ -184,7 +188,8 @@ release, discard = _decide(True), _decide(False)
                    'nothing; off enforces what was recorded, silently.')
 @click.option('--report', type=click.Choice([f.value for f in ReportFrequency]),
               help='The periodic bounce report to the list owners.')
-def configure(spec, confirm_after, tracking, shadow, report):
+def configure(spec: str, confirm_after: int | None, tracking: bool | None,
+              shadow: bool | None, report: str | None) -> None:
     result = _run(_admin(spec).configure, confirm_after,
                   None if tracking is None else tracking == 'on',
                   None if shadow is None else shadow == 'on', report)
@@ -200,7 +205,7 @@ def configure(spec, confirm_after, tracking, shadow, report):
 @click.argument('spec', metavar='LIST')
 @click.option('--days', type=click.IntRange(min=1), default=7)
 @click.option('--send', is_flag=True, help='Mail it to the list owners.')
-def report(spec, days, send):
+def report(spec: str, days: int, send: bool) -> None:
     admin = _admin(spec)
     since = now() - datetime.timedelta(days=days)
     text = reports.render(admin.mlist, admin.store, since,

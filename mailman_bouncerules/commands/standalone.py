@@ -10,18 +10,20 @@ context's `site_rules_file`.
 
 import json
 import sys
+from typing import Any
 
 import click
 
 from mailman_bouncerules.app.untrusted import printable
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing.mime import MAX_MESSAGE_BYTES
+from mailman_bouncerules.classify.report import BounceReport
 from mailman_bouncerules.classify.rules.loader import RulesError
-from mailman_bouncerules.classify.rules.ruleset import RuleSet
+from mailman_bouncerules.classify.rules.ruleset import Decision, RuleSet
 
 
 @click.group(help='Rules-based bounce handling for GNU Mailman.')
-def bouncerules():
+def bouncerules() -> None:
     pass
 
 
@@ -31,7 +33,8 @@ def bouncerules():
 @click.option('--rules', 'rules_file', type=click.Path(dir_okay=False),
               help='An admin rule file applied on top of the defaults.')
 @click.argument('files', nargs=-1, required=True)
-def classify(as_json, rules_file, files):
+def classify(as_json: bool, rules_file: str | None,
+             files: tuple[str, ...]) -> None:
     classifier = Classifier(_ruleset(rules_file))
     failed = False
     for path in files:
@@ -56,7 +59,7 @@ def classify(as_json, rules_file, files):
 @bouncerules.command(help='The rules in force, in the order they are tried.')
 @click.option('--rules', 'rules_file', type=click.Path(dir_okay=False),
               help='An admin rule file applied on top of the defaults.')
-def rules(rules_file):
+def rules(rules_file: str | None) -> None:
     for number, rule in enumerate(_ruleset(rules_file).rules, 1):
         click.echo('%3d. %-36s %-9s %-11s %-14s %s' % (
             number, rule.name, rule.classification, rule.action, rule.reason,
@@ -69,7 +72,7 @@ def rules(rules_file):
 @click.option('--rules', 'rules_file', type=click.Path(dir_okay=False),
               help='An admin rule file applied on top of the defaults.')
 @click.argument('file', type=click.Path(dir_okay=False))
-def explain(rules_file, file):
+def explain(rules_file: str | None, file: str) -> None:
     ruleset = _ruleset(rules_file)
     try:
         with open(file, 'rb') as handle:
@@ -99,14 +102,15 @@ def explain(rules_file, file):
     click.echo(printable('\n'.join(lines)))
 
 
-def _ruleset(rules_file):
+def _ruleset(rules_file: str | None) -> RuleSet:
     try:
         return RuleSet.from_files(rules_file or _site_rules_file())
     except RulesError as error:
         raise click.ClickException(str(error)) from None
 
 
-def as_record(path, report, decisions):
+def as_record(path: str | None, report: BounceReport,
+              decisions: list[Decision]) -> dict[str, Any]:
     """The JSON contract of `classify --json` (other tools rely on it)."""
     return {
         'file': path,
@@ -124,7 +128,8 @@ def as_record(path, report, decisions):
     }
 
 
-def as_table(path, report, decisions):
+def as_table(path: str, report: BounceReport,
+             decisions: list[Decision]) -> str:
     lines = ['%s: %s' % (path, report.kind)]
     lines.extend('  read in part: %s' % problem for problem in report.problems)
     if not decisions:
@@ -139,7 +144,7 @@ def as_table(path, report, decisions):
     return '\n'.join(lines)
 
 
-def _site_rules_file():
+def _site_rules_file() -> str | None:
     """The rule file of the Mailman site, when run as `mailman bouncerules`."""
     context = click.get_current_context(silent=True)
     found = context.find_root().obj if context is not None else None
