@@ -29,7 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 from aiosmtpd.controller import Controller
@@ -38,18 +40,19 @@ from mailman_bouncerules.tools.demo import PLUGIN_LINES, free_port
 from mailman_bouncerules.tools.testing import samples
 
 
-def _rss_mib():
+def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class _Sink:
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_DATA(self, server: Any, session: Any,
+                          envelope: Any) -> str:
         return '250 OK'
 
 
 # -- 1. classification ---------------------------------------------------------
 
-def classification(corpus):
+def classification(corpus: str) -> None:
     from mailman_bouncerules.classify.classifier import Classifier
     from mailman_bouncerules.tools.evaluate import load_corpus, throughput
     emails = load_corpus(Path(corpus))
@@ -67,7 +70,7 @@ def classification(corpus):
         print('   %-30s %12.0f %21.2fx' % (name, rate, ours / rate))
 
 
-def _sisimai_rate(folder):
+def _sisimai_rate(folder: Path) -> float | None:
     if shutil.which('perl') is None or subprocess.run(
             ['perl', '-MSisimai', '-e', '1'], capture_output=True).returncode:
         return None
@@ -84,7 +87,7 @@ def _sisimai_rate(folder):
 
 # -- a throwaway site -------------------------------------------------------------
 
-def start_site(folder, database, smtp_port):
+def start_site(folder: Path, database: str, smtp_port: int) -> None:
     config_text = ('[mailman]\nlayout: bench\nsite_owner: postmaster@example.com\n'
                    '[paths.bench]\nvar_dir: %s\n' % (folder / 'var'))
     if database:
@@ -103,7 +106,7 @@ def start_site(folder, database, smtp_port):
     config.db.commit()
 
 
-def make_members(mlist, count, prefix):
+def make_members(mlist: Any, count: int, prefix: str) -> list[str]:
     """Subscribe `count` new addresses, as Mailman's create_address() and
     subscribe() build them, without their one-by-one lookups (which make a
     100,000-member list take hours to build)."""
@@ -130,7 +133,7 @@ def make_members(mlist, count, prefix):
 
 # -- 2. bounce storm -----------------------------------------------------------------
 
-def storm(sizes, database):
+def storm(sizes: Sequence[int], database: str) -> None:
     from mailman.app.lifecycle import create_list
     from mailman.config import config
     from mailman.interfaces.bounce import IBounceProcessor
@@ -163,7 +166,8 @@ def storm(sizes, database):
         hard = emails[:size * 5 // 100]
         soft = emails[size * 5 // 100:size * 8 // 100]
 
-        def enqueue(mlist=mlist, campaign=campaign, hard=hard, soft=soft):
+        def enqueue(mlist: Any = mlist, campaign: str = campaign,
+                    hard: list[str] = hard, soft: list[str] = soft) -> None:
             for email in hard:
                 config.switchboards['bounces'].enqueue(mailman_message(
                     samples.rfc3464(email, '5.2.1', '550 5.2.1 mailbox '
@@ -200,7 +204,7 @@ def storm(sizes, database):
 HOSTILE_SIZES = (64 * 1024, 1024 * 1024, 4 * 1024 * 1024)
 
 
-def hostile():
+def hostile() -> bytes:
     """The worst seconds per crafted message, and what they cost others."""
     import email
     from email.policy import compat32
@@ -242,12 +246,12 @@ def hostile():
     return data
 
 
-def _size_label(size):
+def _size_label(size: int) -> str:
     return '%d KiB' % (size // 1024) if size < 1024 * 1024 else \
         '%d MiB' % (size // (1024 * 1024))
 
 
-def queued_behind(worst):
+def queued_behind(worst: bytes) -> None:
     """An ordinary bounce queued right after the worst crafted one."""
     from mailman.app.lifecycle import create_list
     from mailman.config import config
@@ -277,7 +281,7 @@ def queued_behind(worst):
 
 # -- 3. outgoing hook ---------------------------------------------------------
 
-def outgoing(recipients_count):
+def outgoing(recipients_count: int) -> None:
     from mailman.app.lifecycle import create_list
     from mailman.config import config
     from mailman.mta.deliver import deliver as stock_deliver
@@ -296,7 +300,8 @@ def outgoing(recipients_count):
                                           'ms/recipient', 'overhead'))
     serial = [0]
 
-    def timed(function, tracking, **msgdata):
+    def timed(function: Callable[..., Any], tracking: bool,
+              **msgdata: Any) -> float:
         best = float('inf')
         for _round in range(3):
             serial[0] += 1
@@ -339,7 +344,8 @@ def outgoing(recipients_count):
 @click.option('--skip', multiple=True, type=click.Choice(
     ['classification', 'storm', 'outgoing', 'hostile']),
     help='Parts to leave out.')
-def main(corpus, members, database, recipients, skip):
+def main(corpus: str, members: str, database: str, recipients: int,
+         skip: tuple[str, ...]) -> None:
     # flufl.bounce logs every detector it tries at DEBUG, which Mailman's
     # logging setup would print for each of thousands of bounces.
     logging.getLogger('flufl.bounce').setLevel(logging.WARNING)

@@ -19,13 +19,21 @@ import shutil
 import socket
 import sys
 import textwrap
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from aiosmtpd.controller import Controller
 
 from mailman_bouncerules.tools.testing import samples
+
+if TYPE_CHECKING:   # Mailman is imported once the site is initialised
+    from mailman.email.message import Message
+    from mailman.interfaces.mailinglist import IMailingList
+
+    from mailman_bouncerules.app.admin import ListAdmin
 
 LIST = 'ant@example.com'
 POSTER = 'anne@example.com'
@@ -58,21 +66,22 @@ SCENARIO = {
 class Sink:
     """An SMTP server that keeps what it is sent (the 'internet')."""
 
-    def __init__(self):
-        self.messages = []
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
 
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_DATA(self, server: Any, session: Any,
+                          envelope: Any) -> str:
         self.messages.append(envelope)
         return '250 OK'
 
 
-def free_port():
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
         return probe.getsockname()[1]
 
 
-def site_config(folder, port):
+def site_config(folder: Path, port: int) -> str:
     """mailman.cfg: a local layout, the admin's plugin lines, the sink."""
     plugin = Path(__file__).parents[2] / 'etc' / 'mailman-bouncerules.cfg'
     plugin_lines = plugin.read_text() if plugin.exists() else PLUGIN_LINES
@@ -112,7 +121,7 @@ outgoing: mailman_bouncerules.mta.deliver.deliver
 @click.command()
 @click.argument('folder', default='demo', type=click.Path(file_okay=False,
                                                         path_type=Path))
-def main(folder):
+def main(folder: Path) -> None:
     folder = folder.resolve()
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -128,7 +137,7 @@ def main(folder):
         controller.stop()
 
 
-def run(config_file, sink):
+def run(config_file: Path, sink: Sink) -> None:
     from mailman.core.initialize import initialize
     initialize(str(config_file))
     # Mailman's modules need an initialised site: imported only now.
@@ -158,14 +167,14 @@ def run(config_file, sink):
     for email, (behaviour, _bounce) in SCENARIO.items():
         say('  %-20s %s' % (email, behaviour))
 
-    def run_queue(runner_class, name):
+    def run_queue(runner_class: type, name: str) -> None:
         make_testable_runner(runner_class, name).run()
         config.db.commit()
 
     admin = ListAdmin(mlist)
     delivered = 0
 
-    def deliver_and_bounce():
+    def deliver_and_bounce() -> None:
         """Run Mailman's delivery, then let each mailbox answer what it got
         (to the envelope sender), until nothing more goes out."""
         nonlocal delivered
@@ -237,7 +246,7 @@ def run(config_file, sink):
         % (config_file, LIST, config_file, LIST))
 
 
-def subscribe_verified(mlist, emails):
+def subscribe_verified(mlist: 'IMailingList', emails: Iterable[str]) -> None:
     """Subscribe new, verified addresses to `mlist`, committed."""
     from mailman.config import config
     from mailman.interfaces.member import MemberRole
@@ -252,7 +261,7 @@ def subscribe_verified(mlist, emails):
     config.db.commit()
 
 
-def mailman_message(data):
+def mailman_message(data: bytes) -> 'Message':
     """Bounce bytes as the Mailman message a queue holds, with a
     Message-ID (the sites the tests and the bench start use it too)."""
     from email import message_from_bytes
@@ -265,7 +274,7 @@ def mailman_message(data):
     return msg
 
 
-def _show(say, admin):
+def _show(say: Callable[[str], None], admin: 'ListAdmin') -> None:
     for row in admin.members() + admin.members('removed'):
         last = row['last_bounce'] or {}
         reason = ('%s by rule %s (status %s)' % (

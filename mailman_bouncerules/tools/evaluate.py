@@ -14,7 +14,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from flufl.bounce import all_failures
@@ -27,7 +29,11 @@ from mailman_bouncerules.classify.rules.ruleset import Decision, RuleSet
 REMOVABLE = {'userunknown', 'hostunknown', 'hasmoved'}
 
 
-def expected_class(expected):
+# One line of truth.jsonl, and the corpus as (line, the email's bytes).
+Entry = dict[str, Any]
+Corpus = list[tuple[Entry, bytes]]
+
+def expected_class(expected: Entry) -> str:
     """The corpus's verdict in this product's terms."""
     reason = expected['reason']
     if reason == 'feedback':
@@ -39,12 +45,12 @@ def expected_class(expected):
     return 'hard' if expected['hard'] else 'soft'
 
 
-def is_wrongful_unsubscribe(expected):
+def is_wrongful_unsubscribe(expected: Entry) -> bool:
     reason = expected['reason']
     return not (reason in REMOVABLE or (reason == 'notaccept' and expected['hard']))
 
 
-def load_corpus(corpus):
+def load_corpus(corpus: Path) -> list[tuple[Entry, bytes]]:
     """[(expected entry, email bytes)] for every line of truth.jsonl."""
     truth = [json.loads(line) for line in
              (corpus / 'truth.jsonl').read_text(encoding='utf-8').splitlines()
@@ -53,7 +59,8 @@ def load_corpus(corpus):
             for entry in truth]
 
 
-def evaluate(emails, classifier, show=False):
+def evaluate(emails: Corpus, classifier: Classifier,
+             show: bool = False) -> dict[str, int]:
     """Count what the classifier got right against the expected results."""
     counts = dict(expected=0, found=0, agree=0, wrongful=0, unknown_users=0,
                   unknown_removed=0)
@@ -71,50 +78,52 @@ def evaluate(emails, classifier, show=False):
             counts['expected'] += 1
             names = [expected['address'].lower()] + [
                 alt.lower() for alt in expected.get('address_alt', ())]
-            decision = next((by_address[n] for n in names if n in by_address),
-                            None)
+            found = next((by_address[n] for n in names if n in by_address),
+                         None)
             if expected['reason'] == 'userunknown':
                 counts['unknown_users'] += 1
-            if decision is None:
+            if found is None:
                 if show:
                     print('MISSED   %-28s %s %s' % (
                         entry['file'], expected['address'], expected['reason']))
                 continue
             counts['found'] += 1
             want = expected_class(expected)
-            if decision.classification == want:
+            if found.classification == want:
                 counts['agree'] += 1
             elif show:
                 print('DISAGREE %-28s %-12s want %-9s got %-5s %-24s %s | %s'
                       % (entry['file'], expected['reason'], want,
-                         decision.classification, decision.rule,
-                         decision.recipient.status,
-                         (decision.recipient.diagnostic or '')[:150]))
-            if decision.action == 'unsubscribe':
+                         found.classification, found.rule,
+                         found.recipient.status,
+                         (found.recipient.diagnostic or '')[:150]))
+            if found.action == 'unsubscribe':
                 if is_wrongful_unsubscribe(expected):
                     counts['wrongful'] += 1
                     print('WRONGFUL UNSUBSCRIBE %s %s (%s): %s' % (
                         entry['file'], expected['address'],
-                        expected['reason'], decision.explain()))
+                        expected['reason'], found.explain()))
                 if expected['reason'] == 'userunknown':
                     counts['unknown_removed'] += 1
     return counts
 
 
-def throughput(emails, classifier, rounds=3):
+def throughput(emails: Corpus, classifier: Classifier,
+               rounds: int = 3) -> tuple[float, float]:
     """Best of a few rounds each, both starting from the raw bytes."""
-    def ours():
+    def ours() -> None:
         for _entry, data in emails:
             classifier.classify(data)
 
-    def stock():
+    def stock() -> None:
         for _entry, data in emails:
             all_failures(load_message(data))
     return (len(emails) / _best_time(ours, rounds),
             len(emails) / _best_time(stock, rounds))
 
 
-def time_split(emails, classifier, rounds=3):
+def time_split(emails: Corpus, classifier: Classifier,
+               rounds: int = 3) -> tuple[float, float, float]:
     """Seconds per pass over the corpus: (the email package's parsing,
     the rest of bouncerules' reading and deciding, flufl.bounce's
     detectors), each on already parsed messages where it can be."""
@@ -135,12 +144,12 @@ _BARE_FLUFL = ('import email, sys\n'
                '    all_failures(email.message_from_binary_file(f, policy=compat32))\n')
 
 
-def start_up(path, runs=9):
+def start_up(path: Path, runs: int = 9) -> tuple[float, float]:
     """Median seconds, start-up included, for `bouncerules classify` and
     for a bare flufl.bounce script on the same bounce file."""
     console = Path(sys.executable).with_name('bouncerules')
 
-    def median(command):
+    def median(command: list[str]) -> float:
         times = []
         for _run in range(runs):
             start = time.perf_counter()
@@ -151,7 +160,7 @@ def start_up(path, runs=9):
             median([sys.executable, '-c', _BARE_FLUFL, str(path)]))
 
 
-def _best_time(function, rounds):
+def _best_time(function: Callable[[], object], rounds: int) -> float:
     best = float('inf')
     for _round in range(rounds):
         start = time.perf_counter()
@@ -160,7 +169,7 @@ def _best_time(function, rounds):
     return best
 
 
-def _percent(part, whole):
+def _percent(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
@@ -170,7 +179,7 @@ def _percent(part, whole):
 @click.option('--rules', 'rules_file', type=click.Path(dir_okay=False),
               help='An admin rule file to apply on top of the defaults.')
 @click.option('--show', is_flag=True, help='List every miss and disagreement.')
-def main(corpus, rules_file, show):
+def main(corpus: Path, rules_file: str | None, show: bool) -> None:
     classifier = Classifier(RuleSet.from_files(rules_file))
     emails = load_corpus(corpus)
     counts = evaluate(emails, classifier, show)

@@ -1,14 +1,17 @@
 """Alembic environment: runs on the connection database.py hands over."""
 
+from typing import Any
+
 from alembic import context
 
 from mailman_bouncerules.model.database import VERSION_TABLE
 from mailman_bouncerules.model.tables import Base
 
 
-def include_name(name, type_, parent_names):
+def include_name(name: str | None, type_: str,
+                 parent_names: Any) -> bool:
     """Only the plugin's tables are ours to compare or migrate."""
-    return type_ != 'table' or name.startswith('bouncerules_')
+    return type_ != 'table' or (name or '').startswith('bouncerules_')
 
 
 context.configure(

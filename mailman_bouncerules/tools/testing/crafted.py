@@ -13,7 +13,7 @@ from mailman_bouncerules.tools.testing.samples import LIST_BOUNCES
 _BOUNDARY = 'CRAFTED-BOUNDARY'
 
 
-def _wrap(*parts):
+def _wrap(*parts: str) -> bytes:
     """A multipart/report notice of the given parts (each headers + body)."""
     head = ('From: MAILER-DAEMON@relay.example.com\n'
             'To: %s\n'
@@ -26,41 +26,41 @@ def _wrap(*parts):
     return (head + body + '--%s--\n' % _BOUNDARY).encode('utf-8')
 
 
-def _text(body, subtype='plain'):
+def _text(body: str, subtype: str = 'plain') -> str:
     """A part whose body keeps its long lines (base64 does not fold them)."""
     return ('Content-Type: text/%s; charset=utf-8\n'
             'Content-Transfer-Encoding: base64\n\n%s'
             % (subtype, base64.encodebytes(body.encode('utf-8')).decode('ascii')))
 
 
-def _delivery_status(fields):
+def _delivery_status(fields: str) -> str:
     return 'Content-Type: message/delivery-status\n\n' + fields
 
 
-def dashes(size):
+def dashes(size: int) -> bytes:
     """A text part whose second line is all '-', the returned-mail marker's
     leading characters."""
     return _wrap(_text('Delivery failed.\n' + '-' * size + '\n'))
 
 
-def angle_brackets(size):
+def angle_brackets(size: int) -> bytes:
     """An HTML part full of '<' that never closes a tag."""
     return _wrap(_text('<p>Delivery failed</p>' + '<' * size, 'html'))
 
 
-def style_tags(size):
+def style_tags(size: int) -> bytes:
     """An HTML part full of '<style ' that never closes a style element."""
     return _wrap(_text('<style ' * (size // 7), 'html'))
 
 
-def addresses_on_one_line(size):
+def addresses_on_one_line(size: int) -> bytes:
     """Thousands of distinct addresses on one body line."""
     count = size // 24
     line = ' '.join('user%06d@example.org' % n for n in range(count))
     return _wrap(_text('Delivery to these recipients failed: ' + line + '\n'))
 
 
-def one_address_repeated(size):
+def one_address_repeated(size: int) -> bytes:
     """One recipient named over and over, on one long line and then on
     lines of transcript commands (each mention adds lines to its text)."""
     count = size // 40
@@ -70,7 +70,7 @@ def one_address_repeated(size):
     return _wrap(_text('Delivery failed: ' + line + '\n' + transcript))
 
 
-def folded_diagnostic(size):
+def folded_diagnostic(size: int) -> bytes:
     """A Diagnostic-Code folded over thousands of continuation lines."""
     lines = '\n'.join(' 550 5.1.1 no such user here' for _ in range(size // 29))
     return _wrap(_text('Delivery failed.\n'), _delivery_status(
@@ -80,7 +80,7 @@ def folded_diagnostic(size):
         'Diagnostic-Code: smtp;\n' + lines + '\n'))
 
 
-def many_recipients(size):
+def many_recipients(size: int) -> bytes:
     """A delivery status part naming a recipient every 80 bytes."""
     blocks = ''.join(
         'Final-Recipient: rfc822; r%07d@example.org\nAction: failed\n'
@@ -89,29 +89,29 @@ def many_recipients(size):
         'Reporting-MTA: dns; relay.example.com\n\n' + blocks))
 
 
-def status_runs(size):
+def status_runs(size: int) -> bytes:
     """A run of dot-separated digits: status codes that never end."""
     return _wrap(_text('Delivery failed: 550 ' + '5.1' * (size // 3) + '\n'))
 
 
-def long_word_domain(size):
+def long_word_domain(size: int) -> bytes:
     """An address-like word whose domain label never ends well."""
     return _wrap(_text('Delivery to x@' + 'a' * size + '- failed\n'))
 
 
-def whitespace_line(size):
+def whitespace_line(size: int) -> bytes:
     """A line of spaces and tabs after a sender-context word."""
     return _wrap(_text('Failed.\nfrom' + ' \t' * (size // 2) + 'x\n'))
 
 
-def many_parts(size):
+def many_parts(size: int) -> bytes:
     """Small text parts, as many as fit."""
     parts = [_text('Delivery to p%d@example.org failed: 550 5.1.1 no such '
                    'user\n' % n) for n in range(size // 200)]
     return _wrap(*parts)
 
 
-def attachment(size):
+def attachment(size: int) -> bytes:
     """One large binary attachment beside a short notice."""
     return _wrap(_text('Delivery to anne@example.org failed: 550 user '
                        'unknown\n'),
@@ -120,23 +120,23 @@ def attachment(size):
                  + base64.encodebytes(b'\0\xff' * (size // 2)).decode('ascii'))
 
 
-def blank_lines(size):
+def blank_lines(size: int) -> bytes:
     """One recipient, then a reply-like colon and nothing but line breaks."""
     return _wrap(_text('Delivery failed: error:' + '\n' * size
                        + 'anne@example.org\n'))
 
 
-def transcript_blanks(size):
+def transcript_blanks(size: int) -> bytes:
     """A session transcript of blank lines that never reaches a command."""
     return _wrap(_text('anne@example.org\n' + ' \n' * (size // 2) + '>>> x\n'))
 
 
-def repeated_delay_warnings(size):
+def repeated_delay_warnings(size: int) -> bytes:
     """"Warning: message" many times on one line, "delayed" at its end."""
     return _wrap(_text('Warning: message ' * (size // 17) + 'delayed\n'))
 
 
-def rule_words(size):
+def rule_words(size: int) -> bytes:
     """A diagnostic of the words the rules look for, never completing one."""
     words = ('user account mailbox address recipient does not no such '
              'unknown quota spam policy blocked full over ')

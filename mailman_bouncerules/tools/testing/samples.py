@@ -4,19 +4,24 @@ Each builder returns bytes.  They follow the shapes the MTAs produce
 (headers, wording, layout) without copying any real message.
 """
 
+from collections.abc import Sequence
+
 LIST_BOUNCES = 'ant-bounces@example.com'
 
 
-def _message(text):
+def _message(text: str) -> bytes:
     """Drop the source indentation (8 spaces) that keeps templates readable."""
     lines = text.lstrip('\n').splitlines()
     return ('\n'.join(line[8:] if line.startswith(' ' * 8) else line
                        for line in lines) + '\n').encode('utf-8')
 
 
-def rfc3464(recipient, status, diagnostic, action='failed', notice=None,
-            original_id='<post-1@example.com>', mta='mx.example.org',
-            extra_recipients=()):
+def rfc3464(recipient: str, status: str, diagnostic: str,
+            action: str = 'failed', notice: str | None = None,
+            original_id: str = '<post-1@example.com>',
+            mta: str = 'mx.example.org',
+            extra_recipients: Sequence[tuple[str, str, str, str]] = ()
+            ) -> bytes:
     """A standard multipart/report DSN (Postfix, Sendmail, most MTAs)."""
     blocks = [(recipient, status, diagnostic, action)] + list(extra_recipients)
     per_recipient = '\n'.join(
@@ -60,7 +65,8 @@ def rfc3464(recipient, status, diagnostic, action='failed', notice=None,
         """)
 
 
-def postfix_prose(recipient, reply, command='RCPT TO'):
+def postfix_prose(recipient: str, reply: str,
+                  command: str = 'RCPT TO') -> bytes:
     """Postfix's notice without a DSN part, as some relays strip it."""
     return _message(f"""
         From: MAILER-DAEMON@relay.example.com (Mail Delivery System)
@@ -77,7 +83,8 @@ def postfix_prose(recipient, reply, command='RCPT TO'):
         """)
 
 
-def exim(recipient, reply, command='RCPT TO:<{0}>'):
+def exim(recipient: str, reply: str,
+         command: str = 'RCPT TO:<{0}>') -> bytes:
     command = command.format(recipient)
     return _message(f"""
         From: Mail Delivery System <Mailer-Daemon@relay.example.com>
@@ -106,7 +113,7 @@ def exim(recipient, reply, command='RCPT TO:<{0}>'):
         """)
 
 
-def qmail(recipient, reply):
+def qmail(recipient: str, reply: str) -> bytes:
     return _message(f"""
         From: MAILER-DAEMON@relay.example.com
         To: {LIST_BOUNCES}
@@ -129,7 +136,8 @@ def qmail(recipient, reply):
         """)
 
 
-def sendmail_transcript(recipient, reply, last_command='RCPT To'):
+def sendmail_transcript(recipient: str, reply: str,
+                        last_command: str = 'RCPT To') -> bytes:
     return _message(f"""
         From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.com>
         To: {LIST_BOUNCES}
@@ -148,7 +156,7 @@ def sendmail_transcript(recipient, reply, last_command='RCPT To'):
         """)
 
 
-def gmail(recipient, reply):
+def gmail(recipient: str, reply: str) -> bytes:
     return _message(f"""
         From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
         To: {LIST_BOUNCES}
@@ -164,7 +172,7 @@ def gmail(recipient, reply):
         """)
 
 
-def exchange(recipient, status, reply):
+def exchange(recipient: str, status: str, reply: str) -> bytes:
     return _message(f"""
         From: postmaster@outlook.example.com
         To: {LIST_BOUNCES}
@@ -192,7 +200,8 @@ def exchange(recipient, status, reply):
         """)
 
 
-def amazon_ses(recipient, bounce_type, status, diagnostic):
+def amazon_ses(recipient: str, bounce_type: str, status: str,
+               diagnostic: str) -> bytes:
     return _message(f"""
         From: no-reply@sns.amazonaws.com
         To: {LIST_BOUNCES}
@@ -208,7 +217,7 @@ def amazon_ses(recipient, bounce_type, status, diagnostic):
         """)
 
 
-def arf(recipient):
+def arf(recipient: str) -> bytes:
     return _message(f"""
         From: feedback@isp.example.net
         To: abuse@example.com
@@ -242,7 +251,7 @@ def arf(recipient):
         """)
 
 
-def vacation(sender):
+def vacation(sender: str) -> bytes:
     return _message(f"""
         From: Bart <{sender}>
         To: {LIST_BOUNCES}
@@ -253,7 +262,7 @@ def vacation(sender):
         """)
 
 
-def delivered(recipient):
+def delivered(recipient: str) -> bytes:
     return rfc3464(recipient, '2.0.0', '250 2.0.0 Ok: queued as 1234',
                    action='delivered',
                    notice='Your message was successfully delivered.')

@@ -14,9 +14,9 @@ revision = '0001'
 down_revision = None
 
 
-def upgrade():
+def upgrade() -> None:
     pass
 
 
-def downgrade():
+def downgrade() -> None:
     pass

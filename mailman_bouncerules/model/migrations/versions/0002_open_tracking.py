@@ -12,7 +12,7 @@ revision = '0002'
 down_revision = '0001'
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('bouncerules_list') as batch:
         batch.add_column(sa.Column('tracking', sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
@@ -26,7 +26,7 @@ def upgrade():
         sa.Column('count', sa.Integer(), nullable=False))
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_table('bouncerules_open')
     with op.batch_alter_table('bouncerules_campaign') as batch:
         batch.drop_column('recipients')

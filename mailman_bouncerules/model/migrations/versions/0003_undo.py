@@ -16,7 +16,7 @@ revision = '0003'
 down_revision = '0002'
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('bouncerules_list') as batch:
         batch.add_column(sa.Column('shadow', sa.Boolean(), nullable=True))
         batch.add_column(sa.Column('report', sa.String(10), nullable=False,
@@ -58,7 +58,7 @@ def upgrade():
         sa.UniqueConstraint('campaign_id', 'domain'))
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_table('bouncerules_hold')
     op.drop_table('bouncerules_failures')
     op.drop_table('bouncerules_campaign_domain')

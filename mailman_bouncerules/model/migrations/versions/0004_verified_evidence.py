@@ -16,7 +16,7 @@ revision = '0004'
 down_revision = '0003'
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('bouncerules_event') as batch:
         batch.add_column(sa.Column('evidence', sa.String(12), nullable=True))
     op.create_index('ix_bouncerules_event_kind', 'bouncerules_event',
@@ -55,7 +55,7 @@ def upgrade():
                     ['list_id', 'email'])
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_table('bouncerules_probe')
     op.drop_table('bouncerules_window')
     with op.batch_alter_table('bouncerules_hold') as batch:
