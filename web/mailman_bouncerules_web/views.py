@@ -149,22 +149,28 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
 @owner_page
 @require_POST
 def reenable(request: HttpRequest, list_id: str, email: str) -> HttpResponse:
-    try:
-        PluginAPI(list_id).reenable(email)
-        messages.success(request, _('%s gets mail again.') % email)
-    except PluginError as error:
-        _refused(request, error)
-    return _back(request, reverse('bouncerules_member',
-                                  args=[list_id, email]))
+    def act(api: PluginAPI) -> str:
+        api.reenable(email)
+        return _('%s gets mail again.') % email
+    return _on_member(request, list_id, email, act)
 
 
 @owner_page
 @require_POST
 def undo(request: HttpRequest, list_id: str, email: str) -> HttpResponse:
+    def act(api: PluginAPI) -> str:
+        answer = api.undo(email, _actor(request))
+        return _('Undone for %(email)s: %(what)s.') % {
+            'email': email, 'what': answer.get('undone', '')}
+    return _on_member(request, list_id, email, act)
+
+
+def _on_member(request: HttpRequest, list_id: str, email: str,
+               act: Callable[[PluginAPI], str]) -> HttpResponse:
+    """Do `act` (it says what to tell the owner), or show core's refusal;
+    then back to where the form was (the member's page by default)."""
     try:
-        answer = PluginAPI(list_id).undo(email, _actor(request))
-        messages.success(request, _('Undone for %(email)s: %(what)s.') % {
-            'email': email, 'what': answer.get('undone', '')})
+        messages.success(request, act(PluginAPI(list_id)))
     except PluginError as error:
         _refused(request, error)
     return _back(request, reverse('bouncerules_member',
