@@ -61,16 +61,22 @@ def test_an_owner_re_enables_a_confirmed_member(
     browser.find_element(By.NAME, 'password').send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, 'form button[type=submit]').click()
 
-    wait.until(arrived.url_contains(page('list_summary')))
-    browser.find_element(By.LINK_TEXT, 'Bounces').click()
+    # The list's page, logged in: the tab is there for its owner.
+    tab = wait.until(arrived.element_to_be_clickable((By.LINK_TEXT,
+                                                      'Bounces')))
+    tab.click()
+    wait.until(arrived.staleness_of(tab))
     wait.until(arrived.url_contains(page('bouncerules_overview')))
     snapshot(browser, tmp_path, 'panel-overview.png')
 
     Select(browser.find_element(
         By.CSS_SELECTOR, '#bouncerules-filter select[name=state]')
     ).select_by_value('confirmed')
+    old_page = browser.find_element(By.ID, 'bouncerules-members')
     browser.find_element(By.CSS_SELECTOR,
                          '#bouncerules-filter button').click()
+    # The new page, not the old one still on screen while it loads.
+    wait.until(arrived.staleness_of(old_page))
     wait.until(arrived.url_contains('state=confirmed'))
     rows = browser.find_elements(By.CSS_SELECTOR,
                                  '#bouncerules-members tbody tr[data-email]')
@@ -79,7 +85,9 @@ def test_an_owner_re_enables_a_confirmed_member(
     snapshot(browser, tmp_path, 'panel-confirmed.png')
 
     rows[0].find_element(By.NAME, 'email').click()
+    old_page = browser.find_element(By.ID, 'bouncerules-members')
     browser.find_element(By.ID, 'bouncerules-bulk').click()
+    wait.until(arrived.staleness_of(old_page))
     wait.until(arrived.text_to_be_present_in_element(
         (By.TAG_NAME, 'body'), '1 member gets mail again.'))
     assert 'state=confirmed' in browser.current_url
