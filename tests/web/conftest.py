@@ -51,12 +51,22 @@ class Core:
 
 @pytest.fixture(scope='module')
 def core(tmp_path_factory):
+    yield from _running_core(tmp_path_factory)
+
+
+@pytest.fixture(scope='module')
+def core_without_plugin(tmp_path_factory):
+    """A core whose site has not installed the plugin."""
+    yield from _running_core(tmp_path_factory, '--without-plugin')
+
+
+def _running_core(tmp_path_factory, *options):
     folder = tmp_path_factory.mktemp('core')
     environment = {name: value for name, value in os.environ.items()
                    if name != 'MAILMAN_EXTRA_TESTING_CFG'}
     process = subprocess.Popen(
         [CORE_PYTHON, '-W', 'ignore', str(HERE / 'core_site.py'),
-         str(folder)], env=environment, stdout=subprocess.PIPE,
+         str(folder), *options], env=environment, stdout=subprocess.PIPE,
         stderr=open(folder / 'stderr', 'w'), text=True)
     try:
         port = process.stdout.readline().strip()

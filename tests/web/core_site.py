@@ -1,11 +1,13 @@
 """A Mailman core with the plugin for the panel's tests, in its own process.
 
-    python core_site.py FOLDER
+    python core_site.py FOLDER [--without-plugin]
 
 Makes a throwaway site (SQLite, REST on a free port, one gunicorn worker),
 seeds list ant@example.com with an owner and members in every state and a
 circuit-breaker hold, prints the REST port and serves REST only until
 SIGTERM (no queue runner: what the tests change goes through REST).
+`--without-plugin`: a core as a site has it before installing the plugin
+(the list and its owner only).
 """
 
 import sys
@@ -23,7 +25,7 @@ BIG = ['user%02d@bigmail.example' % number for number in range(30)]
 OTHER_BIG = ['user%02d@othermail.example' % number for number in range(30)]
 
 
-def write_config(folder):
+def write_config(folder, with_plugin=True):
     port = free_port()
     (folder / 'settings.cfg').write_text(
         # The breaker's daily cap is out of the way of the seeded removals.
@@ -31,6 +33,10 @@ def write_config(folder):
     text = site_config(folder, free_port()).replace(
         'configuration: python:mailman_bouncerules.config.bouncerules',
         'configuration: %s' % (folder / 'settings.cfg'))
+    if not with_plugin:
+        # The site's own lines only (and no MTA alias files).
+        text = text[:text.index('[plugin.bouncerules]')] + (
+            '[mta]\nincoming: mailman.mta.null.NullMTA\n')
     (folder / 'mailman.cfg').write_text(text + (
         '\n[webservice]\nhostname: 127.0.0.1\nport: %d\nworkers: 1\n'
         'admin_user: restadmin\nadmin_pass: restpass\n'
@@ -39,7 +45,7 @@ def write_config(folder):
     return port
 
 
-def seed():
+def seed(with_plugin=True):
     from mailman.config import config
     from mailman.interfaces.domain import IDomainManager
     from mailman.interfaces.member import MemberRole
@@ -66,6 +72,9 @@ def seed():
     mlist.subscribe(owner, MemberRole.owner)
     for email in (BART, CRIS, DAVE, ERIN, FRAN):
         add_member(mlist, email)
+    if not with_plugin:
+        config.db.commit()
+        return
     # Bart's mailbox is disabled: three posts, three hard bounces.
     for number in (1, 2, 3):
         campaign = send_campaign(mlist, number, recipients=[
@@ -91,13 +100,14 @@ def seed():
     config.db.commit()
 
 
-def main(folder):
+def main(folder, *options):
+    with_plugin = '--without-plugin' not in options
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    port = write_config(folder)
+    port = write_config(folder, with_plugin)
     from mailman.core.initialize import initialize
     initialize(str(folder / 'mailman.cfg'))
-    seed()
+    seed(with_plugin)
     from mailman.runners.rest import RESTRunner
     runner = RESTRunner('rest')
     runner.set_signals()
@@ -106,4 +116,4 @@ def main(folder):
 
 
 if __name__ == '__main__':
-    main(sys.argv[1])
+    main(*sys.argv[1:])
