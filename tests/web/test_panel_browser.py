@@ -41,6 +41,21 @@ def browser(tmp_path):
         driver.quit()
 
 
+def gone(element):
+    """A wait condition: `element`'s page has been replaced.  Chromium
+    says so with a stale reference, or, while the next page loads, with
+    "Node ... does not belong to the document": both mean gone."""
+    from selenium.common.exceptions import WebDriverException
+
+    def check(driver):
+        try:
+            element.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+    return check
+
+
 def snapshot(driver, tmp_path, name):
     driver.save_screenshot(str(tmp_path / name))
     wanted = os.environ.get('BOUNCERULES_SCREENSHOTS')
@@ -65,7 +80,7 @@ def test_an_owner_re_enables_a_confirmed_member(
     tab = wait.until(arrived.element_to_be_clickable((By.LINK_TEXT,
                                                       'Bounces')))
     tab.click()
-    wait.until(arrived.staleness_of(tab))
+    wait.until(gone(tab))
     wait.until(arrived.url_contains(page('bouncerules_overview')))
     snapshot(browser, tmp_path, 'panel-overview.png')
 
@@ -76,7 +91,7 @@ def test_an_owner_re_enables_a_confirmed_member(
     browser.find_element(By.CSS_SELECTOR,
                          '#bouncerules-filter button').click()
     # The new page, not the old one still on screen while it loads.
-    wait.until(arrived.staleness_of(old_page))
+    wait.until(gone(old_page))
     wait.until(arrived.url_contains('state=confirmed'))
     rows = browser.find_elements(By.CSS_SELECTOR,
                                  '#bouncerules-members tbody tr[data-email]')
@@ -87,7 +102,7 @@ def test_an_owner_re_enables_a_confirmed_member(
     rows[0].find_element(By.NAME, 'email').click()
     old_page = browser.find_element(By.ID, 'bouncerules-members')
     browser.find_element(By.ID, 'bouncerules-bulk').click()
-    wait.until(arrived.staleness_of(old_page))
+    wait.until(gone(old_page))
     wait.until(arrived.text_to_be_present_in_element(
         (By.TAG_NAME, 'body'), '1 member gets mail again.'))
     assert 'state=confirmed' in browser.current_url
