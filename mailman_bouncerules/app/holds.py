@@ -43,7 +43,7 @@ class HeldDecisions:
         self.mlist, self.store, self.list_id = (
             ledger.mlist, ledger.store, ledger.list_id)
 
-    def hold(self, email: str, hold: Hold, change: str,
+    def hold(self, email: str, hold: Hold, change: Change,
              decision: AnyDecision | None, campaign: Campaign | None,
              at: datetime, evidence: EvidenceLevel) -> None:
         """Keep a removal or confirmation back until an admin releases or

@@ -60,7 +60,7 @@ from mailman_bouncerules.app.machine import (
     standing_of,
     take,
 )
-from mailman_bouncerules.app.probes import CONFIRM, REMOVE, Prober
+from mailman_bouncerules.app.probes import Prober
 from mailman_bouncerules.app.settings import default_confirm_after, settings
 from mailman_bouncerules.app.shadow import in_shadow
 from mailman_bouncerules.classify.rules.ruleset import Decision
@@ -209,7 +209,7 @@ class Ledger:
                           change: Change) -> AnyDecision:
         """The decision to carry out after a probe bounced: a removal waits
         with the decision that asked for it (its rule is why)."""
-        if change != REMOVE or decision.action == 'unsubscribe':
+        if change is not Change.REMOVE or decision.action == 'unsubscribe':
             return decision
         asked = self.store.get(Event, probe.event_id) if probe.event_id else None
         return (StoredDecision(asked, 'verified by a probe that bounced')
@@ -236,7 +236,7 @@ class Ledger:
                        hold=hold)
 
     def carry_out(self, member: IMember | None, email: str, state: MemberState,
-                  change: str, at: datetime.datetime, *,
+                  change: Change, at: datetime.datetime, *,
                   decision: AnyDecision | None = None,
                   campaign: Campaign | None = None,
                   evidence: EvidenceLevel = EvidenceLevel.UNVERIFIED,
@@ -255,10 +255,10 @@ class Ledger:
         """
         verified = evidence.verified if verified is None else verified
         newest = 0
-        if change == CONFIRM:
+        if change is Change.CONFIRM:
             newest = self._newest_run(member, email, state, campaign)
         standing, effect = machine.enforce(
-            standing_of(state), Change(change), verified=verified,
+            standing_of(state), change, verified=verified,
             shadow=self.shadow, held=hold is not None, newest_run=newest)
         take(state, standing)
         if effect is Effect.PROBE and asked_by is not None:
@@ -278,7 +278,7 @@ class Ledger:
             self.record_event(
                 email, EventName('would-%s' % change), at, decision=decision,
                 campaign=campaign, evidence=evidence,
-                detail='shadow mode' if change == REMOVE else
+                detail='shadow mode' if change is Change.REMOVE else
                 'shadow mode: hard bounces in %d consecutive campaigns'
                 % state.run)
         elif effect is Effect.REMOVE:
@@ -424,8 +424,8 @@ class Ledger:
             if member is None or recorded is None or \
                     state.state not in (CONFIRMED, REMOVED):
                 continue
-            change = (REMOVE if recorded.event == EventName.WOULD_REMOVE
-                      else CONFIRM)
+            change = (Change.REMOVE if recorded.event == EventName.WOULD_REMOVE
+                      else Change.CONFIRM)
             evidence = EvidenceLevel.of(recorded.evidence)
             campaign = find_campaign(self.store, self.list_id,
                                      recorded.campaign)

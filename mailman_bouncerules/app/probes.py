@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
+from mailman_bouncerules.app.machine import Change
 from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.app.tokens import (
     make_probe_token,
@@ -70,7 +71,6 @@ from mailman_bouncerules.templates import load_template
 log = logging.getLogger('mailman.bounce')
 
 TEMPLATE = 'list:user:notice:bouncerules-probe'
-REMOVE, CONFIRM = 'remove', 'confirm'
 _BUDGET_MARK = EventName.PROBE_BUDGET   # the event that says owners were told
 _SITE_ROW = '*'                        # list-wide history rows
 
@@ -89,11 +89,11 @@ class Prober:
             list_id=self.list_id, email=email.lower()).filter(
             Probe.status.in_(PROBES_OPEN)).order_by(Probe.id.desc())).first()
 
-    def request(self, email: str, change: str, event: Event,
+    def request(self, email: str, change: Change, event: Event,
                 campaign: Campaign | None, at: datetime.datetime
                 ) -> tuple[Probe | None, str]:
-        """Unverified evidence (history row `event`) wants `change`
-        ('remove' or 'confirm'): probe the member unless one is in flight
+        """Unverified evidence (history row `event`) wants `change`:
+        probe the member unless one is in flight
         or it was probed alive lately.  Returns (the probe or None, why),
         the reason for the caller's history row."""
         email = email.lower()
@@ -101,8 +101,8 @@ class Prober:
             self.store.flush()          # the probe names the row that asked
         probe = self.open_probe(email)
         if probe is not None:
-            if change == REMOVE and probe.change != REMOVE:
-                probe.change, probe.event_id = REMOVE, event.id
+            if change is Change.REMOVE and probe.change != Change.REMOVE:
+                probe.change, probe.event_id = Change.REMOVE, event.id
             return probe, 'a probe is already in flight'
         alive = self._last_alive(email)
         if alive is not None and at - alive < datetime.timedelta(
@@ -154,7 +154,8 @@ class Prober:
     def expire(self, probe: Probe, at: datetime.datetime) -> None:
         """The probe did not bounce in time (or, still queued, could not be
         sent in time): the waiting change is dropped."""
-        change = 'removal' if probe.change == REMOVE else 'confirmation'
+        change = ('removal' if probe.change == Change.REMOVE
+                  else 'confirmation')
         if probe.status == PROBE_SENT:
             # Only a probe that went out and came not back shows the
             # mailbox alive (and starts the cool-down).
