@@ -87,6 +87,13 @@ def test_after_bounce(before, bounce, after, change):
     assert after_bounce(before, bounce, confirm_after=3) == (after, change)
 
 
+def test_only_a_counted_bounce_needs_the_setting():
+    assert after_bounce(Standing(OK), Bounce(S, RECORD), None) == (
+        Standing(SOFT), None)
+    with pytest.raises(ValueError):
+        after_bounce(Standing(HARD, 1), counted(2), None)
+
+
 def test_confirm_after_is_the_list_s_setting():
     assert after_bounce(Standing(HARD, 1), counted(2), 2) == (
         Standing(HARD, 2), CONFIRM)

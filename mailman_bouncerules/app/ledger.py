@@ -180,7 +180,9 @@ class Ledger:
                 and campaign is not None:
             self.holds.take_back(tripped, campaign, at)
         newest = through = 0
+        confirm_after = None        # a settings query, for counted bounces
         if counted and campaign is not None and state.state != CONFIRMED:
+            confirm_after = self.confirm_after()
             sequences = self._hard_sequences(state.email, campaign.kind,
                                              state.reset_after)
             newest = longest_run_through(sequences, max(sequences))
@@ -194,7 +196,7 @@ class Ledger:
         standing, change = machine.after_bounce(standing_of(state), Bounce(
             Classification(decision.classification), Action(decision.action),
             campaign is not None, counted, newest, through, probe_change),
-            self.confirm_after())
+            confirm_after)
         take(state, standing)
         if change is not None:
             carried: AnyDecision = decision

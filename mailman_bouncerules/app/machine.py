@@ -73,10 +73,12 @@ class Bounce:
 
 @public
 def after_bounce(standing: Standing, bounce: Bounce,
-                 confirm_after: int) -> tuple[Standing, Change | None]:
+                 confirm_after: int | None) -> tuple[Standing, Change | None]:
     """The standing a bounce leaves, and the change it calls for.
 
     A change called for is not yet carried out: `enforce` says how.
+    `confirm_after` (the list's setting) is read only for a counted hard
+    bounce of a member not yet confirmed; the ledger looks it up only then.
     """
     state, run = standing.state, standing.run
     change = None
@@ -84,6 +86,8 @@ def after_bounce(standing: Standing, bounce: Bounce,
         change = Change.REMOVE
     if bounce.action is Action.COUNT and bounce.campaign:
         if bounce.counted and state is not State.CONFIRMED:
+            if confirm_after is None:
+                raise ValueError('a counted bounce needs confirm_after')
             run = bounce.run_newest
             if max(bounce.run_through, run) >= confirm_after:
                 run = max(bounce.run_through, run)
