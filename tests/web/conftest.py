@@ -29,6 +29,8 @@ CORE_PYTHON = os.environ.get('BOUNCERULES_CORE_PYTHON', sys.executable)
 
 
 def free_port():
+    # Not tools.demo's: these tests also run where only Postorius is
+    # installed, which that module's imports (aiosmtpd) would refuse.
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
         return probe.getsockname()[1]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.error import HTTPError
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urlencode, urljoin
 
 import requests
 from mailmanclient import MailmanConnectionError
@@ -75,9 +75,7 @@ class PluginAPI:
             query['state'] = state
         if search:
             query['search'] = search
-        return self._call('members?' + '&'.join(
-            '%s=%s' % (name, quote(str(value), safe=''))
-            for name, value in query.items()))
+        return self._call('members?' + urlencode(query, quote_via=quote))
 
     def member(self, email: str) -> dict:
         return self._call('members/' + _segment(email))

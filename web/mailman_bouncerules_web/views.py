@@ -25,6 +25,7 @@ from postorius.auth.decorators import list_owner_required
 from postorius.models import List
 
 from mailman_bouncerules_web.forms import (
+    STATES,
     MemberFilterForm,
     SettingsForm,
     TryBounceForm,
@@ -114,7 +115,7 @@ def overview(request: HttpRequest, list_id: str) -> HttpResponse:
                  state=state, search=search, page=page, pages=pages,
                  previous_page=page - 1 if page > 1 else None,
                  next_page=page + 1 if page < pages else None,
-                 states=MemberFilterForm.base_fields['state'].choices)
+                 states=STATES)
 
 
 @owner_page
