@@ -117,7 +117,8 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
             continue
         if address is None or address in ignored:
             continue
-        if _HIDDEN_REDIRECT.search(_line_before(text, match.start())):
+        before = _line_before(text, match.start())
+        if _HIDDEN_REDIRECT.search(before):
             # Exim hides the address it redirected to: the failure is of
             # this one, the list's recipient, and its lines say so.
             seen.add(address)
@@ -126,14 +127,14 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
             continue
         if redirected and occurrences[-1][0] in redirected and \
                 match.start() - occurrences[-1][1] < _MAX_WINDOW and \
-                _RCPT_BEFORE.search(_line_before(text, match.start())):
+                _RCPT_BEFORE.search(before):
             # ... and the hidden address, in its RCPT TO, is no recipient
             # of the list's: a mention of the one it was generated from.
             mentions.append((match.start(), match.end(), occurrences[-1][2]))
             continue
         if address not in known and (
                 address.partition('@')[0] in _SYSTEM_LOCAL_PARTS
-                or _introduced_as_non_recipient(text, match.start())
+                or _NOT_A_RECIPIENT_CONTEXT.search(before)
                 or (address in unlikely
                     and not _set_apart(text, match.start(), match.end()))):
             continue
@@ -198,7 +199,7 @@ def _own_lines(text: str, occurrences: list[tuple[int, int, str]],
 # RCPT TO that then names the hidden one.
 _HIDDEN_REDIRECT = re.compile(r'undisclosed address[ \t]*\(generated from[ \t]*<?$',
                               re.IGNORECASE)
-_RCPT_BEFORE = re.compile(r'RCPT TO:?[ \t]*<?$', re.IGNORECASE)
+_RCPT_BEFORE = re.compile(r'RCPT TO:[ \t]*<?$', re.IGNORECASE)
 # How many later mentions of one recipient add lines to its text, and how
 # far back a line's start is looked for (both bound the work on crafted
 # notices that repeat one address over and over).
@@ -249,16 +250,12 @@ def _set_apart(text: str, start: int, end: int) -> bool:
                   and (line_end == len(text) or text[line_end] == '\n'))
     return ((whole_line and re.fullmatch(r'[ \t<"\']*', before) is not None
             and re.fullmatch(r'[ \t\r>"\':.,]*', after) is not None)
-            or re.search(r'RCPT TO:[ \t]*<?$', before, re.IGNORECASE) is not None)
+            or _RCPT_BEFORE.search(before) is not None)
 
 
 def notice_summary(text: str) -> str | None:
     """The notice's own words, compacted: evidence when it names no one."""
     return _compact(text)[:600] or None
-
-
-def _introduced_as_non_recipient(text: str, position: int) -> bool:
-    return bool(_NOT_A_RECIPIENT_CONTEXT.search(_line_before(text, position)))
 
 
 def _line_before(text: str, position: int) -> str:
