@@ -2,10 +2,12 @@
 
     python crash_site.py prepare FOLDER COUNT   a site with COUNT queued bounces
     python crash_site.py run FOLDER             the runner, until the queue is empty
-    python crash_site.py count FOLDER           what was recorded, as JSON
+    python crash_site.py count FOLDER COUNT     what was recorded, as JSON
 
 Each bounce names its own member, so every bounce must end up as exactly
-one recorded bounce event: none lost, none counted twice.
+one recorded bounce event, none lost, none counted twice, or be kept in
+Mailman's bad queue by Mailman's own guard against a file that keeps
+killing its runner (then not recorded at all).
 """
 
 import json
@@ -58,18 +60,40 @@ def run(folder):
 
 def count(folder):
     _initialize(folder)
+    import pickle
+
     from mailman.config import config
+    from mailman.core.switchboard import MAX_BAK_COUNT
     from sqlalchemy import func, select
 
+    from mailman_bouncerules.model.storage import normalize_message_id
     from mailman_bouncerules.model.tables import Event, SeenBounce
     store = config.db.store
     events = store.execute(select(Event.email, func.count()).filter_by(
         event='bounce').group_by(Event.email)).all()
+    seen = set(store.scalars(select(SeenBounce.message_key)))
+    # Mailman's own guard: a file whose runner died under it MAX_BAK_COUNT
+    # times goes to the bad queue, kept for the admin.  Such a bounce is
+    # preserved, not lost, and must not have been recorded as well.
+    bad = config.switchboards['bad']
+    preserved, preserved_otherwise = set(), 0
+    for filebase in bad.get_files('.psv'):
+        with open(Path(bad.queue_directory) / (filebase + '.psv'), 'rb') as fp:
+            msg, data = pickle.load(fp), pickle.load(fp)
+        if data.get('_bak_count', 0) >= MAX_BAK_COUNT:
+            preserved.add(normalize_message_id(msg['Message-ID']))
+        else:
+            preserved_otherwise += 1
+    sent = {'dsn-%d@relay.example.com' % n for n in range(int(sys.argv[3]))}
     print(json.dumps({
-        'seen': store.scalar(select(func.count()).select_from(SeenBounce)),
-        'members_with_events': len(events),
+        'lost': len(sent - seen - preserved),
+        'preserved_and_recorded': len(preserved & seen),
+        'preserved_after_repeated_crashes': len(preserved),
+        'preserved_otherwise': preserved_otherwise,
+        'members_with_events': len(events) + len(preserved),
         'most_events_per_member': max((n for _e, n in events), default=0),
         'queued': len(config.switchboards['bounces'].files),
+        'shunted': len(config.switchboards['shunt'].files),
     }))
 
 

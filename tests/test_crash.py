@@ -2,8 +2,11 @@
 
 Mailman's runner removes a queue file before its periodic pass and commits
 after it; the plugin commits each bounce before that, and the duplicate
-check makes a re-delivered file harmless.  This kills a real runner with
-SIGKILL at random points and counts what was recorded.
+check makes a re-delivered file harmless.  A file its runner died under
+three times is Mailman's to keep in the bad queue (its poison-message
+guard); the plugin's part is that such a bounce is not recorded as well.
+This kills a real runner with SIGKILL at random points and counts what was
+recorded.
 """
 
 import json
@@ -37,7 +40,10 @@ def _finish(process, timeout=300):
 
 def test_kill_9_at_random_points_loses_and_doubles_no_bounce(tmp_path):
     _finish(_site('prepare', tmp_path, BOUNCES))
-    chance = random.Random(os.environ.get('BOUNCERULES_CRASH_SEED'))
+    # A failure names its seed: BOUNCERULES_CRASH_SEED=N repeats the run.
+    seed = int(os.environ.get('BOUNCERULES_CRASH_SEED')
+               or random.SystemRandom().randrange(10**6))
+    chance = random.Random(seed)
     killed = 0
     for _attempt in range(KILLS):
         runner = _site('run', tmp_path)
@@ -49,7 +55,16 @@ def test_kill_9_at_random_points_loses_and_doubles_no_bounce(tmp_path):
         runner.communicate()
         killed += 1
     _finish(_site('run', tmp_path))
-    counted = json.loads(_finish(_site('count', tmp_path)).splitlines()[-1])
-    assert counted == {'seen': BOUNCES, 'members_with_events': BOUNCES,
-                       'most_events_per_member': 1, 'queued': 0}, killed
+    counted = json.loads(
+        _finish(_site('count', tmp_path, BOUNCES)).splitlines()[-1])
+    # A bounce preserved by Mailman's guard (three deaths while it was in
+    # flight) is rare since the runner sets up before taking a file; its
+    # member has no event and it counts as that member's one outcome.
+    assert counted == {
+        'lost': 0, 'preserved_and_recorded': 0,
+        'preserved_after_repeated_crashes':
+            counted['preserved_after_repeated_crashes'],
+        'preserved_otherwise': 0, 'members_with_events': BOUNCES,
+        'most_events_per_member': 1, 'queued': 0, 'shunted': 0,
+    }, (seed, killed)
     assert killed >= 1

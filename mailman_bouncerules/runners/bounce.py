@@ -20,6 +20,7 @@ from mailman.email.message import Message
 from mailman.interfaces.mailinglist import IMailingList
 from mailman.runners.bounce import BounceRunner
 from public import public
+from sqlalchemy.orm import configure_mappers
 
 from mailman_bouncerules.app.availability import plugin_active
 from mailman_bouncerules.app.handling import BounceHandler
@@ -35,6 +36,20 @@ DUE_WORK_EVERY = 60.0
 class RulesBounceRunner(BounceRunner):
 
     _due_checked_at = float('-inf')
+
+    def __init__(self, name: str, slice: int | None = None) -> None:
+        """Do the process's one-time set-up before the first queue file.
+
+        Mailman counts the times a queue file was being processed when its
+        runner died, and after the third moves it to the `bad` queue.  The
+        file a restarted runner takes first is the one that was in flight;
+        if SQLAlchemy's mapper set-up (most of a fresh process's first
+        bounce, several times an ordinary one) ran inside that file's
+        attempt, a runner restarted again and again would push an innocent
+        bounce out of the queue.
+        """
+        super().__init__(name, slice)
+        configure_mappers()
 
     def _dispose(self, mlist: IMailingList, msg: Message,
                  msgdata: dict) -> bool:
