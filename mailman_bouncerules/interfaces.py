@@ -17,11 +17,11 @@ class IRule(Interface):
     reason = Attribute('A one-word reason, e.g. userunknown or mailboxfull.')
     description = Attribute('Why the rule exists, in words for an admin.')
 
-    def match(kind: str, recipient: Any,
-              folded: str | None = None) -> Any:
+    def match(kind: str, recipient: Any, reading: Any = None) -> Any:
         """Return the `Evidence` if the rule applies, else None.
 
-        `folded` is the recipient's diagnostic, case-folded, if known.
+        `reading` is what a rule set worked out of the recipient once for
+        all its rules (`Reading`), if known.
         """
 
 

@@ -178,3 +178,43 @@ def test_a_provider_is_known_by_its_domain_or_its_servers(tmp_path):
     assert mine.why_not('bounce', report('a@corp.example', 'mx.other.example')
                         ) == 'any_of'
     assert mine.why_not('bounce', report('a@gmail.com', words='421')) == 'text'
+
+
+@pytest.mark.parametrize('tests, places', [
+    ('domain: gmail.com\n', {'gmail.com'}),
+    ('host: google.com\n', {'google.com'}),
+    ('domain: gmail.com\nhost: google.com\nany_of: domain host\n',
+     {'gmail.com', 'google.com'}),
+    # A place that is only one alternative of the words: anywhere.
+    ('domain: gmail.com\nany_of: domain text\n', None),
+    ('', None),
+])
+def test_a_rule_says_where_it_can_match(tmp_path, tests, places):
+    rules = tmp_path / 'rules.cfg'
+    rules.write_text('[rule.mine]\nclassification: soft\naction: record\n'
+                     + tests + 'text: unusual rate\n')
+    [mine] = [rule for rule in load_rules(str(rules)) if rule.name == 'mine']
+    assert mine.places == (frozenset(places) if places else None)
+
+
+def test_a_rule_set_skips_a_provider_elsewhere_and_only_there(tmp_path):
+    """Skipping by place is a shortcut: every decision is the one the
+    rules tried in order would make."""
+    from mailman_bouncerules.classify.report import RecipientReport
+    rules = tmp_path / 'rules.cfg'
+    rules.write_text(
+        '[rule.at-gmail]\nclassification: soft\naction: record\n'
+        'domain: gmail.com\nhost: google.com\nany_of: domain host\n'
+        'text: unusual rate\n'
+        '[rule.gmail-or-words]\nclassification: soft\naction: record\n'
+        'domain: gmail.com\nany_of: domain text\ntext: unusual rate\n')
+    ruleset = RuleSet.from_files(str(rules))
+
+    def rule_for(address, host=None):
+        recipient = RecipientReport(address=address, action='failed',
+                                    remote_mta=host,
+                                    diagnostic='421 unusual rate')
+        return ruleset.decide('bounce', recipient).rule
+    assert rule_for('a@gmail.com') == 'at-gmail'
+    assert rule_for('a@corp.example', 'ASPMX.L.Google.COM.') == 'at-gmail'
+    assert rule_for('a@corp.example', 'mx.other.example') == 'gmail-or-words'

@@ -57,6 +57,38 @@ def severity_of(recipient: RecipientReport) -> Severity:
 
 
 @public
+def suffixes(name: str | None) -> frozenset[str]:
+    """A host or domain name and every parent: mx7.am0.yahoodns.net,
+    am0.yahoodns.net, yahoodns.net, net."""
+    name = (name or '').strip().rstrip('.').lower()
+    found = set()
+    while name:
+        found.add(name)
+        name = name.partition('.')[2]
+    return frozenset(found)
+
+
+@public
+@dataclass(frozen=True)
+class Reading:
+    """What the rules read of one recipient, worked out once per decision
+    instead of once for each of the fifty rules tried."""
+    folded: str                     # the diagnostic, case-folded
+    severity: Severity
+    domains: frozenset[str]         # the recipient's domain and parents
+    hosts: frozenset[str]           # the remote and reporting MTAs', ditto
+
+    @classmethod
+    def of(cls, recipient: RecipientReport) -> 'Reading':
+        return cls(
+            folded=(recipient.diagnostic or '').casefold(),
+            severity=severity_of(recipient),
+            domains=suffixes(recipient.address.rpartition('@')[2]),
+            hosts=suffixes(recipient.remote_mta)
+            | suffixes(recipient.reporting_mta))
+
+
+@public
 @implementer(IRule)
 @dataclass(frozen=True)
 class Rule:
@@ -104,14 +136,29 @@ class Rule:
         object.__setattr__(self, '_domain_set', frozenset(self.domains))
         object.__setattr__(self, '_host_set', frozenset(self.hosts))
 
+    @property
+    def places(self) -> frozenset[str] | None:
+        """The domains and hosts of which one must be the recipient's (or
+        its MTAs') for the rule to match at all; None when the rule can
+        match anywhere.  A rule set skips a provider's rules by this."""
+        tests = {'domain'} if self.domains else set()
+        if self.hosts:
+            tests.add('host')
+        if not tests:
+            return None
+        if tests - self.any_of or (self.any_of and self.any_of <= tests):
+            return self._domain_set | self._host_set
+        return None
+
     def match(self, kind: str, recipient: RecipientReport,
-              folded: str | None = None) -> Evidence | None:
+              reading: Reading | None = None) -> Evidence | None:
         """The evidence if every test passes, else None.
 
-        `folded` is the case-folded diagnostic, when the caller has it: a
-        rule set folds it once for all its rules.
+        `reading` is what a rule set worked out of the recipient once for
+        all its rules.
         """
-        failed, text, matched = self._first_failed(kind, recipient, folded)
+        failed, text, matched = self._first_failed(
+            kind, recipient, reading or Reading.of(recipient))
         if failed is not None:
             return None
         return Evidence(
@@ -122,10 +169,10 @@ class Rule:
 
     def why_not(self, kind: str, recipient: RecipientReport) -> str | None:
         """The name of the first test that fails (`explain`), or None."""
-        return self._first_failed(kind, recipient, None)[0]
+        return self._first_failed(kind, recipient, Reading.of(recipient))[0]
 
     def _first_failed(self, kind: str, recipient: RecipientReport,
-                      folded: str | None
+                      reading: Reading
                       ) -> tuple[str | None, str | None, set[str]]:
         """(the first failing test's key, the matched text, the keys of the
         alternative tests that passed).
@@ -138,7 +185,7 @@ class Rule:
             return 'kind', None, matched
         if self.dsn_actions and recipient.action not in self.dsn_actions:
             return 'dsn_action', None, matched
-        if self.severities and severity_of(recipient) not in self.severities:
+        if self.severities and reading.severity not in self.severities:
             return 'severity', None, matched
         if self.smtp_commands:
             if recipient.smtp_command in self.smtp_commands:
@@ -157,13 +204,12 @@ class Rule:
             elif 'smtp_code' not in self.any_of:
                 return 'smtp_code', None, matched
         if self.domains:
-            if _under(recipient.address.rpartition('@')[2], self._domain_set):
+            if not self._domain_set.isdisjoint(reading.domains):
                 matched.add('domain')
             elif 'domain' not in self.any_of:
                 return 'domain', None, matched
         if self.hosts:
-            if any(_under(host, self._host_set) for host in (
-                    recipient.remote_mta, recipient.reporting_mta) if host):
+            if not self._host_set.isdisjoint(reading.hosts):
                 matched.add('host')
             elif 'host' not in self.any_of:
                 return 'host', None, matched
@@ -175,7 +221,7 @@ class Rule:
         text = None
         if self.texts and not ('text' in self.any_of
                                and matched & self.any_of):
-            text = self._search(recipient.diagnostic or '', folded)
+            text = self._search(recipient.diagnostic or '', reading.folded)
             if text is not None:
                 matched.add('text')
             elif 'text' not in self.any_of:
@@ -192,9 +238,7 @@ class Rule:
             status in self._exact_statuses
             or status.startswith(self._status_prefixes))
 
-    def _search(self, diagnostic: str, folded: str | None) -> str | None:
-        if folded is None:
-            folded = diagnostic.casefold()
+    def _search(self, diagnostic: str, folded: str) -> str | None:
         if self._gate is not None:
             for literal in self._gate:
                 if literal in folded:
@@ -224,17 +268,6 @@ class Rule:
         if self.hosts and host:
             facts.append('host %s' % host)
         return tuple(facts)
-
-
-def _under(name: str | None, suffixes: frozenset[str]) -> bool:
-    """Is the host or domain `name` one of `suffixes`, or below one?  One
-    set lookup per label: mx7.am0.yahoodns.net, am0.yahoodns.net, ..."""
-    name = (name or '').strip().rstrip('.').lower()
-    while name:
-        if name in suffixes:
-            return True
-        name = name.partition('.')[2]
-    return False
 
 
 def _gate(searches: Iterable[tuple[re.Pattern[str], list[set[str]] | None]]
