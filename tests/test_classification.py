@@ -32,6 +32,13 @@ CASES = [
     ('qmail-no-mailbox',
      samples.qmail(R, '550 5.1.1 sorry, no mailbox here by that name'),
      'hard', 'unsubscribe', 'user-unknown'),
+    ('qmail-every-mx-refused-at-rcpt',
+     samples.qmail(R, '550 Unknown user bart@example.org', progress='RCPT TO'),
+     'hard', 'unsubscribe', 'user-unknown-at-rcpt'),
+    ('a-command-named-with-its-host',
+     samples.gmail(R, 'Technical details:\n\nSMTP:RCPT host 192.0.2.8: 553 '
+                      '5.3.0 <bart@example.org>... No such user here'),
+     'hard', 'unsubscribe', 'user-unknown-at-rcpt'),
     ('gmail-does-not-exist',
      samples.gmail(R, "550 5.1.1 The email account that you tried to reach "
                       "does not exist."),
@@ -78,6 +85,9 @@ CASES = [
      samples.rfc3464(R, '5.3.4', '552 5.3.4 Message size exceeds fixed '
                      'maximum message size'),
      'soft', 'record', 'message-too-big'),
+    ('qmail-every-mx-refused-after-data-is-a-filter',
+     samples.qmail(R, '550 Unknown user bart@example.org', progress='DATA'),
+     'soft', 'record', 'user-unknown-after-data'),
     ('user-unknown-after-data-is-a-filter',
      samples.sendmail_transcript(R, '550 Unknown user bart@example.org',
                                  last_command='DATA'),

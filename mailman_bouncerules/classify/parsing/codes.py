@@ -79,11 +79,20 @@ _COMMAND_PHRASES = (
                r'(data|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b', re.IGNORECASE),
     re.compile(r"(?:did not|does not|didn't|doesn't) like (?:our )?"
                r'(RCPT TO|recipient|MAIL FROM|sender|DATA)\b', re.IGNORECASE),
+    # qmail-remote, having tried every MX: "Sorry, no SMTP connection got
+    # far enough; most progress was RCPT TO response; remote host ... said:
+    # 550 ...": the reply quoted answers that command.
+    re.compile(r'\bmost\s+progress\s+was\s+(RCPT(?:\s+TO)?|MAIL(?:\s+FROM)?|'
+               r'DATA|HELO|EHLO)\b', re.IGNORECASE),
+    # A command named as the protocol's, before the host that answered it:
+    # "SMTP:RCPT host 192.0.2.8: 553 ...".
+    re.compile(r'\bSMTP:(RCPT|MAIL|DATA|HELO|EHLO)\s+host\b', re.IGNORECASE),
 )
 _TRANSCRIPT = re.compile(r'^[ \t]*>>>[ \t]*(DATA|RCPT TO|MAIL FROM|HELO|EHLO|QUIT|\.)'
                          r'|^[ \t]*<<<[ \t]*([45]\d\d)', re.IGNORECASE | re.MULTILINE)
-_COMMAND_NAMES = {'data': 'DATA', '.': 'DATA', 'rcpt to': 'RCPT',
-                  'recipient': 'RCPT', 'mail from': 'MAIL', 'sender': 'MAIL',
+_COMMAND_NAMES = {'data': 'DATA', '.': 'DATA', 'rcpt to': 'RCPT', 'rcpt': 'RCPT',
+                  'recipient': 'RCPT', 'mail from': 'MAIL', 'mail': 'MAIL',
+                  'sender': 'MAIL',
                   'helo': 'HELO', 'ehlo': 'HELO', 'quit': 'QUIT'}
 
 

@@ -113,7 +113,13 @@ def exim(recipient: str, reply: str,
         """)
 
 
-def qmail(recipient: str, reply: str) -> bytes:
+def qmail(recipient: str, reply: str, progress: str | None = None) -> bytes:
+    """qmail-send's notice; with `progress` ('RCPT TO', 'DATA'), the form
+    a qmail-remote that tried every MX writes."""
+    answer = (f'192.0.2.1 does not like recipient.\n'
+              f'        Remote host said: {reply}' if progress is None else
+              f'Sorry, no SMTP connection got far enough; most progress was '
+              f'{progress} response; remote host 192.0.2.1 said: {reply}')
     return _message(f"""
         From: MAILER-DAEMON@relay.example.com
         To: {LIST_BOUNCES}
@@ -124,8 +130,7 @@ def qmail(recipient: str, reply: str) -> bytes:
         This is a permanent error; I've given up. Sorry it didn't work out.
 
         <{recipient}>:
-        192.0.2.1 does not like recipient.
-        Remote host said: {reply}
+        {answer}
         Giving up on 192.0.2.1.
 
         --- Below this line is a copy of the message.
