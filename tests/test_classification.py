@@ -113,6 +113,28 @@ CASES = [
     ('user-unknown-without-code',
      samples.gmail(R, 'User unknown'),
      'hard', 'count', 'user-unknown-unconfirmed'),
+    ('recipient-no-longer-on-the-server',
+     samples.rfc3464(R, '5.0.0', '550 Recipient no longer on server'),
+     'hard', 'count', 'mailbox-disabled'),
+    ('an-account-that-may-not-exist',
+     samples.rfc3464(R, '5.0.0', '550 The mail server could not deliver mail '
+                     'to bart@example.org. The account or domain may not exist'),
+     'hard', 'count', 'mailbox-not-found'),
+    # In the server's own language (raw UTF-8 in the report's fields):
+    # counted, never removed, and after DATA still a filter's.
+    ('user-unknown-in-german',
+     samples.rfc3464(R, '5.0.0', '550 Empfänger unbekannt'),
+     'hard', 'count', 'user-unknown-in-another-language'),
+    ('user-unknown-in-russian',
+     samples.rfc3464(R, '5.0.0', '550 Пользователь не найден'),
+     'hard', 'count', 'user-unknown-in-another-language'),
+    ('user-unknown-in-japanese',
+     samples.rfc3464(R, '5.0.0', '550 宛先不明'),
+     'hard', 'count', 'user-unknown-in-another-language'),
+    ('user-unknown-in-spanish-after-data-is-a-filter',
+     samples.sendmail_transcript(R, '550 Usuario desconocido',
+                                 last_command='DATA'),
+     'soft', 'record', 'user-unknown-after-data'),
     # Words and code disagree: never removed.
     ('user-unknown-code-but-size-words',
      samples.rfc3464(R, '5.1.1', '552 5.1.1 message size exceeds the limit '
@@ -286,3 +308,14 @@ def test_an_address_with_a_hash_is_read_whole(classifier):
     _report, decisions = classifier.classify(data)
     assert [d.recipient.address for d in decisions] == [
         'kijitora#neko@example.jp']
+
+
+def test_raw_8bit_report_fields_are_read_as_text(classifier):
+    """A server's reply in its own language, raw in the Diagnostic-Code:
+    UTF-8, or Windows-1252 when it is not UTF-8, never replacement marks."""
+    utf8 = samples.rfc3464(R, '5.0.0', '550 Adresse inexistante: Zoë')
+    latin1 = utf8.replace('Zoë'.encode(), 'Zoë'.encode('cp1252'))
+    for message in (utf8, latin1):
+        [decision] = classifier.classify(message)[1]
+        assert 'Adresse inexistante: Zoë' in decision.recipient.diagnostic
+        assert decision.rule == 'user-unknown-in-another-language'

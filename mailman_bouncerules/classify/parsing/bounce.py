@@ -14,6 +14,7 @@ from mailman_bouncerules.classify.parsing.mime import (
     FEEDBACK_TYPE,
     RETURNED_MESSAGE_TYPES,
     decoded_text,
+    header_text,
     html_to_text,
     load_message,
     walk_notification,
@@ -145,7 +146,8 @@ def _delivery_status_text(part: Message, max_recipients: int) -> str:
         # them back field by field is much cheaper than as_string().  One
         # block per recipient and one for the message: no more are read.
         return '\n\n'.join(
-            '\n'.join('%s: %s' % (name, value) for name, value in block.items())
+            '\n'.join('%s: %s' % (name, header_text(value))
+                      for name, value in block.items())
             for block in payload[:max_recipients + 2]
             if isinstance(block, Message))
     return decoded_text(part)
@@ -185,7 +187,7 @@ def _header_map(message: Message) -> dict[str, list[str]]:
     """{lower-case name: [values]}: one pass instead of a scan per lookup."""
     headers: dict[str, list[str]] = {}
     for name, value in message.items():
-        headers.setdefault(name.lower(), []).append(str(value))
+        headers.setdefault(name.lower(), []).append(header_text(value))
     return headers
 
 

@@ -9,6 +9,7 @@ text" rather than raising.
 import email
 import re
 from collections.abc import Iterator
+from email.header import Header, decode_header
 from email.message import Message
 from email.policy import compat32
 
@@ -42,6 +43,30 @@ def load_message(data: bytes | str | Message) -> Message:
     if isinstance(data, str):
         data = data.encode('utf-8', 'surrogateescape')
     return email.message_from_bytes(data[:MAX_MESSAGE_BYTES], policy=compat32)
+
+
+def header_text(value: object) -> str:
+    """A header field's value as text.
+
+    A value holding raw 8-bit bytes (the fields of an SMTPUTF8 report, a
+    server's reply in its own language) comes from the email package as a
+    Header whose str() turns every byte into a replacement character; its
+    chunks keep the bytes, read here as UTF-8, or as Windows-1252 when they
+    are not UTF-8.
+    """
+    if not isinstance(value, Header):
+        return str(value)
+    text = []
+    for chunk, charset in decode_header(value):
+        if isinstance(chunk, str):
+            text.append(chunk)
+            continue
+        try:
+            text.append(chunk.decode(
+                'utf-8' if charset in (None, 'unknown-8bit') else charset))
+        except (LookupError, UnicodeDecodeError):
+            text.append(chunk.decode('cp1252', 'replace'))
+    return ''.join(text)
 
 
 def content_type(part: Message) -> str:
