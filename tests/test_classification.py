@@ -144,6 +144,9 @@ CASES = [
      samples.rfc3464(R, '5.1.1', '550 5.1.1 user unknown: this account has '
                      'been disabled'),
      'hard', 'count', 'user-unknown-status'),
+    ('user-unknown-but-the-account-is-disabled-in-german',
+     samples.rfc3464(R, '5.1.1', '550 5.1.1 User unknown; Konto deaktiviert'),
+     'hard', 'count', 'user-unknown-status'),
     ('user-unknown-but-a-spam-filter-answered',
      samples.rfc3464(R, '5.1.1', '550 5.1.1 recipient rejected by the '
                      'content filter: user unknown'),
