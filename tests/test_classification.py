@@ -147,6 +147,13 @@ CASES = [
     ('user-unknown-but-the-account-is-disabled-in-german',
      samples.rfc3464(R, '5.1.1', '550 5.1.1 User unknown; Konto deaktiviert'),
      'hard', 'count', 'user-unknown-status'),
+    ('user-unknown-but-try-again-later',
+     samples.rfc3464(R, '5.1.1', '550 5.1.1 User unknown - try again later'),
+     'hard', 'count', 'user-unknown-status'),
+    ('user-unknown-but-over-its-storage-allocation',
+     samples.rfc3464(R, '5.1.1', '550 5.1.1 User unknown (the mailbox is over '
+                     'its storage allocation)'),
+     'hard', 'count', 'user-unknown-status'),
     ('user-unknown-but-a-spam-filter-answered',
      samples.rfc3464(R, '5.1.1', '550 5.1.1 recipient rejected by the '
                      'content filter: user unknown'),
