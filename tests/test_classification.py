@@ -106,6 +106,9 @@ CASES = [
      samples.rfc3464(R, '5.1.6', '551 5.1.6 User has moved; please try '
                      '<bart@example.net>'),
      'hard', 'count', 'has-moved-status'),
+    ('a-bare-recipient-rejected-at-rcpt-only-counts',
+     samples.postfix_prose(R, '550 <bart@example.org>: Recipient rejected'),
+     'hard', 'count', 'mailbox-not-found'),
     ('mailbox-unavailable-is-ambiguous',
      samples.postfix_prose(R, '550 Requested action not taken: mailbox '
                               'unavailable', command='end of DATA'),
