@@ -109,6 +109,13 @@ CASES = [
     ('a-bare-recipient-rejected-at-rcpt-only-counts',
      samples.postfix_prose(R, '550 <bart@example.org>: Recipient rejected'),
      'hard', 'count', 'mailbox-not-found'),
+    ('full-under-a-disabled-code-is-full',
+     samples.rfc3464(R, '5.2.1', '550 5.2.1 <bart@example.org>: Recipient '
+                     'address rejected: Mailbox is full'),
+     'soft', 'record', 'mailbox-full'),
+    ('bad-address-syntax-is-not-a-missing-mailbox',
+     samples.rfc3464(R, '5.1.3', '553 5.1.3 Bad recipient address syntax'),
+     'soft', 'record', 'system-error'),
     ('mailbox-unavailable-is-ambiguous',
      samples.postfix_prose(R, '550 Requested action not taken: mailbox '
                               'unavailable', command='end of DATA'),
