@@ -339,3 +339,28 @@ def test_raw_8bit_report_fields_are_read_as_text(classifier):
         [decision] = classifier.classify(message)[1]
         assert 'Adresse inexistante: Zoë' in decision.recipient.diagnostic
         assert decision.rule == 'user-unknown-in-another-language'
+
+
+PERSONS_REPLY = (
+    'From: Bart <bart@example.org>\nTo: ant-bounces@example.com\n'
+    '{extra}Subject: {subject}\nMessage-ID: <r1@example.org>\n\n'
+    'Why did I get this? It said 550 5.1.1 user unknown for '
+    'carl@example.net.\n')
+
+
+@pytest.mark.parametrize('extra, subject, read', [
+    # A person's words are no notice, whatever they quote.
+    ('', 'hello', []),
+    ('', 'Re: Undelivered Mail Returned to Sender', []),
+    # Sent with a null envelope sender, as Mailman's LMTP runner records
+    # it, or with a bounce's subject: a mail system's notice.
+    ('X-MailFrom: \n', 'hello', ['carl@example.net']),
+    ('Return-Path: <>\n', 'hello', ['carl@example.net']),
+    ('', 'Unzustellbar: hello', ['carl@example.net']),
+    ('', 'メールエラー通知', ['carl@example.net']),
+])
+def test_prose_names_failed_recipients_only_in_a_mail_systems_notice(
+        classifier, extra, subject, read):
+    message = PERSONS_REPLY.format(extra=extra, subject=subject)
+    _report, decisions = classifier.classify(message.encode())
+    assert [d.recipient.address for d in decisions] == read

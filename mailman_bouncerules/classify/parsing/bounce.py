@@ -35,11 +35,20 @@ _INLINE_TO = re.compile(r'^To:[ \t]*(.+)$', re.MULTILINE)
 _SYSTEM_SENDER = re.compile(
     r'(?:^|\s)(?:mailer-daemon|postmaster|mail-daemon|maildaemon|'
     r'mail\.delivery|double-bounce)@|^$', re.IGNORECASE)
+# A person's reply or forward ("Re: delivery failed?") is no notice.
+_REPLY_SUBJECT = re.compile(r'\s*(?:re|aw|sv|vs|antw|odp|fwd?|wg|tr|rv)\s*:',
+                            re.IGNORECASE)
 _BOUNCE_SUBJECT = re.compile(
     r'undeliver|undelivered|delivery (?:status|failure|report|has failed|'
     r'notification)|returned mail|mail delivery failed|failure notice|'
     r'could not be delivered|not delivered|delivery problem|nondeliverable|'
-    r'non-delivery|rejected|delayed mail|warning: could not send',
+    r'non-delivery|rejected|delayed mail|warning: could not send|'
+    r'\bfail(?:ed|ure)\b|\bbounced?\b|delivery error|mail error|'
+    # The subjects of Exchange's and Outlook's reports in other languages,
+    # and Japanese providers' "mail error" notices.
+    r'unzustellbar|non remis|no se puede entregar|non recapitabile|'
+    r'onbestelbaar|n[ãa]o (?:é|e) poss[íi]vel entregar|niedostarczalne|'
+    r'не доставлено|配信不能|无法传递|退信|メールエラー|配信エラー|送信エラー|不達',
     re.IGNORECASE)
 
 
@@ -113,13 +122,19 @@ def _parse(message: Message, reading: Reading) -> BounceReport:
     for text in status_texts:
         recipients.extend(islice(dsn.recipient_blocks(text),
                                  enough - len(recipients)))
-    prose = [] if reading.out_of_time() else list(freetext.recipients_in_text(
-        notice, with_preamble=not recipients,
-        ignored=_addresses_in(headers, 'from', 'sender', 'return-path'),
-        unlikely=_addresses_in(headers, 'to', 'cc', 'reply-to'),
-        known=_addresses_in(headers, 'x-failed-recipients')[:enough],
-        subject=subject, limit=enough))
     looks_like_bounce = _looks_like_bounce(headers, subject)
+    # Prose alone names failed recipients only in a notice from a mail
+    # system: a person's reply that quotes "550 5.1.1 user unknown for
+    # carl@..." is no bounce of carl's.
+    prose = [] if reading.out_of_time() or not (
+        recipients or looks_like_bounce or _from_null_sender(headers)
+    ) else list(
+        freetext.recipients_in_text(
+            notice, with_preamble=not recipients,
+            ignored=_addresses_in(headers, 'from', 'sender', 'return-path'),
+            unlikely=_addresses_in(headers, 'to', 'cc', 'reply-to'),
+            known=_addresses_in(headers, 'x-failed-recipients')[:enough],
+            subject=subject, limit=enough))
     if (not recipients and not looks_like_bounce
             and kinds.is_auto_reply(message)):
         report.kind = Kind.AUTOREPLY
@@ -203,8 +218,20 @@ def _addresses_in(headers: dict[str, list[str]], *names: str) -> tuple[str, ...]
 def _looks_like_bounce(headers: dict[str, list[str]], subject: str) -> bool:
     """Sent by a mail system about a failure, going by its envelope."""
     sender = ' '.join(_addresses_in(headers, 'from', 'return-path'))
-    return bool(_SYSTEM_SENDER.search(sender) or _BOUNCE_SUBJECT.search(subject)
+    return bool(_SYSTEM_SENDER.search(sender)
+                or (_BOUNCE_SUBJECT.search(subject)
+                    and not _REPLY_SUBJECT.match(subject))
                 or 'x-failed-recipients' in headers)
+
+
+def _from_null_sender(headers: dict[str, list[str]]) -> bool:
+    """Sent with an empty envelope sender, as notifications are (RFC 5321
+    section 4.5.5) and auto-replies should be (RFC 3834): Mailman's LMTP
+    runner keeps the envelope sender as X-MailFrom, a delivering MTA as
+    Return-Path."""
+    return any(value.strip() in ('', '<>')
+               for name in ('return-path', 'x-mailfrom')
+               for value in headers.get(name, ()))
 
 
 def _found_by_stock(message: Message, notice: str) -> list[RecipientReport]:
