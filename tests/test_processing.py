@@ -154,6 +154,26 @@ def test_user_unknown_removes_at_once_without_goodbye(ant):
     assert 'user-unknown' in notices[0].msg.get_payload()
 
 
+def test_a_dead_forwarding_target_counts_and_never_removes(ant):
+    """The DSN's Original-Recipient is the member, its Final-Recipient the
+    address the member's mail was forwarded to, and that one is unknown:
+    the member's own address exists."""
+    mlist, member = ant
+    campaign = send_campaign(mlist, 1)
+    notice = samples.rfc3464(
+        BART, '5.1.1', '550 5.1.1 <bart.new@other.example>: Recipient '
+        'address rejected: User unknown', original_id=campaign).replace(
+        b'Final-Recipient: rfc822; ' + BART.encode(),
+        b'Final-Recipient: rfc822; bart.new@other.example')
+    bounce(mlist, notice)
+    assert member.delivery_status == DeliveryStatus.enabled
+    assert (state(mlist, BART).state, state(mlist, BART).run) == ('hard', 1)
+    [event] = events(mlist)
+    assert (event.rule, event.action) == ('user-unknown', 'count')
+    assert 'failed further on, at bart.new@other.example' in event.detail
+    assert sent_probes() == []
+
+
 def test_no_owner_notice_when_list_says_no(ant):
     mlist, _member = ant
     mlist.bounce_notify_owner_on_removal = False

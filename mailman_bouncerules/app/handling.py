@@ -10,6 +10,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from email.message import Message
 
@@ -31,7 +32,7 @@ from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing.codes import first_smtp_code, first_status
 from mailman_bouncerules.classify.report import BounceReport, RecipientReport
 from mailman_bouncerules.classify.rules.ruleset import Decision
-from mailman_bouncerules.interfaces import IClassifier, Kind
+from mailman_bouncerules.interfaces import Action, IClassifier, Kind
 from mailman_bouncerules.model.storage import (
     insert_ignoring_duplicates,
     normalize_message_id,
@@ -187,6 +188,9 @@ class BounceHandler:
             log.info('bouncerules: a bounce names a non-member of %s (%s)',
                      mlist.list_id, decision.explain())
             return
+        if decision.action == Action.UNSUBSCRIBE and \
+                email.lower() != recipient.address.lower():
+            decision = _failed_further_on(decision)
         verified = verified_email is not None and \
             email.lower() == verified_email.lower()
         if verified and token is not None:
@@ -205,6 +209,18 @@ class BounceHandler:
                                    received_at, evidence=evidence,
                                    probe=probe if evidence is EvidenceLevel.PROBE
                                    else None)
+
+
+def _failed_further_on(decision: Decision) -> Decision:
+    """The decision for a member whose own address was not the one that
+    failed: the bounce names an address the member's mail went on to (a
+    forward's target, an alias's mailbox), reached through the DSN's
+    Original-Recipient, a VERP address or a token.  The member's address
+    exists, so the failure is counted, never a removal at once (as for
+    Exim's hidden redirects)."""
+    return replace(decision, action=Action.COUNT, evidence=replace(
+        decision.evidence, facts=decision.evidence.facts + (
+            'failed further on, at %s' % decision.recipient.address,)))
 
 
 @public

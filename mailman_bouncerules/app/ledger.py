@@ -171,7 +171,8 @@ class Ledger:
                    and self._count(state, campaign))
         event = self.record_event(email, EventName.BOUNCE, at, decision=decision,
                                   campaign=campaign, attribution=attribution,
-                                  counted=counted, evidence=evidence)
+                                  counted=counted, evidence=evidence,
+                                  detail=str(decision.evidence) or None)
         zope.event.notify(BounceClassified(self.mlist, email, decision,
                                            campaign, counted))
         breaker = CircuitBreaker(self.mlist, self.store)
