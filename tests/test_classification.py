@@ -364,3 +364,54 @@ def test_prose_names_failed_recipients_only_in_a_mail_systems_notice(
     message = PERSONS_REPLY.format(extra=extra, subject=subject)
     _report, decisions = classifier.classify(message.encode())
     assert [d.recipient.address for d in decisions] == read
+
+
+NOTICE = ('From: MAILER-DAEMON@relay.example.com\nTo: ant-bounces@example.com\n'
+          'Subject: Returned mail: see transcript for details\n'
+          'Message-ID: <n1@relay.example.com>\n\n{body}')
+
+
+def decided(classifier, body):
+    _report, decisions = classifier.classify(
+        NOTICE.format(body=body).encode())
+    return {d.recipient.address: (d.classification, d.action, d.rule)
+            for d in decisions}
+
+
+def test_a_permanent_answer_outweighs_connection_words(classifier):
+    """The receiving server answered 550 to RCPT TO: the words about
+    connecting are the notice's boilerplate, not this failure."""
+    assert decided(classifier, (
+        'Unable to deliver message to the following recipients, due to '
+        'being unable to connect successfully to the destination mail '
+        'server.\n\nbart@example.org\n\nRemote host said: 550 5.1.1 No such '
+        'user here (in reply to RCPT TO command)\n')) == {
+        R: ('hard', 'unsubscribe', 'user-unknown')}
+    assert decided(classifier, (
+        '<bart@example.org>: connect to mx.example.org[192.0.2.1]:25: '
+        'Connection timed out\n'))[R][2] == 'network-error'
+
+
+def test_user_unknown_beside_a_deferral_is_counted_not_removed(classifier):
+    assert decided(classifier, (
+        '   ----- Transcript of session follows -----\n'
+        'While talking to mx.example.org:\n'
+        '>>> RCPT To:<bart@example.org>\n'
+        '<<< 550 <bart@example.org>, User Unknown\n'
+        '550 <bart@example.org>... User unknown\n'
+        '421 example.org (smtp)... Deferred: Connection timed out during '
+        'user open with example.org\n')) == {
+        R: ('hard', 'count', 'user-unknown-unconfirmed')}
+
+
+def test_sendmails_host_line_belongs_to_the_address_below_it(classifier):
+    """'550 example.net (smtp)... 550 Host unknown' is written just before
+    the address it is about: not part of the recipient above."""
+    found = decided(classifier, (
+        '554 <bart@example.org>... Remote protocol error: Connection reset '
+        'by peer during result wait with example.org\n'
+        '550 example.net (smtp)... 550 Host unknown\n'
+        '554 <carl@example.net>... 550 Host unknown (Authoritative answer '
+        'from name server)\n'))
+    assert found[R][:2] == ('soft', 'record')
+    assert found['carl@example.net'][:2] == ('hard', 'count')

@@ -205,8 +205,13 @@ _RCPT_BEFORE = re.compile(r'RCPT TO:[ \t]*<?$', re.IGNORECASE)
 # notices that repeat one address over and over).
 _MAX_MENTIONS = 4
 _MAX_LINE = 1000
-# Transcript lines that introduce the reply naming an address below them.
-_COMMAND_LINE = re.compile(r'[ \t]*(?:>>>|\.\.\. while talking to)[^\n]*\n$')
+# Transcript lines that introduce the reply naming an address below them,
+# and Sendmail's line about the host that address is at, which it writes
+# just before it ("550 example.org (smtp)... 550 Host unknown").
+_COMMAND_LINE = re.compile(
+    r'[ \t]*(?:>>>|\.\.\. while talking to|'
+    r'\d{3} [a-z0-9][a-z0-9.-]* \([a-z0-9-]+\)\.\.\. )[^\n]*\n$',
+    re.IGNORECASE)
 
 
 def _block_start(text: str, position: int) -> int:
