@@ -415,3 +415,17 @@ def test_sendmails_host_line_belongs_to_the_address_below_it(classifier):
         'from name server)\n'))
     assert found[R][:2] == ('soft', 'record')
     assert found['carl@example.net'][:2] == ('hard', 'count')
+
+
+def test_an_smtputf8_report_is_read_per_recipient(classifier):
+    """RFC 6533: message/global-delivery-status, utf-8 address types and
+    raw UTF-8 in the fields; the email package parses it as one message
+    whose body holds the per-recipient fields."""
+    address = 'bärt@exämple.org'
+    message = samples.rfc3464(
+        address, '5.1.1', '550 5.1.1 <%s>: user unknown' % address).replace(
+        b'rfc822;', b'utf-8;').replace(
+        b'message/delivery-status', b'message/global-delivery-status')
+    [decision] = classifier.classify(message)[1]
+    assert (decision.recipient.address, decision.recipient.status,
+            decision.rule) == (address, '5.1.1', 'user-unknown')

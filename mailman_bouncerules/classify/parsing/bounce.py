@@ -160,9 +160,14 @@ def _delivery_status_text(part: Message, max_recipients: int) -> str:
         # Already split into header blocks by the email package; writing
         # them back field by field is much cheaper than as_string().  One
         # block per recipient and one for the message: no more are read.
+        # A message/global-delivery-status (RFC 6533) is parsed as one
+        # message: its per-message fields, and the per-recipient ones as
+        # that message's body.
         return '\n\n'.join(
             '\n'.join('%s: %s' % (name, header_text(value))
                       for name, value in block.items())
+            + ('\n\n' + decoded_text(block)
+               if isinstance(block.get_payload(), str) else '')
             for block in payload[:max_recipients + 2]
             if isinstance(block, Message))
     return decoded_text(part)
