@@ -8,6 +8,7 @@ so every decision can be explained by the code and words that caused it.
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from public import public
 from zope.interface import implementer
@@ -115,8 +116,6 @@ class Rule:
                                        repr=False)
     _status_prefixes: tuple = field(default=(), compare=False, repr=False)
     _smtp_tests: tuple = field(default=(), compare=False, repr=False)
-    _searches: tuple = field(default=(), compare=False, repr=False)
-    _gate: tuple | None = field(default=None, compare=False, repr=False)
     _domain_set: frozenset = field(default=frozenset(), compare=False,
                                    repr=False)
     _host_set: frozenset = field(default=frozenset(), compare=False,
@@ -129,12 +128,22 @@ class Rule:
             p[:-1] for p in self.statuses if p.endswith('*')))
         object.__setattr__(self, '_smtp_tests', tuple(
             re.compile(p.replace('*', r'\d*')) for p in self.smtp_codes))
-        object.__setattr__(self, '_searches', tuple(
-            (branch, required_literals(branch.pattern))
-            for regex in self.texts for branch in split_alternatives(regex)))
-        object.__setattr__(self, '_gate', _gate(self._searches))
         object.__setattr__(self, '_domain_set', frozenset(self.domains))
         object.__setattr__(self, '_host_set', frozenset(self.hosts))
+
+    @cached_property
+    def _searches(self) -> tuple[tuple[re.Pattern[str], list[set[str]] | None], ...]:
+        """Each top-level alternative of the words, compiled alone, with the
+        literals it needs.  Worked out when the rule first reads words, not
+        at load: a command that classifies one bounce reaches few rules'
+        words, and this is most of the cost of loading the rules."""
+        return tuple((branch, required_literals(branch.pattern))
+                     for regex in self.texts
+                     for branch in split_alternatives(regex))
+
+    @cached_property
+    def _gate(self) -> tuple[str, ...] | None:
+        return _gate(self._searches)
 
     @property
     def places(self) -> frozenset[str] | None:
