@@ -116,6 +116,13 @@ CASES = [
     ('bad-address-syntax-is-not-a-missing-mailbox',
      samples.rfc3464(R, '5.1.3', '553 5.1.3 Bad recipient address syntax'),
      'soft', 'record', 'system-error'),
+    ('a-domain-that-takes-no-mail',
+     samples.exim(R, 'an MX or SRV record indicated no SMTP service'),
+     'hard', 'count', 'host-unknown'),
+    ('the-receiving-systems-internal-error',
+     samples.rfc3464(R, '5.3.0', '554 5.3.0 <bart@example.org>: Recipient '
+                     'address rejected: Internal system error'),
+     'soft', 'record', 'mailer-error'),
     ('mailbox-unavailable-is-ambiguous',
      samples.postfix_prose(R, '550 Requested action not taken: mailbox '
                               'unavailable', command='end of DATA'),
