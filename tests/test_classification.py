@@ -436,3 +436,25 @@ def test_an_smtputf8_report_is_read_per_recipient(classifier):
     [decision] = classifier.classify(message)[1]
     assert (decision.recipient.address, decision.recipient.status,
             decision.rule) == (address, '5.1.1', 'user-unknown')
+
+
+def test_a_pipelined_refusal_after_data_answered_rcpt_to(classifier):
+    """PIPELINING: the RCPT TO's refusal shows after '>>> DATA', and DATA's
+    own reply says no recipient was valid.  A lone reply to DATA stays a
+    reply to DATA (a filter's)."""
+    transcript = (
+        '   ----- Transcript of session follows -----\n'
+        '... while talking to mx.example.org.:\n'
+        '>>> DATA\n'
+        '<<< 550 5.1.1 <bart@example.org>... User unknown\n'
+        '550 5.1.1 <bart@example.org>... User unknown\n'
+        '{data_reply}')
+    pipelined = decided(classifier, transcript.format(
+        data_reply='<<< 554 5.5.1 Error: no valid recipients\n'))
+    assert pipelined == {R: ('hard', 'unsubscribe', 'user-unknown')}
+    assert classifier.classify(NOTICE.format(body=transcript.format(
+        data_reply='<<< 554 5.5.1 Error: no valid recipients\n')).encode()
+    )[1][0].recipient.smtp_command == 'RCPT'
+    alone = classifier.classify(NOTICE.format(body=transcript.format(
+        data_reply='')).encode())[1][0]
+    assert alone.recipient.smtp_command == 'DATA'

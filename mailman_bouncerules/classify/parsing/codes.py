@@ -90,6 +90,7 @@ _COMMAND_PHRASES = (
 )
 _TRANSCRIPT = re.compile(r'^[ \t]*>>>[ \t]*(DATA|RCPT TO|MAIL FROM|HELO|EHLO|QUIT|\.)'
                          r'|^[ \t]*<<<[ \t]*([45]\d\d)', re.IGNORECASE | re.MULTILINE)
+_NO_RECIPIENTS = re.compile(r'no (?:valid )?recipients|need RCPT', re.IGNORECASE)
 _COMMAND_NAMES = {'data': 'DATA', '.': 'DATA', 'rcpt to': 'RCPT', 'rcpt': 'RCPT',
                   'recipient': 'RCPT', 'mail from': 'MAIL', 'mail': 'MAIL',
                   'sender': 'MAIL',
@@ -100,12 +101,28 @@ def smtp_command(text: str | None) -> str | None:
     """'RCPT', 'DATA', 'MAIL' or 'HELO' if the text tells, else None."""
     if not text:
         return None
-    last_command = None
+    last_command, answered = None, None
     for match in _TRANSCRIPT.finditer(text):
         if match.group(1):
+            if answered is not None:
+                break
             last_command = match.group(1).lower()
+        elif answered is not None:
+            # With PIPELINING (RFC 2920) the client sends RCPT TO and DATA
+            # at once, and its transcript shows the RCPT TO's refusal after
+            # ">>> DATA"; the second reply, DATA's own, then says that no
+            # recipient was valid.
+            line_end = text.find('\n', match.end())
+            if _NO_RECIPIENTS.search(text, match.end(),
+                                     len(text) if line_end < 0 else line_end):
+                return 'RCPT'
+            break
         elif last_command is not None:
-            return _COMMAND_NAMES.get(last_command)
+            answered = _COMMAND_NAMES.get(last_command)
+            if answered != 'DATA':
+                return answered
+    if answered is not None:
+        return answered
     for pattern in _COMMAND_PHRASES:
         phrase = pattern.search(text)
         if phrase:
