@@ -458,3 +458,27 @@ def test_a_pipelined_refusal_after_data_answered_rcpt_to(classifier):
     alone = classifier.classify(NOTICE.format(body=transcript.format(
         data_reply='')).encode())[1][0]
     assert alone.recipient.smtp_command == 'DATA'
+
+
+QUOTED_POST = ('From: dave@example.com\nTo: ant@example.com\n'
+               'Subject: why does this bounce?\nMessage-ID: <post-9@example.com>\n'
+               '\nI keep getting this:\n<carl@example.net>: host mx.example.net'
+               '[192.0.2.7] said: 550 5.1.1 <carl@example.net>: Recipient '
+               'address rejected: User unknown (in reply to RCPT TO command)\n')
+
+
+@pytest.mark.parametrize('marker', [
+    '===== Begin of the returned message =====\n',
+    '',     # the original's header block, inline, with nothing before it
+])
+def test_a_returned_post_quoting_a_bounce_names_no_one(classifier, marker):
+    """A list about mail gets posts that quote bounces: the returned copy
+    of such a post is the original, not the notice, even when the MTA
+    marks it with no words we know."""
+    body = ('Your message could not be delivered to bart@example.org.\n'
+            'Reason: 550 5.1.1 <bart@example.org>: Recipient address '
+            'rejected: User unknown (in reply to RCPT TO command)\n\n'
+            + marker + QUOTED_POST)
+    report, decisions = classifier.classify(NOTICE.format(body=body).encode())
+    assert [d.recipient.address for d in decisions] == [R]
+    assert report.original.message_id == '<post-9@example.com>'

@@ -28,12 +28,19 @@ from mailman_bouncerules.classify.report import RecipientReport
 # phrases in the `ruled` group count only after a rule of dashes; the
 # others are tried first.
 _RETURNED_MARKER = re.compile(
-    r'^(?P<lead>[ \t>|-]*+)(?:'
+    r'^(?P<lead>[ \t>|=-]*+)(?:'
     r'Original message (?:follows|headers?)|'
     r'(?:Your|The) (?:original )?message '
     r'(?:reads|follows|is attached|headers? follows?)\b|'
     r'Message headers follow|'
+    r'(?:Begin|Start) of (?:the )?(?:returned|original|undelivered) message|'
     r'Received: from [^\n]*\S|Return-Path:[ \t]*<|'
+    # The original's own header block, returned inline without a word
+    # before it: three header lines in a row, starting as a message does
+    # (not "To:" or "Subject:", which notices write to say which message).
+    r'(?:From|Date|Message-ID):[^\n]*\n(?:(?:From|To|Cc|'
+    r'Subject|Date|Message-ID|MIME-Version|Reply-To|Sender|Content-Type|'
+    r'In-Reply-To|References):[^\n]*\n){2}|'
     r'(?P<ruled>This is a copy of|Below this line|Original message|'
     r'Undelivered message|The (?:header|text|original message)|'
     r'Message header|Returned message|Unsent message|Forwarded message))',
