@@ -123,6 +123,15 @@ CASES = [
      samples.rfc3464(R, '5.3.0', '554 5.3.0 <bart@example.org>: Recipient '
                      'address rejected: Internal system error'),
      'soft', 'record', 'mailer-error'),
+    # Checked at RCPT TO, as servers that delay their sender checks do:
+    # words about the sender's address are about the list, not the member.
+    ('the-senders-address-does-not-exist',
+     samples.postfix_prose(R, '550 The address of the sender does not exist'),
+     'soft', 'record', 'sender-rejected'),
+    ('the-sender-account-does-not-exist',
+     samples.postfix_prose(R, '550 Sender account does not exist on this '
+                              'server'),
+     'soft', 'record', 'sender-rejected'),
     ('mailbox-unavailable-is-ambiguous',
      samples.postfix_prose(R, '550 Requested action not taken: mailbox '
                               'unavailable', command='end of DATA'),
