@@ -132,6 +132,9 @@ CASES = [
      samples.postfix_prose(R, '550 Sender account does not exist on this '
                               'server'),
      'soft', 'record', 'sender-rejected'),
+    ('mailbox-unavailable-because-the-sender-is-blocked',
+     samples.postfix_prose(R, '550 Mailbox unavailable: sender blocked'),
+     'soft', 'record', 'sender-rejected'),
     ('mailbox-unavailable-is-ambiguous',
      samples.postfix_prose(R, '550 Requested action not taken: mailbox '
                               'unavailable', command='end of DATA'),
