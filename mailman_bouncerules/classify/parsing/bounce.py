@@ -166,11 +166,19 @@ def _delivery_status_text(part: Message, max_recipients: int) -> str:
         return '\n\n'.join(
             '\n'.join('%s: %s' % (name, header_text(value))
                       for name, value in block.items())
-            + ('\n\n' + decoded_text(block)
-               if isinstance(block.get_payload(), str) else '')
+            + ('\n\n' + decoded_text(block) if _has_body(block) else '')
             for block in payload[:max_recipients + 2]
             if isinstance(block, Message))
     return decoded_text(part)
+
+
+def _has_body(block: Message) -> bool:
+    """Does a report's header block carry text after its fields?  A
+    message/global-delivery-status one does (its per-recipient fields), as
+    does one cut short by a malformed continuation line; an ordinary
+    block's body is empty and is not decoded."""
+    body = block.get_payload()
+    return isinstance(body, str) and bool(body.strip())
 
 
 def _returned_headers(part: Message) -> Message | None:
