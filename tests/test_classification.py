@@ -494,3 +494,15 @@ def test_a_returned_post_quoting_a_bounce_names_no_one(classifier, marker):
     report, decisions = classifier.classify(NOTICE.format(body=body).encode())
     assert [d.recipient.address for d in decisions] == [R]
     assert report.original.message_id == '<post-9@example.com>'
+
+
+def test_an_auto_reply_from_an_international_address_names_it(classifier):
+    """Raw UTF-8 in From and Subject is read as text here too (the same
+    reading as a report's fields), not dropped."""
+    message = ('From: Bärt <bärt@exämple.org>\nTo: ant-bounces@example.com\n'
+               'Subject: Abwesenheit: hallo\nAuto-Submitted: auto-replied\n\n'
+               'Bin weg.\n').encode()
+    [decision] = classifier.classify(message)[1]
+    assert (decision.recipient.address, decision.recipient.diagnostic,
+            decision.rule) == ('bärt@exämple.org',
+                               'auto-reply: Abwesenheit: hallo', 'auto-reply')

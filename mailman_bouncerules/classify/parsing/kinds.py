@@ -5,6 +5,7 @@ from email.message import Message
 
 from mailman_bouncerules.classify.parsing.codes import strip_address
 from mailman_bouncerules.classify.parsing.dsn import field_blocks
+from mailman_bouncerules.classify.parsing.mime import header_text
 from mailman_bouncerules.classify.report import RecipientReport
 
 _FEEDBACK_REPORT_TYPE = re.compile(r'report-type\s*=\s*"?feedback-report',
@@ -42,9 +43,10 @@ def feedback_recipients(message: Message, feedback_text: str | None,
                                        'Original-Rcpt-To'))
     for header in ('X-HmXmrOriginalRecipient', 'To'):
         if returned_headers is not None and not any(addresses):
-            addresses.append(strip_address(returned_headers.get(header, '')))
+            addresses.append(strip_address(header_text(
+                returned_headers.get(header, ''))))
     if not any(addresses) and message.get('X-Apple-Unsubscribe'):
-        addresses.append(strip_address(message.get('From', '')))
+        addresses.append(strip_address(header_text(message.get('From', ''))))
     unique = list(dict.fromkeys(a for a in addresses if a))
     return [RecipientReport(address=address, action='failed',
                             diagnostic=_feedback_type(feedback_text))
@@ -76,9 +78,10 @@ def is_auto_reply(message: Message) -> bool:
 
 
 def auto_reply_recipient(message: Message) -> list[RecipientReport]:
-    address = strip_address(str(message.get('From', '')))
+    address = strip_address(header_text(message.get('From', '')))
     if address is None:
         return []
     return [RecipientReport(address=address, action='failed',
                             diagnostic='auto-reply: %s'
-                            % ' '.join(str(message.get('Subject', '')).split()))]
+                            % ' '.join(header_text(message.get('Subject', ''))
+                                       .split()))]
