@@ -90,7 +90,7 @@ def count(folder):
         'preserved_and_recorded': len(preserved & seen),
         'preserved_after_repeated_crashes': len(preserved),
         'preserved_otherwise': preserved_otherwise,
-        'members_with_events': len(events) + len(preserved),
+        'members_with_events': len(events),
         'most_events_per_member': max((n for _e, n in events), default=0),
         'queued': len(config.switchboards['bounces'].files),
         'shunted': len(config.switchboards['shunt'].files),
