@@ -113,6 +113,7 @@ class EventName(StrEnum):
     PROBE_CLOSED = 'probe-closed'
     PROBE_EXPIRED = 'probe-expired'
     PROBE_BUDGET = 'probe-budget'       # owners told the budget is spent
+    SUSPICIOUS = 'suspicious-report'    # owners told of a many-member notice
 
 
 @public

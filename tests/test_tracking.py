@@ -25,7 +25,12 @@ from mailman_bouncerules.app.admin import ListAdmin
 from mailman_bouncerules.app.campaigns import find_campaign
 from mailman_bouncerules.app.pixel import GIF, add_pixel
 from mailman_bouncerules.app.settings import pushed
-from mailman_bouncerules.app.tokens import make_token, split_token, verify
+from mailman_bouncerules.app.tokens import (
+    TokenPurpose,
+    make_token,
+    split_token,
+    verify,
+)
 from mailman_bouncerules.app.tracking import recipient_ids, resolve
 from mailman_bouncerules.model.tables import Event, Open
 from mailman_bouncerules.runners.tracker import READ_TIMEOUT, TrackerRunner
@@ -153,10 +158,21 @@ def test_each_copy_carries_its_token(tracked, smtp):
     assert set(copies) == {BART, CRIS}
     for recipient, copy in copies.items():
         token = copy['X-BounceRules-Token']
-        assert copy['X-MailFrom'] == 'ant-bounces+%s@example.com' % token
         campaign, email = resolve(config.db.store, token, 'ant.example.com')
         assert (email, campaign.message_id) == (recipient,
                                                 'post-1@example.com')
+        # The envelope sender carries the copy's return token: it names
+        # the same copy, shows nowhere in the copy, and the public token
+        # does not pass for it (nor the other way round).
+        sender = copy['X-MailFrom']
+        assert sender.startswith('ant-bounces+') and token not in sender
+        returned = sender[len('ant-bounces+'):].partition('@')[0]
+        assert returned not in copy.as_string().replace(sender, '')
+        assert resolve(config.db.store, returned, 'ant.example.com',
+                       purpose=TokenPurpose.RETURN) == (campaign, email)
+        assert resolve(config.db.store, returned, 'ant.example.com') is None
+        assert resolve(config.db.store, token, 'ant.example.com',
+                       purpose=TokenPurpose.RETURN) is None
         html = [p for p in copy.walk() if p.get_content_type() == 'text/html']
         assert len(html) == 1
         assert html[0].get_payload(decode=True).decode().count(

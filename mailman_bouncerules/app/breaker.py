@@ -16,10 +16,16 @@ under by spreading forgeries over posts, rules or digests:
 - **cap**: removals plus confirmations in the last day reach
   `daily_cap_share` of the roster (at least `daily_cap_min`).
 
+Only verified failures are counted (the ledger does not show it the
+others): forged notices can neither trip it, and so hold real removals,
+nor make a trip take back what verified bounces did.
+
 A trip holds every removal and confirmation in its scope; a campaign trip
 also takes back those already made in that campaign.  The owners are told
-once per trip.  An admin releases the held decisions (they are applied
-then) or discards them.
+of the first trip at once, and of later ones in one digest a day at most
+(`send_breaker_digests`, from the bounce runner's periodic pass).  An
+admin releases the held decisions (they are applied then) or discards
+them.
 """
 
 import datetime
@@ -27,11 +33,13 @@ import logging
 import math
 from typing import Any
 
+from mailman.interfaces.listmanager import IListManager
 from mailman.interfaces.mailinglist import IMailingList
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
 from mailman_bouncerules.app.settings import settings
@@ -280,8 +288,43 @@ class CircuitBreaker:
             self.store.flush()
         log.warning('bouncerules: circuit breaker tripped on %s (%s, %s): %s',
                     self.mlist.list_id, kind, domain, what)
-        notices.breaker_tripped(self.mlist, hold, what)
+        if _last_told(self.store, self.mlist.list_id, at) is None:
+            hold.told_at = at
+            notices.breaker_tripped(self.mlist, hold, what)
         return hold
+
+
+def _last_told(store: Session, list_id: str,
+               at: datetime.datetime) -> datetime.datetime | None:
+    """When the list's owners were last told of a trip, if in the last
+    day."""
+    return store.scalar(select(func.max(Hold.told_at)).filter(
+        Hold.list_id == list_id,
+        Hold.told_at > at - datetime.timedelta(days=1)))
+
+
+@public
+def send_breaker_digests(store: Session,
+                         at: datetime.datetime | None = None) -> int:
+    """Tell each list's owners, in one message, of the trips they were not
+    told of, once their last notice is a day old.  Returns how many
+    digests went."""
+    at = at or now()
+    untold = store.scalars(select(Hold).filter(Hold.told_at.is_(None))
+                           .order_by(Hold.id)).all()
+    by_list: dict[str, list[Hold]] = {}
+    for hold in untold:
+        by_list.setdefault(hold.list_id, []).append(hold)
+    sent = 0
+    for list_id, holds in by_list.items():
+        mlist = getUtility(IListManager).get_by_list_id(list_id)
+        if mlist is None or _last_told(store, list_id, at) is not None:
+            continue
+        for hold in holds:
+            hold.told_at = at
+        notices.breaker_digest(mlist, holds)
+        sent += 1
+    return sent
 
 
 def _scope_words(scope: str) -> str:

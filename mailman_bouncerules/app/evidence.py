@@ -50,3 +50,8 @@ _DESCRIBED = {
     EvidenceLevel.PROBE: 'verified by probe',
     EvidenceLevel.UNVERIFIED: 'unverified',
 }
+
+
+# The levels a history row may record that count as verified.
+VERIFIED_LEVELS = tuple(level.value for level in EvidenceLevel
+                        if level.verified)

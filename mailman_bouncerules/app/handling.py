@@ -7,6 +7,7 @@ a crash anywhere leaves nothing half applied.
 """
 
 import hashlib
+import hmac
 import logging
 import re
 from collections.abc import Iterable
@@ -20,24 +21,37 @@ from mailman.interfaces.mailinglist import IMailingList
 from mailman.interfaces.member import IMember
 from mailman.utilities.datetime import now
 from public import public
+from sqlalchemy.orm import Session
 from zope.component import getUtility
 
 from mailman_bouncerules.app.campaigns import attribute, campaign_kind, latest_campaign
 from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.ledger import Ledger
-from mailman_bouncerules.app.probes import probe_named
+from mailman_bouncerules.app.probes import Prober, probe_named
+from mailman_bouncerules.app.settings import settings
+from mailman_bouncerules.app.tokens import TokenPurpose, site_secret
 from mailman_bouncerules.app.tracking import resolve
 from mailman_bouncerules.app.untrusted import printable
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing.codes import first_smtp_code, first_status
 from mailman_bouncerules.classify.report import BounceReport, RecipientReport
 from mailman_bouncerules.classify.rules.ruleset import Decision
-from mailman_bouncerules.interfaces import Action, IClassifier, Kind
+from mailman_bouncerules.interfaces import (
+    Action,
+    Classification,
+    IClassifier,
+    Kind,
+)
 from mailman_bouncerules.model.storage import (
     insert_ignoring_duplicates,
     normalize_message_id,
 )
-from mailman_bouncerules.model.tables import Campaign, Probe, SeenBounce
+from mailman_bouncerules.model.tables import (
+    Campaign,
+    Probe,
+    SeenBounce,
+    SpentEvidence,
+)
 
 log = logging.getLogger('mailman.bounce')
 
@@ -102,20 +116,55 @@ class BounceHandler:
                 maybe_forward(mlist, msg)
             return False
         verp = StandardVERP().get_verp(mlist, msg)
-        candidates = self._token_candidates(mlist, msg, report)
-        token = self._token(mlist, candidates)
-        probe = None if token else probe_named(config.db.store, mlist,
-                                               candidates)
+        envelope = self._envelope_tokens(mlist, msg)
+        returned = self._resolve(mlist, envelope, TokenPurpose.RETURN)
+        named = returned or self._resolve(
+            mlist, envelope + [report.original.token or ''], TokenPurpose.OPEN)
+        probe = None if returned else probe_named(config.db.store, mlist,
+                                                  envelope, received_at)
+        probed = (None if returned or probe else
+                  self._probe_sample(mlist, msg, decisions, received_at))
         single = len(decisions) == 1
         for decision in decisions:
             self._apply(mlist, report, decision, verp, received_at,
-                        single=single, token=token, probe=probe)
+                        single=single, named=named,
+                        returned=returned is not None, probe=probe,
+                        may_probe=probed is None
+                        or decision.recipient.address in probed)
         return True
 
-    def _token_candidates(self, mlist: IMailingList, msg: Message,
-                          report: BounceReport) -> list[str]:
-        """Tokens the bounce carries: in the VERP address it was sent to,
-        or in the returned original's X-BounceRules-Token header."""
+    def _probe_sample(self, mlist: IMailingList, msg: Message,
+                      decisions: list[Decision],
+                      at: datetime) -> set[str] | None:
+        """The addresses an unverified notice may have probed: all (None)
+        when it names at most `probe_sample` of them; else that many, those
+        with verified failures in the history first, the rest in an order
+        no sender can choose or foresee (keyed by the site secret).
+        Such a notice is a suspicious report: the owners are told."""
+        limit = settings().probe_sample
+        named = sorted({decision.recipient.address for decision in decisions
+                        if decision.classification == Classification.HARD})
+        if len(named) <= limit:
+            return None
+        prober = Prober(mlist, config.db.store)
+        key = site_secret() + bounce_key(msg).encode('utf-8')
+
+        def rank(address: str) -> tuple[bool, str]:
+            return (not prober.failed_verifiably(address), hmac.new(
+                key, address.encode('utf-8'), hashlib.sha256).hexdigest())
+        sample = set(sorted(named, key=rank)[:limit])
+        prober.suspicious_report(len(named), len(sample), _message_id(msg), at)
+        return sample
+
+    def _envelope_tokens(self, mlist: IMailingList, msg: Message) -> list[str]:
+        """Tokens in the address the bounce was sent to
+        (`list-bounces+<token>@`), as the returning system names it.
+
+        Only these can verify: a return or probe token is in no header or
+        body the list sent, so whoever writes it saw the envelope.  The
+        returned original's X-BounceRules-Token is an open token, which
+        anyone who saw the copy (or a reply quoting its pixel) knows.
+        """
         local = mlist.bounces_address.partition('@')[0]
         pattern = re.compile(r'%s%s([a-z2-7]{12,40})@' % (
             re.escape(local), re.escape(config.mta.verp_delimiter)),
@@ -124,15 +173,14 @@ class BounceHandler:
         for header in _ENVELOPE_HEADERS:
             for value in (msg.get_all(header) or ())[:10]:
                 candidates.extend(pattern.findall(str(value)[:2000])[:10])
-        if report.original.token:
-            candidates.append(report.original.token.strip())
-        return candidates
+        return [candidate.lower() for candidate in candidates]
 
-    def _token(self, mlist: IMailingList,
-               candidates: list[str]) -> tuple[Campaign, str] | None:
-        """(campaign, email) named by a valid campaign token of this list."""
+    def _resolve(self, mlist: IMailingList, candidates: list[str],
+                 purpose: TokenPurpose) -> tuple[Campaign, str] | None:
+        """(campaign, email) named by a valid `purpose` token of this list."""
         for candidate in candidates:
-            found = resolve(config.db.store, candidate.lower(), mlist.list_id)
+            found = resolve(config.db.store, candidate.strip().lower(),
+                            mlist.list_id, purpose=purpose)
             if found is not None:
                 return found
         return None
@@ -159,20 +207,28 @@ class BounceHandler:
 
     def _apply(self, mlist: IMailingList, report: BounceReport,
                decision: Decision, verp: Iterable[str], received_at: datetime,
-               single: bool, token: tuple[Campaign, str] | None = None,
-               probe: Probe | None = None,
-               evidence: EvidenceLevel = EvidenceLevel.UNVERIFIED) -> None:
+               single: bool, named: tuple[Campaign, str] | None = None,
+               returned: bool = False, probe: Probe | None = None,
+               evidence: EvidenceLevel = EvidenceLevel.UNVERIFIED,
+               may_probe: bool = True) -> None:
+        """Find the member a decision is about, weigh the evidence, and
+        hand it to the ledger.
+
+        `named`: the (campaign, email) a token names; `returned`: that
+        token was the copy's return token (it verifies); `probe`: the open
+        probe whose token the bounce was sent to (it verifies).
+        """
         recipient = decision.recipient
         candidates: list[str | None] = [recipient.address,
                                         recipient.original_address]
         # A signed token names the member exactly, whatever address the
         # bounce reports (a forwarding target, a rewritten alias) when it
-        # reports one recipient; with several, only that one is verified.
-        verified_email: str | None = token[1] if token else (
+        # reports one recipient; with several, only that one.
+        named_email: str | None = named[1] if named else (
             str(probe.email) if probe is not None else None)
-        if verified_email is not None and (
-                single or verified_email in candidates):
-            candidates.insert(0, verified_email)
+        if named_email is not None and (
+                single or named_email in candidates):
+            candidates.insert(0, named_email)
         if single:
             # A VERPed -bounces address names the member even when the
             # bounce names a forwarding target instead (not verified: the
@@ -191,24 +247,45 @@ class BounceHandler:
         if decision.action == Action.UNSUBSCRIBE and \
                 email.lower() != recipient.address.lower():
             decision = _failed_further_on(decision)
-        verified = verified_email is not None and \
-            email.lower() == verified_email.lower()
-        if verified and token is not None:
-            evidence = EvidenceLevel.TOKEN
-        elif verified:
-            evidence = EvidenceLevel.PROBE
+        is_named = named_email is not None and \
+            email.lower() == named_email.lower()
         store = config.db.store
-        if evidence is EvidenceLevel.PROBE:
+        if is_named and named is not None and returned:
+            evidence = spend(store, mlist.list_id, EvidenceLevel.TOKEN,
+                             named[0].id, email, decision, received_at)
+        elif is_named and probe is not None:
+            evidence = spend(store, mlist.list_id, EvidenceLevel.PROBE,
+                             probe.id, email, decision, received_at)
+        if probe is not None and is_named and named is None:
             campaign, how = None, 'probe'
         else:
             campaign, how = attribute(store, mlist.list_id, report.original,
                                       received_at, campaign_kind(member),
-                                      by_token=token[0] if token and verified
+                                      by_token=named[0] if named and is_named
                                       else None)
         Ledger(mlist, store).apply(member, email, decision, campaign, how,
                                    received_at, evidence=evidence,
                                    probe=probe if evidence is EvidenceLevel.PROBE
-                                   else None)
+                                   else None, may_probe=may_probe)
+
+
+@public
+def spend(store: Session, list_id: str, level: EvidenceLevel, ref: int,
+          email: str, decision: Decision, at: datetime) -> EvidenceLevel:
+    """The evidence a return or probe token gives this bounce: `level`,
+    once.  A hard failure spends the token (the campaign's copy, or the
+    probe, for that member); a second notice carrying it, a replay or a
+    copy, is unverified.  A soft one (a delay report before the failure)
+    spends nothing."""
+    if decision.classification != Classification.HARD:
+        return level
+    if insert_ignoring_duplicates(store, SpentEvidence, list_id=list_id,
+                                  purpose=level.value, ref=ref,
+                                  email=email.lower(), spent_at=at):
+        return level
+    log.warning('bouncerules: a second hard failure on one %s token for %s '
+                'on %s: unverified', level.value, email, list_id)
+    return EvidenceLevel.UNVERIFIED
 
 
 def _failed_further_on(decision: Decision) -> Decision:

@@ -148,13 +148,20 @@ class Ledger:
     def apply(self, member: IMember, email: str, decision: Decision,
               campaign: Campaign | None, attribution: str, at: datetime.datetime,
               evidence: EvidenceLevel = EvidenceLevel.UNVERIFIED,
-              probe: Probe | None = None) -> MemberState:
+              probe: Probe | None = None,
+              may_probe: bool = True) -> MemberState:
         """Record one classified bounce and act on it.
 
         What follows is the state machine's (machine.py); a removal or
         confirmation it calls for is carried out only on verified
         `evidence`; unverified evidence sends the member a probe instead
-        (see probes.py).  `probe`: the bounce is of that probe.
+        (see probes.py), if `may_probe` (a notice naming many members
+        probes only a sample).  `probe`: the bounce is of that probe.
+
+        Only verified failures reach the circuit breaker: a forged notice
+        can neither trip it (holding real removals) nor make it take back
+        what verified bounces did.  Unverified ones are the owners'
+        "unverified reports", counted from the history.
         """
         state = self.locked_state(email)
         recipient = decision.recipient
@@ -176,7 +183,8 @@ class Ledger:
         zope.event.notify(BounceClassified(self.mlist, email, decision,
                                            campaign, counted))
         breaker = CircuitBreaker(self.mlist, self.store)
-        tripped = breaker.observe(campaign, email, decision, at)
+        tripped = (breaker.observe(campaign, email, decision, at)
+                   if evidence.verified else None)
         if tripped is not None and tripped.campaign_id is not None \
                 and campaign is not None:
             self.holds.take_back(tripped, campaign, at)
@@ -204,7 +212,7 @@ class Ledger:
             if probe is not None and probe_change is not None:
                 carried = self._waiting_decision(probe, decision, change)
             self._enforce(member, email, state, change, carried, campaign,
-                          at, evidence, event, breaker)
+                          at, evidence, event, breaker, may_probe)
         self.mirror(member, state, at)
         return state
 
@@ -222,7 +230,7 @@ class Ledger:
                  change: Change, decision: AnyDecision,
                  campaign: Campaign | None, at: datetime.datetime,
                  evidence: EvidenceLevel, event: Event,
-                 breaker: CircuitBreaker) -> None:
+                 breaker: CircuitBreaker, may_probe: bool) -> None:
         """A bounce called for a removal or confirmation: find the hold
         that covers it (verified evidence only) and carry it out as the
         state machine says."""
@@ -236,7 +244,7 @@ class Ledger:
                     email, at, 'verified evidence (%s)' % evidence.value)
         self.carry_out(member, email, state, change, at, decision=decision,
                        campaign=campaign, evidence=evidence, asked_by=event,
-                       hold=hold)
+                       hold=hold, may_probe=may_probe)
 
     def carry_out(self, member: IMember | None, email: str, state: MemberState,
                   change: Change, at: datetime.datetime, *,
@@ -245,7 +253,7 @@ class Ledger:
                   evidence: EvidenceLevel = EvidenceLevel.UNVERIFIED,
                   asked_by: Event | None = None, hold: Hold | None = None,
                   verified: bool | None = None, notify: bool = True,
-                  probe_note: str = '') -> None:
+                  probe_note: str = '', may_probe: bool = True) -> None:
         """Carry out, or keep back, a removal or confirmation: the state
         machine's `enforce` says which effect; this executes it.
 
@@ -254,7 +262,9 @@ class Ledger:
         `hold`: the circuit-breaker hold that covers the member;
         `asked_by`: the history row that asked (a probe's reason);
         `notify`: whether the owners are told; `probe_note`: what precedes
-        the history's words when a probe is asked for instead.
+        the history's words when a probe is asked for instead;
+        `may_probe`: false when the notice was one suspicious report of
+        many members, of whom this one was not among those probed.
         """
         verified = evidence.verified if verified is None else verified
         newest = 0
@@ -264,7 +274,13 @@ class Ledger:
             standing_of(state), change, verified=verified,
             shadow=self.shadow, held=hold is not None, newest_run=newest)
         take(state, standing)
-        if effect is Effect.PROBE and asked_by is not None:
+        if effect is Effect.PROBE and asked_by is not None and not may_probe:
+            self.record_event(email, EventName.UNVERIFIED, at,
+                              campaign=campaign, evidence=evidence,
+                              detail='would %s on verified evidence; not '
+                              'probed: one unverified notice named many '
+                              'members (a suspicious report)' % change)
+        elif effect is Effect.PROBE and asked_by is not None:
             probe, why = self.prober.request(email, change, asked_by,
                                              campaign, at)
             self.record_event(email, EventName.VERIFYING if probe else (

@@ -88,11 +88,35 @@ def breaker_tripped(mlist: IMailingList, hold: Hold, what: str) -> None:
 
 
 @public
+def breaker_digest(mlist: IMailingList, holds: Sequence[Hold]) -> None:
+    """The trips since the owners were last told, one line each."""
+    lines = '\n'.join(
+        '    hold %d: %s %s, %d of %d recipients failed (%s), %s' % (
+            hold.id, hold.scope, printable(hold.domain), hold.failures,
+            hold.recipients, printable(hold.rule), hold.status)
+        for hold in holds)
+    text = _expand('breaker-digest', mlist, count=len(holds), holds=lines)
+    display_name = mlist.display_name   # noqa: F841 (the subject names it)
+    with _.using(mlist.preferred_language.code):
+        subject = _('Bounce circuit breaker: more trips on ${display_name}')
+    send(mlist, subject, text)
+
+
+@public
 def probe_budget_spent(mlist: IMailingList) -> None:
     text = _expand('probe-budget', mlist)
     display_name = mlist.display_name   # noqa: F841 (the subject names it)
     with _.using(mlist.preferred_language.code):
         subject = _('Bounce verification waits on ${display_name}')
+    send(mlist, subject, text)
+
+
+@public
+def suspicious_report(mlist: IMailingList, named: int, probed: int) -> None:
+    text = _expand('suspicious', mlist, named=named, probed=probed)
+    display_name = mlist.display_name   # noqa: F841 (the subject names it)
+    with _.using(mlist.preferred_language.code):
+        subject = _('Unverified bounce reports on ${display_name}')
     send(mlist, subject, text)
 
 

@@ -19,11 +19,18 @@ the site secret under their own key, and are tied to the waiting change.
 
 Limits, so that a flood of forgeries cannot make the list mail its
 members: at most one probe in flight per member; none again for
-`probe_cooldown_days` to a member whose last probe did not bounce; and a
-per-list budget per hour and per day (a share of the roster, at least
-`probe_min_budget`).  Past the budget probes wait in a queue, sent by the
-bounce runner's periodic pass as the budget frees up, and the owners are
-told once a day.
+`probe_cooldown_days` to a member whose last probe did not bounce; at most
+one probe a day to one address, whatever the number of lists; a notice
+naming many members that nothing verifies gets at most `probe_sample` of
+them probed (handling.py); and a per-list budget per hour and per day (a
+share of the roster, at least `probe_min_budget`).  Past the budget probes
+wait in a queue, members with a history of verified failures first, sent
+by the bounce runner's periodic pass as the budget frees up (a probe that
+waited long is still sent, never dropped), and the owners are told once a
+day.
+
+A probe verifies once: only one that is out and waiting (sent, younger
+than `probe_expiry_hours`, not closed) is found by its token.
 """
 
 import datetime
@@ -45,6 +52,7 @@ from sqlalchemy.orm import Session
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
+from mailman_bouncerules.app.evidence import VERIFIED_LEVELS
 from mailman_bouncerules.app.machine import Change
 from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.app.tokens import (
@@ -52,7 +60,6 @@ from mailman_bouncerules.app.tokens import (
     read_probe_token,
     site_secret,
 )
-from mailman_bouncerules.classify.parsing.bounce import TOKEN_HEADER
 from mailman_bouncerules.interfaces import EventName
 from mailman_bouncerules.model.tables import (
     PROBE_BOUNCED,
@@ -112,17 +119,29 @@ class Prober:
         probe = Probe(list_id=self.list_id, email=email, change=change,
                       status=PROBE_QUEUED, created_at=at, due_at=at,
                       event_id=event.id,
+                      priority=int(self.failed_verifiably(email)),
                       campaign=campaign.message_id if campaign else None)
         self.store.add(probe)
         self.store.flush()
+        if self._queued_ahead(probe):
+            probe.due_at = at + datetime.timedelta(hours=1)
+            return probe, 'probe queued behind others'
         if self.send_if_budget(probe, at, record=False):
             return probe, 'probe sent'
-        return probe, 'probe queued: the probe budget is spent'
+        return probe, 'probe queued: %s' % (
+            'the address had a probe in the last day'
+            if self._probed_lately(probe, at) is not None
+            else 'the probe budget is spent')
 
     def send_if_budget(self, probe: Probe, at: datetime.datetime,
                        record: bool = True) -> bool:
-        """Send a queued probe if the list's budget allows; True if sent
-        (and, if `record`, said so in the history)."""
+        """Send a queued probe if the address had none in the last day (on
+        any list) and the list's budget allows; True if sent (and, if
+        `record`, said so in the history)."""
+        lately = self._probed_lately(probe, at)
+        if lately is not None:
+            probe.due_at = lately + datetime.timedelta(days=1)
+            return False
         if not self._within_budget(at):
             probe.due_at = at + datetime.timedelta(hours=1)
             self._tell_owners_once(at)
@@ -152,23 +171,15 @@ class Prober:
             self._history(email, EventName.PROBE_CLOSED, at, why)
 
     def expire(self, probe: Probe, at: datetime.datetime) -> None:
-        """The probe did not bounce in time (or, still queued, could not be
-        sent in time): the waiting change is dropped."""
+        """The probe went out and did not bounce in time: the mailbox is
+        alive, the waiting change is dropped, and the cool-down starts."""
         change = ('removal' if probe.change == Change.REMOVE
                   else 'confirmation')
-        if probe.status == PROBE_SENT:
-            # Only a probe that went out and came not back shows the
-            # mailbox alive (and starts the cool-down).
-            probe.status = PROBE_EXPIRED
-            why = 'the probe did not bounce within %d hours' % (
-                settings().probe_expiry_hours)
-        else:
-            probe.status = PROBE_SUPERSEDED
-            why = 'the probe budget stayed spent for %d hours' % (
-                settings().probe_expiry_hours)
-        probe.decided_at = at
+        probe.status, probe.decided_at = PROBE_EXPIRED, at
         self._history(probe.email, EventName.PROBE_EXPIRED, at,
-                      '%s: the waiting %s is dropped' % (why, change))
+                      'the probe did not bounce within %d hours: the waiting '
+                      '%s is dropped' % (settings().probe_expiry_hours,
+                                         change))
 
     # -- internals --------------------------------------------------------
 
@@ -187,15 +198,40 @@ class Prober:
         with _.using(language.code):
             # Mailman's own wording, so its translations apply.
             subject = _('${mlist.display_name} mailing list probe message')
-        message = UserNotification(probe.email, sender, subject, text,
-                                   language)
-        message[TOKEN_HEADER] = token
-        # From: the signed address too, as Mailman's probes do: some servers
-        # answer the From instead of the envelope.
+        # The token is in the envelope sender alone: From: is the list's
+        # plain -bounces address and no header carries it, so a member who
+        # forwards the odd message ("is this phishing?") gives nothing away.
+        # (Mailman's own probes sign their From: too; a server that answers
+        # the From instead of the envelope returns an unverified notice.)
+        message = UserNotification(probe.email, self.mlist.bounces_address,
+                                   subject, text, language)
         message.send(self.mlist, sender=sender, verp=False,
                      add_precedence=False, bouncerules_probe=probe.id)
         log.info('bouncerules: verification probe %d sent on %s',
                  probe.id, self.list_id)
+
+    def failed_verifiably(self, email: str) -> bool:
+        """Has `email` a bounce on verified evidence in the list's history
+        (a member whose mail really failed, probed first)?"""
+        return self.store.scalar(select(Event.id).filter_by(
+            list_id=self.list_id, email=email.lower(),
+            event=EventName.BOUNCE).filter(
+            Event.evidence.in_(VERIFIED_LEVELS)).limit(1)) is not None
+
+    def _queued_ahead(self, probe: Probe) -> bool:
+        """Do probes of the list wait that go before `probe`?"""
+        return self.store.scalar(select(Probe.id).filter_by(
+            list_id=self.list_id, status=PROBE_QUEUED).filter(
+            Probe.id != probe.id, Probe.priority >= probe.priority).limit(
+            1)) is not None
+
+    def _probed_lately(self, probe: Probe,
+                       at: datetime.datetime) -> datetime.datetime | None:
+        """When a probe last went to the address, on any list, if in the
+        last day: one address gets one probe a day, site-wide."""
+        return self.store.scalar(select(func.max(Probe.sent_at)).filter(
+            Probe.email == probe.email, Probe.id != probe.id,
+            Probe.sent_at > at - datetime.timedelta(days=1)))
 
     def _budget(self, share: float) -> int:
         roster = self.mlist.members.member_count
@@ -218,15 +254,23 @@ class Prober:
             list_id=self.list_id, email=email, status=PROBE_EXPIRED))
 
     def _tell_owners_once(self, at: datetime.datetime) -> None:
-        told = self.store.scalar(select(Event.id).filter_by(
-            list_id=self.list_id, email=_SITE_ROW, event=_BUDGET_MARK).filter(
-            Event.at > at - datetime.timedelta(days=1)).limit(1))
-        if told is not None:
-            return
-        self._history(_SITE_ROW, _BUDGET_MARK, at, 'probe budget spent')
-        log.warning('bouncerules: probe budget spent on %s; probes wait',
-                    self.list_id)
-        notices.probe_budget_spent(self.mlist)
+        if tell_owners_once(self.store, self.list_id, _BUDGET_MARK, at,
+                            'probe budget spent'):
+            log.warning('bouncerules: probe budget spent on %s; probes wait',
+                        self.list_id)
+            notices.probe_budget_spent(self.mlist)
+
+    def suspicious_report(self, named: int, probed: int, message_id: str,
+                          at: datetime.datetime) -> None:
+        """One notice that nothing verifies named `named` members: only
+        `probed` of them are probed.  The owners are told once a day."""
+        log.warning('bouncerules: notice %s on %s names %d members and '
+                    'nothing verifies it: %d probed', message_id,
+                    self.list_id, named, probed)
+        if tell_owners_once(self.store, self.list_id, EventName.SUSPICIOUS,
+                            at, 'a notice named %d members; %d probed'
+                            % (named, probed)):
+            notices.suspicious_report(self.mlist, named, probed)
 
     def _history(self, email: str, name: str, at: datetime.datetime,
                  detail: str) -> None:
@@ -235,20 +279,45 @@ class Prober:
 
 
 @public
+def tell_owners_once(store: Session, list_id: str, mark: str,
+                     at: datetime.datetime, detail: str) -> bool:
+    """True, and the list's history row `mark` written, if the owners were
+    not told of `mark` in the last day: tell them now."""
+    told = store.scalar(select(Event.id).filter_by(
+        list_id=list_id, email=_SITE_ROW, event=mark).filter(
+        Event.at > at - datetime.timedelta(days=1)).limit(1))
+    if told is not None:
+        return False
+    store.add(Event(list_id=list_id, email=_SITE_ROW, event=mark, at=at,
+                    detail=detail, counted=False))
+    return True
+
+
+@public
 def probe_named(store: Session, mlist: IMailingList,
-                candidates: Iterable[str]) -> Probe | None:
-    """The open probe of `mlist` that a valid token among `candidates`
-    names, else None."""
+                candidates: Iterable[str],
+                at: datetime.datetime | None = None) -> Probe | None:
+    """The probe of `mlist` that a valid token among `candidates` names,
+    if it is out and waiting: sent, not yet bounced, expired, superseded
+    or closed by an owner, and younger than `probe_expiry_hours` (a bounce
+    may arrive before the periodic pass expires it).  Else None: a closed
+    probe changes nothing, whoever returns its token."""
     if not candidates:
         return None             # most notices: no need to read the secret
+    at = at or now()
     secret = site_secret()
+    expiry = datetime.timedelta(hours=settings().probe_expiry_hours)
     for candidate in candidates:
         found = read_probe_token(secret, mlist.list_id, candidate.lower())
         if found is None:
             continue
         probe = store.get(Probe, found[0])
-        if probe is not None and probe.list_id == mlist.list_id:
+        if probe is not None and probe.list_id == mlist.list_id and \
+                probe.status == PROBE_SENT and probe.sent_at is not None \
+                and at - probe.sent_at <= expiry:
             return probe
+        log.info('bouncerules: a bounce to closed probe %d of %s changes '
+                 'nothing', found[0], mlist.list_id)
     return None
 
 
@@ -256,21 +325,21 @@ def probe_named(store: Session, mlist: IMailingList,
 def process_due_probes(store: Session,
                        at: datetime.datetime | None = None) -> int:
     """The bounce runner's periodic pass: expire probes that did not
-    bounce in time, send queued ones as budgets allow.  Returns how many
-    probes changed."""
+    bounce in time, send queued ones as budgets allow (members with a
+    history of verified failures first; a probe that waited long is tried
+    again, never dropped).  Returns how many probes were looked at."""
     at = at or now()
     due = store.scalars(select(Probe).filter(
         Probe.status.in_(PROBES_OPEN), Probe.due_at <= at).order_by(
-        Probe.due_at, Probe.id).limit(500)).all()
+        Probe.priority.desc(), Probe.due_at, Probe.id).limit(500)).all()
     lists = getUtility(IListManager)
-    expiry = datetime.timedelta(hours=settings().probe_expiry_hours)
     for probe in due:
         mlist = lists.get_by_list_id(probe.list_id)
         if mlist is None:
             probe.status, probe.decided_at = PROBE_SUPERSEDED, at
             continue
         prober = Prober(mlist, store)
-        if probe.status == PROBE_SENT or at - probe.created_at >= expiry:
+        if probe.status == PROBE_SENT:
             prober.expire(probe, at)
         else:
             prober.send_if_budget(probe, at)

@@ -106,6 +106,7 @@ SCHEMA: dict[str, _Setting] = {
     'tracker_host': _Setting(_text, '127.0.0.1'),
     'tracker_port': _Setting(_port, '8025'),
     'token_lifetime_days': _Setting(_count(1, 36500), '180'),
+    'return_token_days': _Setting(_count(1, 60), '10'),
     'shadow_mode': _Setting(_boolean, 'no'),
     'shadow_enforce_days': _Setting(_count(1, 36500), '14'),
     'breaker_min_failures': _Setting(_count(1), '20'),
@@ -118,6 +119,7 @@ SCHEMA: dict[str, _Setting] = {
     'probe_hourly_share': _Setting(_share, '0.05'),
     'probe_daily_share': _Setting(_share, '0.2'),
     'probe_min_budget': _Setting(_count(1), '10'),
+    'probe_sample': _Setting(_count(0, 100), '3'),
     'max_recipients_per_notice': _Setting(_count(1, 10 ** 6), '1000'),
     'max_seconds_per_notice': _Setting(_seconds, '2'),
 }

@@ -6,6 +6,20 @@ by a site secret.  It is short and case-insensitive (base32) so that it
 survives in a VERP envelope sender (`ant-bounces+<token>@example.com`), an
 X-BounceRules-Token header and a pixel URL, and it reveals no address.
 
+Each copy carries two tokens for the same campaign and member, signed
+under different purposes (`TokenPurpose`), so that neither passes for the
+other:
+
+- the **open** token goes where people see it (the header, the pixel URL,
+  a footer's `$bouncerules_token`): HTML replies quote the pixel, archives
+  keep the replies, members forward their copies.  It attributes an open
+  or a bounce to its campaign and member, and never verifies a failure;
+- the **return** token goes only into the copy's envelope sender, which
+  the receiving system alone sees (as the address it returns a failure
+  to).  Only it verifies a bounce.
+
+Probes carry a third kind, in their envelope sender only.
+
 Checking a token costs one HMAC and a constant-time comparison; a forged,
 altered or foreign token reads as None.
 """
@@ -16,6 +30,7 @@ import hmac
 import os
 import re
 import secrets
+from enum import Enum
 
 from mailman.config import config
 from public import public
@@ -25,10 +40,18 @@ from mailman_bouncerules.app.settings import settings
 MAC_BYTES = 6               # 48 bits: forging an open is not worth a guess
 MAX_TOKEN_CHARS = 40
 TOKEN_SHAPE = re.compile(r'^[a-z2-7]{%d,%d}$' % (12, MAX_TOKEN_CHARS))
-_DOMAIN = b'bouncerules-token-1'
-# Probe tokens are signed under their own domain: a campaign token can never
-# pass for a probe token, nor the other way round.
-_PROBE_DOMAIN = b'bouncerules-probe-1'
+
+
+@public
+class TokenPurpose(Enum):
+    """What a token is for; each is signed under its own domain, so a token
+    made for one purpose never passes for another."""
+    # Public (header, pixel, footer): attributes, never verifies.
+    OPEN = b'bouncerules-token-1'
+    # A copy's envelope sender only: verifies its bounce.
+    RETURN = b'bouncerules-return-1'
+    # A probe's envelope sender only: verifies the probe's bounce.
+    PROBE = b'bouncerules-probe-1'
 
 
 MIN_SECRET_BYTES = 32
@@ -84,8 +107,8 @@ def _checked(secret: bytes, where: str) -> bytes:
 
 
 def _mac(secret: bytes, list_id: str, payload: bytes,
-         domain: bytes = _DOMAIN) -> bytes:
-    message = b'|'.join((domain, list_id.encode('utf-8'), payload))
+         purpose: TokenPurpose) -> bytes:
+    message = b'|'.join((purpose.value, list_id.encode('utf-8'), payload))
     return hmac.new(secret, message, hashlib.sha256).digest()[:MAC_BYTES]
 
 
@@ -113,14 +136,16 @@ def _read_varints(data: bytes) -> list[int] | None:
 
 @public
 def make_token(secret: bytes, list_id: str, campaign_id: int,
-               recipient_id: int) -> str:
-    return _signed(secret, list_id, campaign_id, recipient_id, _DOMAIN)
+               recipient_id: int,
+               purpose: TokenPurpose = TokenPurpose.OPEN) -> str:
+    """The token of one copy of a campaign, for `purpose`."""
+    return _signed(secret, list_id, campaign_id, recipient_id, purpose)
 
 
 def _signed(secret: bytes, list_id: str, first: int, second: int,
-            domain: bytes) -> str:
+            purpose: TokenPurpose) -> str:
     payload = _varint(first) + _varint(second)
-    return _encoded(payload + _mac(secret, list_id, payload, domain))
+    return _encoded(payload + _mac(secret, list_id, payload, purpose))
 
 
 def _encoded(raw: bytes) -> str:
@@ -150,15 +175,16 @@ def split_token(token: str) -> tuple[int, int, bytes, bytes] | None:
 
 @public
 def verify(secret: bytes, list_id: str, payload: bytes, mac: bytes,
-           domain: bytes = _DOMAIN) -> bool:
-    return hmac.compare_digest(_mac(secret, list_id, payload, domain), mac)
+           purpose: TokenPurpose = TokenPurpose.OPEN) -> bool:
+    return hmac.compare_digest(_mac(secret, list_id, payload, purpose), mac)
 
 
 @public
 def make_probe_token(secret: bytes, list_id: str, probe_id: int,
                      recipient_id: int) -> str:
     """The token in a verification probe's envelope sender."""
-    return _signed(secret, list_id, probe_id, recipient_id, _PROBE_DOMAIN)
+    return _signed(secret, list_id, probe_id, recipient_id,
+                   TokenPurpose.PROBE)
 
 
 @public
@@ -170,6 +196,6 @@ def read_probe_token(secret: bytes, list_id: str,
     if parts is None:
         return None
     probe_id, recipient_id, payload, mac = parts
-    if not verify(secret, list_id, payload, mac, _PROBE_DOMAIN):
+    if not verify(secret, list_id, payload, mac, TokenPurpose.PROBE):
         return None
     return probe_id, recipient_id

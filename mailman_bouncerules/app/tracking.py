@@ -42,7 +42,14 @@ def tracking_enabled(store: Session, list_id: str) -> bool:
 
 
 @public
-def token_lifetime() -> datetime.timedelta:
+def token_lifetime(
+        purpose: tokens.TokenPurpose = tokens.TokenPurpose.OPEN
+) -> datetime.timedelta:
+    """How long after its campaign went out a token counts: an open token
+    for months (people open old mail), a return token only as long as a
+    mail system may take to return a failure."""
+    if purpose is tokens.TokenPurpose.RETURN:
+        return datetime.timedelta(days=settings().return_token_days)
     return datetime.timedelta(days=settings().token_lifetime_days)
 
 
@@ -72,11 +79,14 @@ def recipient_ids(store: Session, list_id: str,
 
 @public
 def resolve(store: Session, token: str, list_id: str | None = None,
-            secret: bytes | None = None) -> tuple[Campaign, str] | None:
-    """(campaign, email) that a valid token names, else None.
+            secret: bytes | None = None,
+            purpose: tokens.TokenPurpose = tokens.TokenPurpose.OPEN
+            ) -> tuple[Campaign, str] | None:
+    """(campaign, email) that a valid token made for `purpose` names, else
+    None.
 
     `list_id` given: the token must belong to that list.  Tokens of
-    campaigns older than the token lifetime are expired.
+    campaigns older than the purpose's lifetime are expired.
     """
     parts = tokens.split_token(token)
     if parts is None:
@@ -87,9 +97,9 @@ def resolve(store: Session, token: str, list_id: str | None = None,
                             and campaign.list_id != list_id):
         return None
     if not tokens.verify(secret or tokens.site_secret(), campaign.list_id,
-                         payload, mac):
+                         payload, mac, purpose):
         return None
-    if now() - campaign.sent_at > token_lifetime():
+    if now() - campaign.sent_at > token_lifetime(purpose):
         return None
     state = store.get(MemberState, recipient_id)
     if state is None or state.list_id != campaign.list_id:

@@ -213,6 +213,8 @@ class Hold(Base):
     status: Mapped[str] = mapped_column(String(10), nullable=False, default=HELD)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     actor: Mapped[str | None] = mapped_column(String(255))
+    # When the owners were told of it (None: in the next daily digest).
+    told_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 @public
@@ -256,7 +258,8 @@ class Probe(Base):
     sender, and acts only if that mail bounces."""
     __tablename__ = 'bouncerules_probe'
     __table_args__ = (Index('ix_bouncerules_probe_open', 'status', 'due_at'),
-                      Index('ix_bouncerules_probe_member', 'list_id', 'email'))
+                      Index('ix_bouncerules_probe_member', 'list_id', 'email'),
+                      Index('ix_bouncerules_probe_address', 'email', 'sent_at'))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -272,3 +275,21 @@ class Probe(Base):
     # The decision that asked for it (to carry out its removal).
     event_id: Mapped[int | None] = mapped_column(Integer)
     campaign: Mapped[str | None] = mapped_column(String(998))
+    # Sent first when the budget is short: 1 for a member with a history
+    # of verified failures, 0 otherwise.
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                          server_default='0')
+
+
+@public
+class SpentEvidence(Base):
+    """A return or probe token that verified a hard failure once: a second
+    notice carrying it (a replay, a copy) verifies nothing."""
+    __tablename__ = 'bouncerules_spent'
+
+    list_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # 'return' (the id is the campaign's) or 'probe' (the probe's).
+    purpose: Mapped[str] = mapped_column(String(10), primary_key=True)
+    ref: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), primary_key=True)
+    spent_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)

@@ -6,9 +6,15 @@ Mailman's own notices.  Posts and digests are campaigns; they are recorded
 before delivery, so refusals at SMTP time and early bounces already find
 their campaign.
 
-Lists with open tracking get one copy per recipient, each carrying its
-token (envelope sender, header, pixel); everything else is delivered by
-Mailman's own `deliver`, unchanged.
+Lists with open tracking get one copy per recipient, each carrying two
+tokens (tokens.py): its return token in the envelope sender only, which
+verifies the copy's bounce, and its open token where people see it
+(header, pixel, footer), which never does.  Everything else is delivered
+by Mailman's own `deliver`, unchanged.
+
+Nothing here may stop list mail: any error of the plugin's own while
+recording or preparing a tracked delivery is logged and the post goes out
+as stock Mailman sends it.
 """
 
 import logging
@@ -22,13 +28,12 @@ from mailman.interfaces.mta import SomeRecipientsFailed
 from mailman.mta.deliver import Deliver
 from mailman.mta.deliver import deliver as stock_deliver
 from public import public
-from sqlalchemy.exc import SQLAlchemyError
 
 from mailman_bouncerules.app.availability import plugin_active
 from mailman_bouncerules.app.campaigns import record_campaign
 from mailman_bouncerules.app.pixel import add_pixel
 from mailman_bouncerules.app.settings import settings
-from mailman_bouncerules.app.tokens import make_token, site_secret
+from mailman_bouncerules.app.tokens import TokenPurpose, make_token, site_secret
 from mailman_bouncerules.app.tracking import recipient_ids, tracking_enabled
 from mailman_bouncerules.classify.parsing.bounce import TOKEN_HEADER
 from mailman_bouncerules.interfaces import CampaignKind
@@ -59,26 +64,35 @@ def campaign_kind_of(msgdata: MsgData) -> CampaignKind | None:
 @public
 def deliver(mlist: IMailingList, msg: Message, msgdata: MsgData) -> None:
     """Record the campaign, then deliver; as stock Mailman's `deliver`
-    when the plugin is not active or cannot record (list mail must flow
-    whatever the plugin's state)."""
+    when the plugin is not active or fails in any way before the first
+    copy is handed to the MTA (list mail must flow whatever the plugin's
+    state)."""
     kind = campaign_kind_of(msgdata)
     if kind is None or not msg.get('Message-ID') or not plugin_active():
         return stock_deliver(mlist, msg, msgdata)
     try:
         campaign_id = record_campaign(mlist.list_id, msg['Message-ID'], kind,
                                       recipients=msgdata['recipients'])
-    except SQLAlchemyError as error:
-        log.error('bouncerules: campaign of %s not recorded (%s); delivered '
-                  'as stock Mailman does', mlist.list_id, error)
+        tracked = None
+        if kind == POST and tracking_enabled(config.db.store, mlist.list_id):
+            tracked = (TrackingDelivery(), recipient_ids(
+                config.db.store, mlist.list_id, msgdata['recipients']))
+    except Exception:
+        # Anything of the plugin's own (the database, the secret, the
+        # settings): stock delivery, and a log line nobody can miss.
+        log.exception('bouncerules: the campaign of %s could not be recorded '
+                      'or prepared; delivered as stock Mailman does',
+                      mlist.list_id)
         return stock_deliver(mlist, msg, msgdata)
-    if kind == POST and tracking_enabled(config.db.store, mlist.list_id):
-        return deliver_tracked(mlist, msg, msgdata, campaign_id)
+    if tracked is not None:
+        return deliver_tracked(mlist, msg, msgdata, campaign_id, *tracked)
     return stock_deliver(mlist, msg, msgdata)
 
 
 @public
 def deliver_tracked(mlist: IMailingList, msg: Message, msgdata: MsgData,
-                    campaign_id: int) -> None:
+                    campaign_id: int, agent: 'TrackingDelivery',
+                    ids: dict[str, int]) -> None:
     """One copy per recipient, each with its token.
 
     What stock `deliver` does after its agent ran (close the connection,
@@ -86,11 +100,9 @@ def deliver_tracked(mlist: IMailingList, msg: Message, msgdata: MsgData,
     the outgoing runner retries and reports exactly as it would.
     """
     recipients = msgdata['recipients']
-    agent = TrackingDelivery()
     # A copy: the runner may requeue `msgdata` for a retry.
     agent_data = dict(msgdata, bouncerules_campaign=campaign_id,
-                      bouncerules_ids=recipient_ids(
-                          config.db.store, mlist.list_id, recipients))
+                      bouncerules_ids=ids)
     started = time.time()
     refused = agent.deliver(mlist, msg, agent_data)
     agent._connection.quit()
@@ -111,10 +123,11 @@ def deliver_tracked(mlist: IMailingList, msg: Message, msgdata: MsgData,
 
 @public
 class TrackingDelivery(Deliver):
-    """Mailman's individual delivery, plus the recipient's token.
+    """Mailman's individual delivery, plus the recipient's tokens.
 
-    The token goes in before decoration (so footers can use
-    $bouncerules_token) and ARC signing stays last.
+    The open token goes in before decoration (so footers can use
+    $bouncerules_token) and ARC signing stays last; the return token goes
+    into the envelope sender alone.
     """
 
     def __init__(self) -> None:
@@ -130,9 +143,12 @@ class TrackingDelivery(Deliver):
             msgdata['recipient'].lower())
         if recipient_id is None:
             return
-        token = make_token(self.secret, mlist.list_id,
-                           msgdata['bouncerules_campaign'], recipient_id)
-        msgdata['bouncerules_token'] = token
+        campaign_id = msgdata['bouncerules_campaign']
+        token = make_token(self.secret, mlist.list_id, campaign_id,
+                           recipient_id)
+        msgdata['bouncerules_return_token'] = make_token(
+            self.secret, mlist.list_id, campaign_id, recipient_id,
+            TokenPurpose.RETURN)
         del msg[TOKEN_HEADER]
         msg[TOKEN_HEADER] = token
         # A fresh dict per copy: msgdata is a shallow copy of the original.
@@ -143,9 +159,10 @@ class TrackingDelivery(Deliver):
 
     def _get_sender(self, mlist: IMailingList, msg: Message,
                     msgdata: MsgData) -> str:
-        """list-bounces+<token>@domain: the bounce names its recipient and
-        campaign even when it quotes nothing of the original."""
-        token = msgdata.get('bouncerules_token')
+        """list-bounces+<return token>@domain: the bounce names its
+        recipient and campaign even when it quotes nothing of the original,
+        and only the receiving system saw that address."""
+        token = msgdata.get('bouncerules_return_token')
         if token is None:
             return super()._get_sender(mlist, msg, msgdata)
         local, _at, domain = mlist.bounces_address.partition('@')

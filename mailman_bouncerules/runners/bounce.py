@@ -23,6 +23,7 @@ from public import public
 from sqlalchemy.orm import configure_mappers
 
 from mailman_bouncerules.app.availability import plugin_active
+from mailman_bouncerules.app.breaker import send_breaker_digests
 from mailman_bouncerules.app.handling import BounceHandler
 from mailman_bouncerules.app.probes import process_due_probes
 from mailman_bouncerules.app.reports import send_due_reports
@@ -70,7 +71,8 @@ class RulesBounceRunner(BounceRunner):
 
     def _do_periodic(self) -> None:
         """Stock's periodic pass (scoring, warnings, removals) when a list
-        is in shadow mode, then the probes and owner reports that are due.
+        is in shadow mode, then the probes, breaker digests and owner
+        reports that are due.
 
         Mailman calls this after every bounce: without shadow lists, stock's
         cycle (two queries over all members) is skipped altogether, and due
@@ -84,4 +86,5 @@ class RulesBounceRunner(BounceRunner):
         if time.monotonic() - self._due_checked_at >= DUE_WORK_EVERY:
             self._due_checked_at = time.monotonic()
             process_due_probes(config.db.store)
+            send_breaker_digests(config.db.store)
             send_due_reports(config.db.store)
