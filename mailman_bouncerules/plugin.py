@@ -19,6 +19,7 @@ from mailman_bouncerules.app.settings import (
     reading_limits,
 )
 from mailman_bouncerules.app.subscribers import on_event
+from mailman_bouncerules.app.tokens import site_secret
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.rules.loader import RulesError
 from mailman_bouncerules.classify.rules.ruleset import RuleSet
@@ -81,15 +82,29 @@ class BounceRulesPlugin:
 
     def post_hook(self) -> None:
         """Create or upgrade the plugin's tables, now that the database is
-        up (every Mailman process does this; it is locked and idempotent).
+        up (every Mailman process does this; it is locked and idempotent),
+        and read the secret that signs tokens (generated on first start).
 
-        Without its tables the plugin stands down: stock Mailman's
-        processor comes back and the hooks act as stock Mailman's.
+        Without its tables or its secret the plugin stands down: stock
+        Mailman's processor comes back and the hooks act as stock
+        Mailman's.  Found at start, an unreadable secret (a short file, a
+        directory, a dangling link) never reaches the delivery of a post.
         """
         try:
             setup_tables()
         except Exception as error:
-            site = getGlobalSiteManager()
-            site.unregisterUtility(provided=IClassifier)
-            site.registerUtility(BounceProcessor(), IBounceProcessor)
-            _fail('cannot create or upgrade its tables: %s' % error)
+            _stand_down('cannot create or upgrade its tables: %s' % error)
+            return
+        try:
+            site_secret()
+        except Exception as error:
+            _stand_down('cannot read or create the secret that signs its '
+                        'tokens: %s' % error)
+
+
+def _stand_down(reason: str) -> None:
+    """Give bounces back to stock Mailman, and say why."""
+    site = getGlobalSiteManager()
+    site.unregisterUtility(provided=IClassifier)
+    site.registerUtility(BounceProcessor(), IBounceProcessor)
+    _fail(reason)

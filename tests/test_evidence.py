@@ -317,3 +317,18 @@ def test_breaker_notices_are_one_a_day_then_a_digest(mailman):
                 if 'circuit breaker' in str(item.msg['Subject']).lower()]
     assert 'mailman bouncerules holds' in digest.msg.get_payload()
     assert send_breaker_digests(config.db.store) == 0
+
+
+# -- nothing the plugin reads stops list mail --------------------------------
+
+def test_any_error_of_the_plugin_delivers_as_stock(tracked, smtp, monkeypatch,
+                                                   caplog):
+    def broken(*args, **kwargs):
+        raise OSError('the secret went away')
+    monkeypatch.setattr('mailman_bouncerules.mta.deliver.site_secret', broken)
+    copies = post(tracked, smtp, 1)
+    assert {address.strip() for rcpt in copies
+            for address in rcpt.split(',')} == {BART, CRIS}
+    assert all(copy['X-BounceRules-Token'] is None
+               for copy in copies.values())
+    assert 'delivered as stock Mailman does' in caplog.text

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from click.testing import CliRunner
 from zope.component import getUtility
 
@@ -68,8 +70,46 @@ def test_tables_created_with_their_own_version_table(mailman):
     with mailman.db.engine.connect() as connection:
         ours = connection.execute(text(
             'SELECT version_num FROM %s' % VERSION_TABLE)).scalars().all()
-    assert ours == ['0004']
+    assert ours == ['0005']
     setup_tables()                  # idempotent, as every process runs it
     with mailman.db.engine.connect() as connection:
         assert connection.execute(text(
             'SELECT count(*) FROM %s' % VERSION_TABLE)).scalar() == 1
+
+
+@pytest.mark.parametrize('broken', ['short', 'directory', 'dangling link'])
+def test_an_unusable_secret_stops_the_plugin_at_start(mailman, broken,
+                                                      capsys):
+    """Found at start, not by the first tracked post: stock Mailman takes
+    over, loudly."""
+    import os
+    import shutil
+
+    from mailman.config import config
+
+    from mailman_bouncerules.app.availability import plugin_active, why_inactive
+    path = os.path.join(config.VAR_DIR, 'bouncerules-secret')
+    saved = open(path, 'rb').read() if os.path.isfile(path) else None
+    if os.path.lexists(path):
+        os.remove(path)
+    try:
+        if broken == 'short':
+            open(path, 'wb').write(b'too short')
+        elif broken == 'directory':
+            os.mkdir(path)
+        else:
+            os.symlink(os.path.join(config.VAR_DIR, 'nowhere', 'x'), path)
+        BounceRulesPlugin().post_hook()
+        assert not plugin_active()
+        assert 'secret' in why_inactive()
+        assert 'bouncerules: NOT ACTIVE' in capsys.readouterr().err
+    finally:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.remove(path)
+        if saved is not None:
+            open(path, 'wb').write(saved)
+        BounceRulesPlugin().pre_hook()
+        BounceRulesPlugin().post_hook()
+    assert plugin_active()

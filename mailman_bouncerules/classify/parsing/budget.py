@@ -52,7 +52,7 @@ class Reading:
     def take(self, text: str) -> str:
         """As much of `text` as the character budget still allows."""
         if len(text) > self.chars_left:
-            self._note('text past %d characters not read'
+            self.note('text past %d characters not read'
                        % self.limits.max_chars)
             text = text[:self.chars_left]
         self.chars_left -= len(text)
@@ -62,18 +62,18 @@ class Reading:
         """True, and noted, once the time budget is spent."""
         if time.monotonic() <= self.deadline:
             return False
-        self._note('reading stopped after %g seconds' % self.limits.max_seconds)
+        self.note('reading stopped after %g seconds' % self.limits.max_seconds)
         return True
 
     def capped(self, recipients: list[RecipientReport]
                ) -> list[RecipientReport]:
         """At most `max_recipients` of them, noting any left out."""
         if len(recipients) > self.limits.max_recipients:
-            self._note('recipients past the first %d not read'
+            self.note('recipients past the first %d not read'
                        % self.limits.max_recipients)
             return recipients[:self.limits.max_recipients]
         return recipients
 
-    def _note(self, problem: str) -> None:
+    def note(self, problem: str) -> None:
         if problem not in self.problems:
             self.problems.append(problem)

@@ -147,6 +147,18 @@ def rule_words(size: int) -> bytes:
         'Diagnostic-Code: smtp; 550 ' + words * (size // len(words)) + '\n'))
 
 
+def empty_parts(size: int) -> bytes:
+    """Empty parts naming no one, as many as fit: the parser finds nobody,
+    so stock Mailman's detector would be asked."""
+    return _wrap(*['Content-Type: text/plain\n'] * (size // 40))
+
+
+def unfolded_lines(size: int) -> bytes:
+    """Lines of 64 KiB naming no one (RFC 5322 allows 998 characters)."""
+    line = 'Delivery failed for a reason ' * (64 * 1024 // 29)
+    return _wrap(_text('\n'.join([line] * max(1, size // len(line))) + '\n'))
+
+
 FAMILIES = {
     'dashes': dashes,
     'angle-brackets': angle_brackets,
@@ -164,4 +176,6 @@ FAMILIES = {
     'transcript-blanks': transcript_blanks,
     'repeated-delay-warnings': repeated_delay_warnings,
     'rule-words': rule_words,
+    'empty-parts': empty_parts,
+    'unfolded-lines': unfolded_lines,
 }
