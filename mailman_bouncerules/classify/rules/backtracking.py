@@ -5,8 +5,13 @@ letters and hours on 40.  A rule's pattern is searched in every bounce a
 public address receives, so the loader refuses the shapes that backtrack
 without bound, before any bounce is read:
 
-- a quantified group that holds a quantifier (`(a+)+`, `(\\S+\\s*)*`),
-  unless a literal the inner repeat cannot match ends each turn
+- atomic groups `(?>...)`, possessive repeats (`a++`), conditionals
+  `(?(1)...|...)` and back-references `\\1`: Python's engine backtracks
+  inside an atomic group while it matches it, and the others are no
+  language of bounces;
+- a repeated group (`+`, `*`, `{2,}`, `{24}`) that holds a repeat of
+  varying length (`(a+)+`, `(\\S+\\s*)*`, `(?:\\w?){24}`), unless a
+  literal the inner repeat cannot match ends each turn
   (`(?:[a-z0-9-]+\\.)+` is fine: every turn ends at a dot);
 - a quantified alternation whose branches can start alike (`(a|ab)+`);
 - more than two open-ended repeats of wide classes (`.`, `\\S`, `\\w`,
@@ -28,6 +33,13 @@ from public import public
 MAX_WIDE_REPEATS = 2
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT)
 _NARROW_CATEGORIES = frozenset((sre.CATEGORY_DIGIT, sre.CATEGORY_SPACE))
+# Constructs refused outright, and what the loader calls them.
+_REFUSED = {
+    sre.ATOMIC_GROUP: 'an atomic group (?>...)',
+    sre.POSSESSIVE_REPEAT: 'a possessive repeat (*+, ++, ?+)',
+    sre.GROUPREF_EXISTS: 'a conditional (?(1)...|...)',
+    sre.GROUPREF: 'a back-reference',
+}
 # re's private parse tree, which has no types: (opcode, argument) pairs
 # whose arguments nest further sequences of them.
 Items = Sequence[tuple[Any, Any]]
@@ -41,12 +53,15 @@ def backtracking_risk(pattern: str, flags: int = 0) -> str | None:
 
 
 def _nested(items: Items, quantified: bool = False) -> str | None:
-    """A quantifier or an ambiguous alternation inside a quantified group."""
+    """A refused construct, or a repeat of varying length or an ambiguous
+    alternation inside a repeated group."""
     for index, (op, argument) in enumerate(items):
+        if op in _REFUSED:
+            return '%s is not allowed' % _REFUSED[op]
         if op in _REPEATS:
-            _low, high, body = argument
-            if quantified and high > 1 and not _fenced(list(body),
-                                                       items[index + 1:]):
+            low, high, body = argument
+            if quantified and low != high and not _fenced(
+                    list(body), items[index + 1:]):
                 return 'a quantified group holds another quantifier'
             problem = _nested(list(body), quantified or high > 1)
             if problem:
@@ -162,8 +177,7 @@ def _in_set(entry: tuple[Any, Any], char: str) -> bool:
 
 
 def _inner_sequences(op: Any, argument: Any) -> list[Items]:
-    """The sub-patterns of a group or a look-around.  An atomic group's
-    contents are never backtracked into, so they are not checked."""
+    """The sub-patterns of a group or a look-around."""
     if op is sre.SUBPATTERN:
         return [list(argument[-1])]
     if op in (sre.ASSERT, sre.ASSERT_NOT):
