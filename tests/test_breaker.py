@@ -139,7 +139,7 @@ def test_rest_holds_release_and_errors(site):
     assert result.json['status'] == 'discarded'
     again = client.simulate_post(base + 'holds/%d/release' % row['id'],
                                  headers=auth)
-    assert again.status_code == 400
+    assert again.status_code == 409
     from mailman.interfaces.listmanager import IListManager
     from zope.component import getUtility
     mlist = getUtility(IListManager).get('ant@example.com')  # REST closed

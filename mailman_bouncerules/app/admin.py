@@ -29,7 +29,10 @@ from mailman_bouncerules.app.campaigns import (
 from mailman_bouncerules.app.handling import latest_sequence
 from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.interfaces import EventName, ReportFrequency
-from mailman_bouncerules.model.storage import insert_ignoring_duplicates
+from mailman_bouncerules.model.storage import (
+    insert_ignoring_duplicates,
+    lock_rows,
+)
 from mailman_bouncerules.model.tables import (
     CONFIRMED,
     HARD,
@@ -170,7 +173,9 @@ class ListAdmin:
         """Deliver again and clear the state; a member with nothing to
         clear is left alone (no history row for a no-op)."""
         member = self._member(email)
-        state = self.ledger.state_of(member.address.email)
+        # Locked before the check: of two re-enables at once, the second
+        # sees what the first did.
+        state = self.ledger.locked_state(member.address.email)
         if (state is None or state.state == OK) and \
                 member.preferences.delivery_status is not DeliveryStatus.by_bounces:
             raise AdminError('%s is not disabled or counted by bounces'
@@ -181,13 +186,29 @@ class ListAdmin:
                 **self._state(member.address.email)}
 
     def undo(self, email: str, actor: str) -> Row:
-        """Take back the plugin's last removal or confirmation of EMAIL."""
+        """Take back the plugin's last removal or confirmation of EMAIL.
+
+        The member's row is locked before anything is read: of two undos
+        at once (a double click; Mailman's REST has several workers), the
+        second waits for the first and then finds it done (409), so no
+        member is subscribed twice."""
         email = (email or '').strip().lower()
+        if self.ledger.state_of(email) is None:
+            raise AdminError('Nothing to undo for %s on %s'
+                             % (email, self.mlist.list_id), not_found=True)
+        self.ledger.locked_state(email)
         member = self.mlist.members.get_member(email)
         try:
             undone = self.ledger.undo(email, actor,
                                       latest_sequence(self.mlist, member))
         except LookupError:
+            done = self.ledger.last_change(email)
+            if done is not None:
+                raise AdminError('%s on %s was already %s by %s at %s' % (
+                    email, self.mlist.list_id,
+                    'undone' if done.event == EventName.UNDO
+                    else 're-enabled', done.actor or 'an owner',
+                    done.at.isoformat()), conflict=True) from None
             raise AdminError('Nothing to undo for %s on %s'
                              % (email, self.mlist.list_id),
                              not_found=True) from None
@@ -215,13 +236,20 @@ class ListAdmin:
         return rows
 
     def decide_hold(self, hold_id: int, release: bool, actor: str) -> Row:
-        hold = self.store.get(Hold, hold_id)
+        """Release or discard a hold.  Its row is locked before its status
+        is read: of a release and a discard at once, the second waits and
+        then answers that the hold was already decided (409)."""
+        lock_rows(self.store, Hold, id=hold_id)
+        hold = self.store.scalars(select(Hold).filter_by(
+            id=hold_id).with_for_update()).one_or_none()
         if hold is None or hold.list_id != self.mlist.list_id:
             raise AdminError('No hold %s on %s' % (hold_id,
                                                    self.mlist.list_id),
                              not_found=True)
         if hold.status != HELD:
-            raise AdminError('Hold %s was already %s' % (hold_id, hold.status))
+            raise AdminError('Hold %s was already %s by %s' % (
+                hold_id, hold.status, hold.actor or 'an owner'),
+                conflict=True)
         (self.ledger.holds.release if release
          else self.ledger.holds.discard)(hold, actor)
         return next(row for row in self.holds() if row['id'] == hold_id)

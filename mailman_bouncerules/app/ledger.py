@@ -387,13 +387,18 @@ class Ledger:
         return undone
 
     def last_undoable(self, email: str) -> Event | None:
-        events = self.store.scalars(select(Event).filter_by(
+        """The plugin's removal or confirmation of `email`, if nothing
+        took it back since."""
+        last = self.last_change(email)
+        return last if last is not None and last.event in UNDOABLE else None
+
+    def last_change(self, email: str) -> Event | None:
+        """The newest removal, confirmation, undo or re-enable of
+        `email`."""
+        return self.store.scalars(select(Event).filter_by(
             list_id=self.list_id, email=email.lower()).filter(
             Event.event.in_(UNDOABLE + (EventName.UNDO, EventName.REENABLE)))
-            .order_by(Event.at.desc(), Event.id.desc())).all()
-        if events and events[0].event in UNDOABLE:
-            return events[0]
-        return None
+            .order_by(Event.at.desc(), Event.id.desc()).limit(1)).first()
 
     def _resubscribe(self, email: str, snapshot: dict[str, Any]) -> IMember:
         users = getUtility(IUserManager)

@@ -4,6 +4,7 @@ from typing import Any
 
 from mailman.config import config
 from public import public
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -23,6 +24,20 @@ def insert_ignoring_duplicates(connection: Session | Connection,
     result = connection.execute(
         insert(table.__table__).values(**values).on_conflict_do_nothing())
     return result.rowcount == 1     # type: ignore[attr-defined]
+
+
+@public
+def lock_rows(session: Session, table: Any, **key: Any) -> None:
+    """Take the write lock on the rows `key` names before reading them.
+
+    A no-op UPDATE: on PostgreSQL it locks the rows (a second caller waits
+    for the first to commit, then reads what it did); on SQLite it takes
+    the database's write lock, which a plain SELECT (and so SELECT ... FOR
+    UPDATE) does not.
+    """
+    column = next(iter(key))
+    session.execute(update(table).filter_by(**key).values(
+        {column: getattr(table, column)}))
 
 
 # RFC 5322's line limit; the columns that hold a Message-ID are this long.
