@@ -516,3 +516,44 @@ def test_a_token_has_one_spelling():
         return parts is not None and verify(secret, list_id, *parts[2:])
     assert valid(token)
     assert not any(valid(other) for other in others)
+
+
+def test_a_trickling_client_is_dropped_at_the_request_deadline(monkeypatch):
+    """A byte every 0.2 s would keep a per-read timeout waiting for ever;
+    the deadline counts from the connection."""
+    from wsgiref.simple_server import make_server
+
+    from mailman_bouncerules.runners import tracker
+    monkeypatch.setattr(tracker, 'READ_TIMEOUT', 1)
+    server = make_server('127.0.0.1', 0, tracker.tracker_application(
+        lambda token: None), server_class=tracker._ThreadingServer,
+        handler_class=tracker._QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = socket.create_connection(server.server_address, timeout=10)
+        sent, closed = 0, False
+        # Up to 300 bytes at 0.2 s each: a minute, far past the deadline.
+        for byte in (b'GET /o/' + b'a' * 293)[:300]:
+            try:
+                client.sendall(bytes([byte]))
+                sent += 1
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.2)
+            client.setblocking(False)
+            try:
+                closed = client.recv(1) == b''
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed = True
+            client.setblocking(True)
+            if closed:
+                break
+        client.close()
+        assert closed and sent < 300
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -115,11 +115,13 @@ class ListAdmin:
         return {row.email: {'change': row.change, 'probe': row.status}
                 for row in self.store.execute(query)}
 
-    def history(self, email: str) -> list[Row]:
+    def history(self, email: str, newest_first: bool = False) -> list[Row]:
+        order = ((Event.at.desc(), Event.id.desc()) if newest_first
+                 else (Event.at, Event.id))
         events = self.store.scalars(
             select(Event).filter_by(list_id=self.mlist.list_id,
                                     email=email.strip().lower())
-            .order_by(Event.at, Event.id)).all()
+            .order_by(*order)).all()
         if not events and self.mlist.members.get_member(email) is None:
             raise AdminError('No history for %s on %s'
                              % (email, self.mlist.list_id), not_found=True)

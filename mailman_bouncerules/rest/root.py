@@ -9,7 +9,7 @@
     GET   lists/<list>/members[?state=hard][&search=text]
                                               members and their states
     GET   lists/<list>/members/<email>        one member's state
-    GET   lists/<list>/members/<email>/history
+    GET   lists/<list>/members/<email>/history  (?order=newest)
     POST  lists/<list>/members/<email>/opens  [campaign=<Message-ID>]
     POST  lists/<list>/members/<email>/reenable
     POST  lists/<list>/members/<email>/undo    [by=<who>]
@@ -335,7 +335,11 @@ class OneMember(_Resource):
 
     @child()
     def history(self, context: Context, segments: list[str]) -> Child:
-        return _Collection(lambda params: self.admin.history(self.email)), []
+        """Oldest first, or newest first with order=newest (a page of the
+        newest events: what a panel shows first)."""
+        return _Collection(lambda params: self.admin.history(
+            self.email, newest_first=params.get('order') == 'newest'),
+            order=_one_of(('oldest', 'newest'))), []
 
     @child()
     def opens(self, context: Context, segments: list[str]) -> Child:

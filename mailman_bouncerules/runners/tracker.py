@@ -10,8 +10,10 @@ nothing.  No member
 data goes into a response or a log line; request bodies are never read.
 
 The server answers each connection in its own thread, drops a client that
-sends nothing for READ_TIMEOUT seconds, serves at most MAX_CONNECTIONS at
-once, and stops at once on SIGTERM (`mailman stop`).
+has not sent its whole request line and headers READ_TIMEOUT seconds after
+it connected (a deadline for the request, not for each read: a client
+trickling a byte at a time cannot hold a slot), serves at most
+MAX_CONNECTIONS at once, and stops at once on SIGTERM (`mailman stop`).
 
 Run it as a Mailman runner, listening on 127.0.0.1 (put the site's web
 server in front of it and set `tracker_url` to the public address):
@@ -25,10 +27,13 @@ or under any WSGI server, as `mailman_bouncerules.runners.tracker:application`
 (Mailman is initialised from MAILMAN_CONFIG_FILE on the first request).
 """
 
+import io
 import logging
 import queue
 import re
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from socketserver import ThreadingMixIn
@@ -58,7 +63,7 @@ HEADERS = [
     ('Expires', '0'),
 ]
 MAX_PATH = 200
-# Seconds a client may take to send its request.
+# Seconds from connecting to a complete request line and headers.
 READ_TIMEOUT = 10
 # Connections served at once; more are closed unanswered.
 MAX_CONNECTIONS = 64
@@ -194,11 +199,37 @@ def application(environ: dict[str, Any],
     return _standalone_answer(environ, start_response)
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A connection's bytes until a deadline: each read may wait only for
+    what is left of it, then TimeoutError."""
+
+    def __init__(self, connection: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._connection = connection
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError('no complete request in %d seconds'
+                               % READ_TIMEOUT)
+        self._connection.settimeout(left)
+        return self._connection.recv_into(buffer)
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No access log (a request line carries a member's token), and a
-    read timeout so that an idle client cannot hold a thread."""
+    deadline for the whole request so that no client can hold a thread."""
 
     timeout = READ_TIMEOUT
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = io.BufferedReader(_DeadlineReader(
+            self.connection, time.monotonic() + READ_TIMEOUT))
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

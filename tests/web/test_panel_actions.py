@@ -83,7 +83,8 @@ def test_release_and_discard_decide_holds(core, client):
     # Deciding again is refused, and said so.
     again = client.post(page('bouncerules_decide_hold', str(first['id']),
                              'discard'))
-    assert said(again)[-1] == 'Hold %d was already released' % first['id']
+    assert said(again)[-1] == ('Hold %d was already released by '
+                               'rest:web:owner' % first['id'])
 
 
 def test_settings_are_saved_in_the_plugin(core, client):

@@ -231,3 +231,15 @@ def test_the_pages_speak_the_visitor_s_language(core, owner):
     assert 'Ausgewählte wieder zustellen' in text
     assert '>Unzustellbar</a>' in response.content.decode()
     assert '64 Mitglieder' in text and 'Re-enable selected' not in text
+
+
+@pytest.mark.parametrize('email', ['a@b@odd.example', 'a/b@example.org',
+                                   'bart@example.org'])
+@pytest.mark.parametrize('name', ['bouncerules_member', 'bouncerules_reenable',
+                                  'bouncerules_undo'])
+def test_every_address_mailman_accepts_has_its_pages(name, email):
+    """Mailman's validator accepts 'a@b@odd.example' (an owner's mass
+    subscribe): its link must not make the overview a 500."""
+    from django.urls import resolve
+    match = resolve(page(name, email))
+    assert (match.url_name, match.kwargs['email']) == (name, email)

@@ -80,9 +80,12 @@ class PluginAPI:
     def member(self, email: str) -> dict:
         return self._call('members/' + _segment(email))
 
-    def history(self, email: str) -> list[dict]:
-        answer = self._call('members/' + _segment(email) + '/history')
-        return answer.get('entries', [])
+    def history(self, email: str, page: int = 1, count: int = 100) -> dict:
+        """One page of the member's history, newest first: {'entries',
+        'total_size', 'start'}."""
+        return self._call('members/' + _segment(email) + '/history?'
+                          + urlencode({'order': 'newest', 'page': page,
+                                       'count': count}))
 
     def reenable(self, email: str) -> dict:
         return self._call('members/' + _segment(email) + '/reenable', {})

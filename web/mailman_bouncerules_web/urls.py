@@ -9,8 +9,10 @@ from django.urls import path, re_path
 
 from mailman_bouncerules_web import views
 
-# An address: a local part may hold '/', a domain never does.
-EMAIL = r'(?P<email>[^@]+@[^@/]+)'
+# An address as Mailman accepts it: a local part may hold '/' and even '@'
+# ("a@b"@example.org, accepted unquoted by an owner's mass subscribe); a
+# domain holds neither.
+EMAIL = r'(?P<email>.+@[^@/]+)'
 
 list_patterns = [
     path('bounces/', views.overview, name='bouncerules_overview'),

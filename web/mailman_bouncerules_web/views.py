@@ -33,6 +33,8 @@ from mailman_bouncerules_web.forms import (
 from mailman_bouncerules_web.plugin_api import PluginAPI, PluginError
 
 # Members per page of the overview (the plugin pages in SQL).
+# Events on one page of a member's history.
+HISTORY_PAGE_SIZE = 100
 PAGE_SIZE = 50
 # The most addresses one bulk re-enable takes (one REST call each).
 MAX_BULK = 500
@@ -128,15 +130,23 @@ def member(request: HttpRequest, list_id: str, email: str) -> HttpResponse:
         if not error.not_found:
             _refused(request, error)
         row = None      # no longer a member: the history remains
+    form = MemberFilterForm({'page': request.GET.get('page') or 1})
+    page = (form.cleaned_data['page'] or 1) if form.is_valid() else 1
     try:
-        history = api.history(email)
+        answer = api.history(email, page, HISTORY_PAGE_SIZE)
     except PluginError as error:
         _refused(request, error)
-        history = []
-    undoable = any(event['event'] in ('removed', 'confirmed')
-                   for event in history)
+        answer = {'entries': [], 'total_size': 0}
+    history = answer.get('entries', [])
+    pages = max(1, -(-answer.get('total_size', 0) // HISTORY_PAGE_SIZE))
+    # An undo is offered where one may be due: a change on this page, or
+    # a member stopped or gone (the plugin says if nothing is to undo).
+    undoable = row is None or row.get('state') == 'confirmed' or any(
+        event['event'] in ('removed', 'confirmed') for event in history)
     return _page(request, list_id, 'member', email=email, member=row,
-                 history=list(reversed(history)), undoable=undoable)
+                 history=history, undoable=undoable, page=page, pages=pages,
+                 previous_page=page - 1 if page > 1 else None,
+                 next_page=page + 1 if page < pages else None)
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
