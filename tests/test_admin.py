@@ -71,7 +71,7 @@ def test_stats(ant):
     result = mailman_command('stats', 'ant@example.com', '--json')
     assert json.loads(result.output) == {
         'members': 3, 'active': 2, 'soft': 1, 'hard': 0, 'confirmed': 1,
-        'removed': 1, 'held': 0, 'shadow': False}
+        'removed': 1, 'held': 0, 'unverified_reports': 4, 'shadow': False}
 
 
 def test_history_kept_after_removal(ant):

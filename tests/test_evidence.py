@@ -276,6 +276,9 @@ def test_forged_failures_never_trip_the_breaker(big):
     bounce(big, many(DOMAIN[:20], first))
     bounce(big, many(DOMAIN[20:], first, '550 5.2.1 mailbox disabled'))
     assert config.db.store.query(Hold).count() == 0
+    # The owners see them apart, as unverified reports.
+    stats = ListAdmin(big).stats()
+    assert stats['unverified_reports'] == 40 and stats['held'] == 0
     # A real dead mailbox at that domain still goes at once.
     refused(big, DOMAIN[39])
     assert big.members.get_member(DOMAIN[39]) is None
@@ -332,3 +335,24 @@ def test_any_error_of_the_plugin_delivers_as_stock(tracked, smtp, monkeypatch,
     assert all(copy['X-BounceRules-Token'] is None
                for copy in copies.values())
     assert 'delivered as stock Mailman does' in caplog.text
+
+
+# -- what forgeries leave behind is bounded ----------------------------------
+
+def test_a_flood_of_forged_notices_keeps_a_bounded_history(ant):
+    from mailman_bouncerules.app.ledger import (
+        UNVERIFIED_DIAGNOSTIC_LIMIT,
+        UNVERIFIED_KEPT,
+    )
+    long_words = '550 5.7.1 refused ' + 'x' * 3000
+    for number in range(UNVERIFIED_KEPT + 30):
+        bounce(ant, samples.rfc3464(BART, '5.7.1', long_words),
+               message_id='<forged-%d@attacker.example>' % number)
+    kept = config.db.store.query(Event).filter_by(
+        email=BART, event='bounce').all()
+    assert len(kept) == UNVERIFIED_KEPT
+    assert max(len(event.diagnostic) for event in kept) <= \
+        UNVERIFIED_DIAGNOSTIC_LIMIT
+    # The newest are kept.
+    assert max(event.id for event in kept) == config.db.store.query(
+        Event).filter_by(email=BART).order_by(Event.id.desc()).first().id

@@ -5,6 +5,7 @@ Errors are `AdminError`s with a message fit to show; the command line
 prints them, REST turns them into 400 or 404.
 """
 
+import datetime
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from mailman.interfaces.member import DeliveryStatus, IMember, MemberRole
 from mailman.model.address import Address
 from mailman.model.member import Member
 from mailman.model.user import User
+from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
@@ -26,6 +28,7 @@ from mailman_bouncerules.app.campaigns import (
     find_campaign,
     latest_campaign,
 )
+from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.handling import latest_sequence
 from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.interfaces import EventName, ReportFrequency
@@ -141,6 +144,14 @@ class ListAdmin:
             .select_from(Event).join(Hold, Hold.id == Event.hold_id)
             .where(Event.list_id == self.mlist.list_id,
                    Event.event == EventName.HELD, Hold.status == HELD))
+        # Hard failures nothing verified, in the last week: reports anyone
+        # could have sent, counted apart from the members' states.
+        unverified = self.store.scalar(
+            select(func.count()).select_from(Event).filter_by(
+                list_id=self.mlist.list_id, event=EventName.BOUNCE,
+                classification='hard',
+                evidence=EvidenceLevel.UNVERIFIED.value).filter(
+                Event.at > now() - datetime.timedelta(days=7)))
         members = sum(by_state.values())
         return {
             'members': members,
@@ -150,6 +161,7 @@ class ListAdmin:
             'confirmed': by_state.get(CONFIRMED, 0),
             'removed': removed,
             'held': held,
+            'unverified_reports': unverified,
             'shadow': shadow.in_shadow(self.store, self.mlist.list_id),
         }
 

@@ -30,7 +30,7 @@ from mailman.interfaces.member import (
 from mailman.interfaces.usermanager import IUserManager
 from mailman.utilities.datetime import now
 from public import public
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from zope.component import getUtility
 
@@ -82,6 +82,11 @@ from mailman_bouncerules.model.tables import (
 log = logging.getLogger('mailman.bounce')
 
 DIAGNOSTIC_LIMIT = 2000
+# Anyone can mail the -bounces address: what an unverified notice leaves
+# in a member's history is bounded, in size and in number (the newest
+# uncounted ones are kept; counted ones are at most one per campaign).
+UNVERIFIED_DIAGNOSTIC_LIMIT = 300
+UNVERIFIED_KEPT = 100
 # The changes an owner can undo.
 UNDOABLE = (EventName.REMOVED, EventName.CONFIRMED)
 
@@ -180,6 +185,8 @@ class Ledger:
                                   campaign=campaign, attribution=attribution,
                                   counted=counted, evidence=evidence,
                                   detail=str(decision.evidence) or None)
+        if not evidence.verified:
+            self._bound_unverified(email)
         zope.event.notify(BounceClassified(self.mlist, email, decision,
                                            campaign, counted))
         breaker = CircuitBreaker(self.mlist, self.store)
@@ -474,6 +481,16 @@ class Ledger:
 
     # -- internals ------------------------------------------------------
 
+    def _bound_unverified(self, email: str) -> None:
+        """Keep the newest UNVERIFIED_KEPT uncounted unverified bounces of
+        `email`: a flood of forged notices cannot grow its history."""
+        surplus = select(Event.id).filter_by(
+            list_id=self.list_id, email=email.lower(), event=EventName.BOUNCE,
+            evidence=EvidenceLevel.UNVERIFIED.value, counted=False).order_by(
+            Event.id.desc()).offset(UNVERIFIED_KEPT).scalar_subquery()
+        self.store.flush()
+        self.store.execute(delete(Event).where(Event.id.in_(surplus)))
+
     def _count(self, state: MemberState, campaign: Campaign) -> bool:
         """Count a hard bounce once per campaign; False if already counted
         or voided by a later reset.
@@ -575,12 +592,13 @@ class Ledger:
         what: dict[str, Any] = {}
         if decision is not None:
             recipient = decision.recipient
+            limit = (DIAGNOSTIC_LIMIT if evidence is None or evidence.verified
+                     else UNVERIFIED_DIAGNOSTIC_LIMIT)
             what = dict(classification=decision.classification,
                         action=decision.action, rule=decision.rule,
                         reason=decision.reason, status=recipient.status,
                         smtp_code=recipient.smtp_code,
-                        diagnostic=(recipient.diagnostic
-                                    or '')[:DIAGNOSTIC_LIMIT])
+                        diagnostic=(recipient.diagnostic or '')[:limit])
         event = Event(list_id=self.list_id, email=email.lower(), event=name,
                       at=at, counted=counted, detail=detail,
                       evidence=evidence.value if evidence else None,
