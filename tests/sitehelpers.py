@@ -120,7 +120,8 @@ def refused(mlist, email, code=550, text='5.1.1 <%s>: user unknown'):
     does (verified evidence: the list's own delivery got it)."""
     from mailman.interfaces.bounce import IBounceProcessor
     from mailman.runners.outgoing import OutgoingRunner
-    dsn = OutgoingRunner._fake_dsn(None, mlist, email, code,
-                                   text % email if '%s' in text else text)
+    # smtplib gives the server's reply as bytes, and so does Mailman.
+    dsn = OutgoingRunner._fake_dsn(None, mlist, email, code, (
+        text % email if '%s' in text else text).encode('utf-8'))
     getUtility(IBounceProcessor).register(mlist, email, dsn)
     config.db.commit()

@@ -356,3 +356,15 @@ def test_a_flood_of_forged_notices_keeps_a_bounded_history(ant):
     # The newest are kept.
     assert max(event.id for event in kept) == config.db.store.query(
         Event).filter_by(email=BART).order_by(Event.id.desc()).first().id
+
+
+def test_an_smtp_refusal_is_recorded_as_the_server_s_words(ant):
+    send_campaign(ant, 1)
+    refused(ant, BART, 550, '5.1.1 <%s>: Recipient address rejected: '
+            'User unknown in virtual mailbox table')
+    [event] = config.db.store.query(Event).filter_by(
+        email=BART, event='bounce').all()
+    assert event.evidence == 'smtp'
+    assert "b'" not in event.diagnostic
+    assert '5.1.1 <bart@example.org>: Recipient address rejected' in \
+        event.diagnostic

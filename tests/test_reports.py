@@ -6,6 +6,7 @@ from sitehelpers import (
     add_member,
     bounce,
     dead_mailbox,
+    mailman_command,
     make_list,
     queue,
     send_campaign,
@@ -98,3 +99,20 @@ def test_owner_notices_are_templates_and_never_expand_a_bounce_s_words(
         'says the mailbox does not exist' in text
     assert 're-confirm $listname at $site_email' in text    # as written
     assert 'mailman bouncerules undo ant.example.com %s' % BART in text
+
+
+def test_send_with_no_one_to_send_to_is_an_error(mailman):
+    from mailman.interfaces.member import MemberRole
+    from mailman.interfaces.usermanager import IUserManager
+    from mailman.testing.helpers import get_queue_messages
+    from zope.component import getUtility
+    mlist = make_list()
+    result = mailman_command('report', 'ant@example.com', '--send')
+    assert result.exit_code != 0 and 'no owner' in result.output
+    owner = getUtility(IUserManager).create_address('owner@example.com')
+    owner.verified_on = now()
+    mlist.subscribe(owner, MemberRole.owner)
+    get_queue_messages('virgin')
+    result = mailman_command('report', 'ant@example.com', '--send')
+    assert result.exit_code == 0 and 'sent to the 1 owners' in result.output
+    assert len(get_queue_messages('virgin')) == 1

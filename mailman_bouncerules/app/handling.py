@@ -6,6 +6,7 @@ by the IBounceProcessor override (refusals at SMTP time), by the REST
 a crash anywhere leaves nothing half applied.
 """
 
+import ast
 import hashlib
 import hmac
 import logging
@@ -190,6 +191,7 @@ class BounceHandler:
         """A permanent refusal at SMTP time, as Mailman's outgoing runner
         reports it: a short text naming the code and the server's words.
         The list's own delivery got it, so it is verified evidence."""
+        _read_reply_as_text(msg)
         report, decisions = self.classifier.classify(msg)
         ours = [d for d in decisions if d.recipient.address == email.lower()]
         if not ours:
@@ -286,6 +288,32 @@ def spend(store: Session, list_id: str, level: EvidenceLevel, ref: int,
     log.warning('bouncerules: a second hard failure on one %s token for %s '
                 'on %s: unverified', level.value, email, list_id)
     return EvidenceLevel.UNVERIFIED
+
+
+# Mailman's outgoing runner writes the server's reply into its stand-in DSN
+# with str.format, so a reply that smtplib gave as bytes reads b'...'.
+_BYTES_REPLY = re.compile(r'^(Error message: )(b([\'"]).{0,4000}\3)[ \t]*$',
+                          re.MULTILINE)
+
+
+def _read_reply_as_text(msg: Message) -> None:
+    """Turn the b'...' of Mailman's stand-in DSN back into the server's
+    words, so that history, notices and the panel show the reply."""
+    text = msg.get_payload()
+    if not isinstance(text, str):
+        return
+
+    def as_text(match: re.Match) -> str:
+        try:
+            value = ast.literal_eval(match.group(2))
+        except (ValueError, SyntaxError):
+            return match.group(0)
+        if not isinstance(value, bytes):
+            return match.group(0)
+        return match.group(1) + value.decode('utf-8', 'replace')
+    readable = _BYTES_REPLY.sub(as_text, text)
+    if readable != text:
+        msg.set_payload(readable)
 
 
 def _failed_further_on(decision: Decision) -> Decision:

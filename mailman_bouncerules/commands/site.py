@@ -211,9 +211,15 @@ def report(spec: str, days: int, send: bool) -> None:
     text = reports.render(admin.mlist, admin.store, since,
                           'last %d days' % days)
     if send:
+        owners = admin.mlist.administrators.member_count
+        if not owners:
+            raise click.ClickException(
+                '%s has no owner or moderator to send the report to'
+                % admin.mlist.list_id)
         notices.send(admin.mlist, 'Bounce report for %s'
                      % admin.mlist.display_name, text)
-        click.echo('sent to the owners of %s' % admin.mlist.list_id)
+        click.echo('sent to the %d owners and moderators of %s'
+                   % (owners, admin.mlist.list_id))
     else:
         click.echo(text)
 
