@@ -473,3 +473,26 @@ def test_campaigns_count_their_bounces_by_class(rest):
     # Bart's disabled mailbox bounced each of the three posts.
     assert all(counts.get('hard', 0) >= 1 for counts in by_id.values())
     assert sum(expected.values()) >= 4
+
+
+def test_rest_refuses_changes_while_the_plugin_is_not_active(rest,
+                                                             monkeypatch):
+    from mailman_bouncerules.app import availability
+    from mailman_bouncerules.rest import root
+    monkeypatch.setattr(root, 'plugin_active', lambda: False)
+    monkeypatch.setattr(availability, '_why_inactive', ['rule bad: 9.9.9'])
+    status = rest('get', '').json
+    assert status['active'] is False and 'rule bad' in status['why_inactive']
+    for method, path in (
+            ('patch', 'lists/ant.example.com'),
+            ('post', 'lists/ant.example.com/members/%s/reenable' % BART),
+            ('post', 'lists/ant.example.com/members/%s/opens' % BART),
+            ('post', 'classify')):
+        answer = rest(method, path, headers=dict(FORM),
+                      body='tracking=true')
+        assert answer.status_code == 503
+        assert 'NOT ACTIVE' in answer.json['description']
+        assert 'rule bad' in answer.json['description']
+    # Reads still answer.
+    assert rest('get', 'lists/ant.example.com').json['list_id'] == \
+        'ant.example.com'

@@ -23,7 +23,9 @@ JSON object and are read by Mailman's `Validator`.  Bad input (an unknown
 field, a body that is not an object, a number out of range, a string too
 long) gets 400, unknown lists, members, holds and campaigns 404, a wrong
 method 405, a form posted to `classify` 415: each with a description,
-never a 500.
+never a 500.  While the plugin is NOT ACTIVE (stock Mailman in charge,
+see availability.py) every change and `classify` answer 503 with the
+reason; reads still answer, and the root says `active` and why not.
 """
 
 import json
@@ -51,6 +53,7 @@ from public import public
 from zope.component import getUtility
 
 from mailman_bouncerules.app.admin import AdminError, ListAdmin, Row, find_list
+from mailman_bouncerules.app.availability import plugin_active, why_inactive
 from mailman_bouncerules.commands.standalone import as_record
 from mailman_bouncerules.interfaces import IClassifier, ReportFrequency
 from mailman_bouncerules.model.tables import STATES
@@ -80,6 +83,19 @@ def _fail(response: Response, error: AdminError) -> None:
     answer = (not_found if error.not_found else
               conflict if error.conflict else bad_request)
     answer(response, str(error))
+
+
+def _refused_while_inactive(response: Response) -> bool:
+    """Answer 503 with the reason if the plugin is not active: what it
+    would change or decide is stock Mailman's then."""
+    if plugin_active():
+        return False
+    response.status = falcon.HTTP_503
+    response.content_type = falcon.MEDIA_JSON
+    response.data = falcon.HTTPServiceUnavailable(
+        description='bouncerules is NOT ACTIVE, stock Mailman handles '
+        'bounces: %s' % why_inactive()).to_json()
+    return True
 
 
 def _not_allowed(response: Response, allowed: str) -> None:
@@ -206,8 +222,11 @@ class Root(_Resource):
     """What `plugin.resource` returns: /3.1/plugins/bouncerules/"""
 
     def on_get(self, request: Request, response: Response) -> None:
-        okay(response, etag(dict(plugin='bouncerules',
-                                 resources=['lists', 'classify'])))
+        status: Row = dict(plugin='bouncerules', active=plugin_active(),
+                           resources=['lists', 'classify'])
+        if not status['active']:
+            status['why_inactive'] = why_inactive()
+        okay(response, etag(status))
 
     @child()
     def lists(self, context: Context, segments: list[str]) -> Child:
@@ -250,6 +269,8 @@ class OneList(_Resource):
         okay(response, etag(dict(self.admin.settings(), **self.admin.stats())))
 
     def on_patch(self, request: Request, response: Response) -> None:
+        if _refused_while_inactive(response):
+            return
         try:
             params = _fields(request, confirm_after=_whole_number(1, 1000),
                              tracking=_boolean, shadow=_boolean,
@@ -368,6 +389,8 @@ class _Action:
         _not_allowed(response, 'POST')
 
     def on_post(self, request: Request, response: Response) -> None:
+        if _refused_while_inactive(response):
+            return
         try:
             body = self.function(_fields(request, **self.converters))
         except AdminError as error:
@@ -381,6 +404,8 @@ class Classify:
     text/plain) and get the rules' verdict."""
 
     def on_post(self, request: Request, response: Response) -> None:
+        if _refused_while_inactive(response):
+            return
         content_type = (request.content_type or '').split(';')[0].strip().lower()
         if content_type in FORM_TYPES or (
                 content_type and content_type not in MESSAGE_TYPES):

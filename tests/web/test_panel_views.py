@@ -243,3 +243,16 @@ def test_every_address_mailman_accepts_has_its_pages(name, email):
     from django.urls import resolve
     match = resolve(page(name, email))
     assert (match.url_name, match.kwargs['email']) == (name, email)
+
+
+def test_a_plugin_not_active_is_a_banner_on_every_page(core, owner,
+                                                       monkeypatch):
+    from mailman_bouncerules_web.plugin_api import PluginAPI
+    monkeypatch.setattr(PluginAPI, 'status', lambda self: {
+        'active': False, 'why_inactive': 'rule bad: status 9.9.9'})
+    client = logged_in(owner)
+    for name in PAGES:
+        text = text_of(client.get(page(*name)))
+        assert 'NOT ACTIVE' in text and 'rule bad: status 9.9.9' in text
+    monkeypatch.undo()
+    assert 'NOT ACTIVE' not in text_of(client.get(page(*PAGES[0])))

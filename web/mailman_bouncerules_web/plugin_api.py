@@ -59,8 +59,17 @@ class PluginAPI:
         try:
             return self.connection.call(self.base + path, data, method)[1]
         except HTTPError as error:
-            if error.code >= 500:
+            if error.code >= 500 and error.code != 503:
                 raise       # Postorius's middleware shows a client error
+            raise PluginError(error.code, str(error.reason)) from None
+
+    def status(self) -> dict:
+        """The plugin's own state: {'active': bool, 'why_inactive': ...}."""
+        try:
+            return self.connection.call(ROOT)[1]
+        except HTTPError as error:
+            if error.code >= 500:
+                raise
             raise PluginError(error.code, str(error.reason)) from None
 
     def summary(self) -> dict:

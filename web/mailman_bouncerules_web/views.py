@@ -61,6 +61,10 @@ def _page(request: HttpRequest, list_id: str, template: str,
           **context: Any) -> HttpResponse:
     """Render one of the tab's pages in Postorius's frame."""
     context['list'] = List.objects.get_or_404(fqdn_listname=list_id)
+    status = PluginAPI(list_id).status()
+    # Stock Mailman in charge: the pages say so, and why, on top.
+    context['inactive'] = not status.get('active', True)
+    context['why_inactive'] = status.get('why_inactive') or ''
     context['page_name'] = 'bouncerules_%s' % template
     context['page_title'] = _('Bounces')
     return render(request, 'bouncerules_web/%s.html' % template, context)
