@@ -2,8 +2,12 @@
 
 A -bounces address is public: each family of testing/crafted.py hits a
 shape that once made an expression backtrack (a 64 KiB line of '-' took
-558 s).  Doubling a crafted input may at most about double the time;
-quadratic work would quadruple it.
+558 s).  Four times the input may take at most eight times the work;
+quadratic work would take sixteen.  Work is this process's CPU time, the
+best of several rounds, so another job on the machine cannot make a
+linear reader look quadratic (wall time could: a busy second core once
+made one look 3.9x for twice the input).  The absolute figures are the
+benchmark's (tools/bench.py).
 """
 
 import email
@@ -22,21 +26,21 @@ from mailman_bouncerules.tools.testing import samples
 from mailman_bouncerules.tools.testing.crafted import FAMILIES
 
 
-def _best_seconds(function, argument, rounds=3):
+def _best_cpu_seconds(function, argument, rounds=5):
     best = float('inf')
     for _round in range(rounds):
-        started = time.perf_counter()
+        started = time.process_time()
         function(argument)
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
     return best
 
 
-def _at_most_doubles(function, small, large):
-    """Time for `large` (twice `small`) at most about twice that of small;
-    a few milliseconds of slack absorb the noise of tiny timings."""
-    first = _best_seconds(function, small)
-    second = _best_seconds(function, large)
-    assert second <= 3 * first + 0.005, (first, second)
+def _grows_linearly(function, small, large):
+    """CPU time for `large` (four times `small`) at most twice the linear
+    share; 10 ms of slack absorb the clock's resolution on tiny inputs."""
+    first = _best_cpu_seconds(function, small)
+    second = _best_cpu_seconds(function, large)
+    assert second <= 8 * first + 0.01, (first, second)
 
 
 @pytest.fixture(scope='module')
@@ -46,11 +50,11 @@ def classifier():
 
 @pytest.mark.parametrize('family', sorted(FAMILIES))
 def test_a_crafted_message_takes_linear_time(classifier, family):
-    # Below the per-part cap (64 KiB of text), so the size really doubles.
+    # Below the per-part cap (64 KiB of text), so the size really grows.
     make = FAMILIES[family]
     parsed = [email.message_from_bytes(make(size), policy=compat32)
-              for size in (24 * 1024, 48 * 1024)]
-    _at_most_doubles(classifier.classify, *parsed)
+              for size in (15 * 1024, 60 * 1024)]
+    _grows_linearly(classifier.classify, *parsed)
 
 
 # The text-level readers, past every cap: linear on their own.
@@ -77,7 +81,7 @@ TEXTS = {
 @pytest.mark.parametrize('reader', sorted(TEXTS))
 def test_a_text_reader_takes_linear_time(reader):
     function, make = TEXTS[reader]
-    _at_most_doubles(function, make(256 * 1024), make(512 * 1024))
+    _grows_linearly(function, make(128 * 1024), make(512 * 1024))
 
 
 def test_the_returned_marker_still_needs_its_rule_of_dashes():

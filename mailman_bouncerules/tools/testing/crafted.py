@@ -154,8 +154,9 @@ def empty_parts(size: int) -> bytes:
 
 
 def unfolded_lines(size: int) -> bytes:
-    """Lines of 64 KiB naming no one (RFC 5322 allows 998 characters)."""
-    line = 'Delivery failed for a reason ' * (64 * 1024 // 29)
+    """Lines of up to 64 KiB naming no one (RFC 5322 allows 998
+    characters)."""
+    line = 'Delivery failed for a reason ' * (min(size, 64 * 1024) // 29)
     return _wrap(_text('\n'.join([line] * max(1, size // len(line))) + '\n'))
 
 
