@@ -18,7 +18,8 @@ from mailman.model.member import Member
 from mailman.model.user import User
 from mailman.utilities.datetime import now
 from public import public
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import and_, func, select
+from sqlalchemy.sql import Select
 from sqlalchemy.orm import aliased
 from zope.component import getUtility
 

@@ -489,7 +489,10 @@ class Ledger:
             evidence=EvidenceLevel.UNVERIFIED.value, counted=False).order_by(
             Event.id.desc()).offset(UNVERIFIED_KEPT).scalar_subquery()
         self.store.flush()
-        self.store.execute(delete(Event).where(Event.id.in_(surplus)))
+        # No session object is kept in step (SQLAlchemy 1.4 would try to
+        # evaluate the subquery in Python): these rows are not loaded.
+        self.store.execute(delete(Event).where(Event.id.in_(surplus))
+                           .execution_options(synchronize_session=False))
 
     def _count(self, state: MemberState, campaign: Campaign) -> bool:
         """Count a hard bounce once per campaign; False if already counted

@@ -19,19 +19,14 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped
 
 from mailman_bouncerules.interfaces import CampaignKind, State
+from mailman_bouncerules.model.declarative import Base, mapped_column
 
 POST, DIGEST = CampaignKind
 OK, SOFT, HARD, CONFIRMED, REMOVED = State
 STATES = tuple(state.value for state in State)
-
-
-@public
-class Base(DeclarativeBase):
-    """Not Mailman's `Model`: Mailman's test resets and migrations must not
-    own these tables."""
 
 
 @public
