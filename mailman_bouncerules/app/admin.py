@@ -19,8 +19,8 @@ from mailman.model.user import User
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import and_, func, select
-from sqlalchemy.sql import Select
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
 from zope.component import getUtility
 
 from mailman_bouncerules.app import shadow, tracking
