@@ -496,3 +496,26 @@ def test_rest_refuses_changes_while_the_plugin_is_not_active(rest,
     # Reads still answer.
     assert rest('get', 'lists/ant.example.com').json['list_id'] == \
         'ant.example.com'
+
+
+def test_site_status_says_whether_the_plugin_is_in_charge(ant, monkeypatch):
+    result = mailman_command('status')
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith('bouncerules: ACTIVE')
+    assert 'mailman 3.3.' in result.output and 'rules loaded: ' in \
+        result.output
+    found = json.loads(mailman_command('status', '--json').output)
+    assert found['active'] is True and found['rules'] > 10
+    assert found['last_bounce'] is not None and found['holds_open'] == 0
+    # Stood down: the reason, and exit status 1 for a monitoring script;
+    # other commands refuse.
+    from mailman_bouncerules.app import availability, sitestatus
+    from mailman_bouncerules.commands import cli_bouncerules, site
+    for module in (cli_bouncerules, site, sitestatus):
+        monkeypatch.setattr(module, 'plugin_active', lambda: False)
+    monkeypatch.setattr(availability, '_why_inactive', ['rule bad: 9.9.9'])
+    result = mailman_command('status')
+    assert result.exit_code == 1
+    assert 'NOT ACTIVE' in result.output and 'rule bad' in result.output
+    assert mailman_command('status', 'ant@example.com').exit_code != 0
+    assert mailman_command('stats', 'ant@example.com').exit_code != 0

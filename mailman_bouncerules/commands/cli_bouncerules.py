@@ -15,11 +15,13 @@ from mailman_bouncerules.commands.standalone import classify, explain, rules
                   'and manage member bounce states.')
 @click.pass_context
 def bouncerules(context: click.Context) -> None:
-    if not plugin_active():
+    # `status` says itself whether the plugin is active, and why not.
+    if not plugin_active() and context.invoked_subcommand != 'status':
         raise click.ClickException(
             'bouncerules is not active, stock Mailman handles bounces: %s'
             % why_inactive())
-    context.obj = {'site_rules_file': configured_rules_file()}
+    context.obj = {'site_rules_file': configured_rules_file()
+                   if plugin_active() else None}
 
 
 for command in (classify, explain, rules) + SITE_COMMANDS:

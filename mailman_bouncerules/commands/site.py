@@ -1,5 +1,8 @@
 """`mailman bouncerules status|history|stats|open|reenable|configure`.
 
+`status` without a list answers even when the plugin is not active (it
+says why); every other command then refuses.
+
 These need a Mailman site, so they exist only under `mailman`, which
 initialises it and commits each command's transaction.
 """
@@ -11,10 +14,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from mailman.config import config
 from mailman.utilities.datetime import now
 
 from mailman_bouncerules.app import notices, reports
 from mailman_bouncerules.app.admin import AdminError, ListAdmin, find_list
+from mailman_bouncerules.app.availability import plugin_active, why_inactive
+from mailman_bouncerules.app.sitestatus import site_status
 from mailman_bouncerules.app.untrusted import printable
 from mailman_bouncerules.interfaces import ReportFrequency
 from mailman_bouncerules.model.tables import STATES
@@ -38,12 +44,22 @@ def _run(function: Callable[..., T], *args: Any) -> T:
         raise click.ClickException(str(error)) from None
 
 
-@click.command(help='Member bounce states of LIST (name or List-ID).')
-@click.argument('spec', metavar='LIST')
+@click.command(help='Without LIST: whether the plugin is in charge and '
+               'working (exit status 0 if active, 1 if not: for '
+               'monitoring).  With LIST (name or List-ID): its members\' '
+               'bounce states.')
+@click.argument('spec', metavar='[LIST]', required=False)
 @click.option('--state', type=click.Choice(STATES),
               help='Only members in this state.')
-@click.option('--json', 'as_json', is_flag=True, help='A JSON array.')
-def status(spec: str, state: str | None, as_json: bool) -> None:
+@click.option('--json', 'as_json', is_flag=True, help='JSON.')
+def status(spec: str | None, state: str | None, as_json: bool) -> None:
+    if spec is None:
+        _site_status(as_json)
+        return
+    if not plugin_active():
+        raise click.ClickException(
+            'bouncerules is not active, stock Mailman handles bounces: %s'
+            % why_inactive())
     rows = _run(_admin(spec).members, state)
     if as_json:
         click.echo(json.dumps(rows, indent=1))
@@ -66,6 +82,31 @@ def status(spec: str, state: str | None, as_json: bool) -> None:
                                 last.get('status') or '-',
                                 last.get('evidence') or '-',
                                 last.get('campaign') or '-', waiting)))
+
+
+def _site_status(as_json: bool) -> None:
+    found = site_status(config.db.store if plugin_active() else None)
+    if as_json:
+        click.echo(json.dumps(found, indent=1))
+    else:
+        click.echo('bouncerules: %s' % (
+            'ACTIVE' if found['active']
+            else 'NOT ACTIVE, stock Mailman handles bounces: %s'
+            % found['why_inactive']))
+        click.echo('versions: %s' % ', '.join(
+            '%s %s' % (name, number or 'not installed')
+            for name, number in found['versions'].items()))
+        click.echo('settings: %s' % found['settings'])
+        for key, label in (('rules', 'rules loaded'),
+                           ('last_bounce', 'last bounce handled'),
+                           ('probes_queued', 'probes queued'),
+                           ('probes_out', 'probes out'),
+                           ('holds_open', 'circuit-breaker holds open')):
+            if found[key] is not None or found['active']:
+                click.echo('%s: %s' % (label, '-' if found[key] is None
+                                       else found[key]))
+    if not found['active']:
+        raise SystemExit(1)
 
 
 @click.command(help='Every recorded bounce and reset of EMAIL on LIST.')
