@@ -6,6 +6,8 @@ that "consecutive" has a meaning that does not depend on when bounces
 arrive.
 """
 
+from __future__ import annotations
+
 from collections import Counter
 from collections.abc import Collection
 from datetime import datetime

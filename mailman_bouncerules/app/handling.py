@@ -6,6 +6,8 @@ by the IBounceProcessor override (refusals at SMTP time), by the REST
 a crash anywhere leaves nothing half applied.
 """
 
+from __future__ import annotations
+
 import ast
 import hashlib
 import hmac

@@ -11,6 +11,8 @@ numbers.  A reset (an open, a post, a re-enable) moves a watermark: hard
 bounces of campaigns up to it no longer count.
 """
 
+from __future__ import annotations
+
 import datetime
 import json
 import logging

@@ -36,6 +36,7 @@ from typing import Any
 import click
 from aiosmtpd.controller import Controller
 
+from mailman_bouncerules.tools.console import console_script
 from mailman_bouncerules.tools.demo import PLUGIN_LINES, free_port
 from mailman_bouncerules.tools.testing import samples
 
@@ -237,7 +238,7 @@ def hostile() -> bytes:
         handle.flush()
         started = time.perf_counter()
         result = subprocess.run(
-            [str(Path(sys.executable).with_name('bouncerules')), 'classify',
+            [console_script(), 'classify',
              '--json', handle.name], capture_output=True, check=True)
         seconds = time.perf_counter() - started
         print('   `bouncerules classify` on it: %.2f s, start-up included '

@@ -24,6 +24,7 @@ from flufl.bounce import all_failures
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing.mime import load_message
 from mailman_bouncerules.classify.rules.ruleset import Decision, RuleSet
+from mailman_bouncerules.tools.console import console_script
 
 # Reasons that justify removing an address (corpus vocabulary).
 REMOVABLE = {'userunknown', 'hostunknown', 'hasmoved'}
@@ -147,7 +148,7 @@ _BARE_FLUFL = ('import email, sys\n'
 def start_up(path: Path, runs: int = 9) -> tuple[float, float]:
     """Median seconds, start-up included, for `bouncerules classify` and
     for a bare flufl.bounce script on the same bounce file."""
-    console = Path(sys.executable).with_name('bouncerules')
+    console = console_script()
 
     def median(command: list[str]) -> float:
         times = []
