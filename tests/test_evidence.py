@@ -324,17 +324,27 @@ def test_breaker_notices_are_one_a_day_then_a_digest(mailman):
 
 # -- nothing the plugin reads stops list mail --------------------------------
 
-def test_any_error_of_the_plugin_delivers_as_stock(tracked, smtp, monkeypatch,
-                                                   caplog):
+def test_any_error_of_the_plugin_delivers_as_stock(tracked, smtp,
+                                                   monkeypatch):
+    import logging
+
     def broken(*args, **kwargs):
         raise OSError('the secret went away')
     monkeypatch.setattr('mailman_bouncerules.mta.deliver.site_secret', broken)
-    copies = post(tracked, smtp, 1)
+    # Mailman's own logging setup may keep its loggers from propagating.
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logging.getLogger('mailman.smtp').addHandler(handler)
+    try:
+        copies = post(tracked, smtp, 1)
+    finally:
+        logging.getLogger('mailman.smtp').removeHandler(handler)
     assert {address.strip() for rcpt in copies
             for address in rcpt.split(',')} == {BART, CRIS}
     assert all(copy['X-BounceRules-Token'] is None
                for copy in copies.values())
-    assert 'delivered as stock Mailman does' in caplog.text
+    assert any('delivered as stock Mailman does' in line for line in lines)
 
 
 # -- what forgeries leave behind is bounded ----------------------------------
