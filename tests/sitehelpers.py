@@ -14,6 +14,7 @@ from zope.component import getUtility
 from mailman_bouncerules.app.campaigns import record_campaign
 from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.runners.bounce import RulesBounceRunner
+from mailman_bouncerules.tools.testing import samples
 
 
 def make_list(name='ant@example.com'):
@@ -125,3 +126,26 @@ def refused(mlist, email, code=550, text='5.1.1 <%s>: user unknown'):
         text % email if '%s' in text else text).encode('utf-8'))
     getUtility(IBounceProcessor).register(mlist, email, dsn)
     config.db.commit()
+
+
+def failed_together(emails, original_id=None,
+                    diagnostic='550 5.1.1 user unknown'):
+    """One notice naming every one of `emails` as failed alike (as a relay
+    reports the recipients of one copy, or a forger many members)."""
+    status = diagnostic.split()[1]
+    return samples.rfc3464(
+        emails[0], status, diagnostic,
+        **({'original_id': original_id} if original_id else {}),
+        extra_recipients=[(email, status, diagnostic, 'failed')
+                          for email in emails[1:]])
+
+
+def tracked_list(*emails):
+    """ant@example.com with open tracking on and `emails` subscribed."""
+    from mailman_bouncerules.app.admin import ListAdmin  # needs a site
+    mlist = make_list()
+    for email in emails:
+        add_member(mlist, email)
+    ListAdmin(mlist).configure(tracking_on=True)
+    config.db.commit()
+    return mlist

@@ -19,12 +19,14 @@ from sitehelpers import (
     addressed_to,
     as_message,
     bounce,
+    failed_together,
     make_list,
     queue,
     refused,
     send_campaign,
     sent_probes,
     state,
+    tracked_list,
 )
 
 from mailman_bouncerules.app.admin import ListAdmin
@@ -49,12 +51,7 @@ Content-Type: text/html; charset=utf-8
 
 @pytest.fixture
 def tracked(smtp):
-    mlist = make_list()
-    for email in (BART, CRIS):
-        add_member(mlist, email)
-    mlist.bounce_notify_owner_on_removal = True
-    ListAdmin(mlist).configure(tracking_on=True)
-    config.db.commit()
+    mlist = tracked_list(BART, CRIS)
     with pushed(tracker_url='https://lists.example.com/bt/o'):
         yield mlist
 
@@ -262,19 +259,10 @@ def big(mailman):
     return mlist
 
 
-def many(emails, original_id=None, diagnostic='550 5.1.1 user unknown'):
-    status = diagnostic.split()[1]
-    return samples.rfc3464(emails[0], status, diagnostic,
-                           original_id=original_id,
-                           extra_recipients=[(email, status, diagnostic,
-                                              'failed')
-                                             for email in emails[1:]])
-
-
 def test_forged_failures_never_trip_the_breaker(big):
     first = send_campaign(big, 1)
-    bounce(big, many(DOMAIN[:20], first))
-    bounce(big, many(DOMAIN[20:], first, '550 5.2.1 mailbox disabled'))
+    bounce(big, failed_together(DOMAIN[:20], first))
+    bounce(big, failed_together(DOMAIN[20:], first, '550 5.2.1 mailbox disabled'))
     assert config.db.store.query(Hold).count() == 0
     # The owners see them apart, as unverified reports.
     stats = ListAdmin(big).stats()
@@ -289,7 +277,7 @@ def test_a_forged_notice_cannot_take_back_verified_removals(big):
     for email in DOMAIN[:3]:
         refused(big, email)
     assert all(big.members.get_member(email) is None for email in DOMAIN[:3])
-    bounce(big, many(DOMAIN[3:30], first))
+    bounce(big, failed_together(DOMAIN[3:30], first))
     assert all(big.members.get_member(email) is None for email in DOMAIN[:3])
     assert config.db.store.query(Hold).count() == 0
 

@@ -19,7 +19,15 @@ from mailman.config import config
 from mailman.email.message import Message
 from mailman.runners.outgoing import OutgoingRunner
 from mailman.testing.helpers import make_testable_runner
-from sitehelpers import add_member, as_message, bounce, dead_mailbox, make_list, state
+from sitehelpers import (
+    add_member,
+    as_message,
+    bounce,
+    dead_mailbox,
+    make_list,
+    state,
+    tracked_list,
+)
 
 from mailman_bouncerules.app.admin import ListAdmin
 from mailman_bouncerules.app.campaigns import find_campaign
@@ -134,11 +142,7 @@ Content-Type: text/html; charset=utf-8
 
 @pytest.fixture
 def tracked(smtp, monkeypatch):
-    mlist = make_list()
-    for email in (BART, CRIS):
-        add_member(mlist, email)
-    ListAdmin(mlist).configure(tracking_on=True)
-    config.db.commit()
+    mlist = tracked_list(BART, CRIS)
     with pushed(tracker_url='https://lists.example.com/bt/o'):
         yield mlist
 

@@ -14,6 +14,7 @@ from sitehelpers import (
     addressed_to,
     bounce,
     dead_mailbox,
+    failed_together,
     make_list,
     queue,
     refused,
@@ -94,11 +95,7 @@ def test_forged_notices_quoting_real_posts_confirm_nobody(ant):
 
 def test_a_flood_is_one_suspicious_report_and_probes_a_sample(ant):
     named = MEMBERS[:20]
-    notice = samples.rfc3464(
-        named[0], '5.1.1', '550 5.1.1 user unknown',
-        original_id=send_campaign(ant, 1),
-        extra_recipients=[(email, '5.1.1', '550 5.1.1 user unknown',
-                           'failed') for email in named[1:]])
+    notice = failed_together(named, send_campaign(ant, 1))
     queue('virgin')
     bounce(ant, notice, message_id='<flood-0@relay.example>')
     items = queue('virgin')
@@ -134,11 +131,7 @@ def test_members_with_verified_failures_are_sampled_first(ant):
     # a kind that removes nobody at once.
     for email in named[7:9]:
         refused(ant, email, 552, '5.2.2 <%s>: mailbox full')
-    notice = samples.rfc3464(
-        named[0], '5.1.1', '550 5.1.1 user unknown',
-        original_id=send_campaign(ant, 2),
-        extra_recipients=[(email, '5.1.1', '550 5.1.1 user unknown',
-                           'failed') for email in named[1:]])
+    notice = failed_together(named, send_campaign(ant, 2))
     queue('virgin')
     with pushed(probe_sample=2):
         bounce(ant, notice)
