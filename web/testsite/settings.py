@@ -6,6 +6,7 @@ Core's address and credentials come from the environment, as the tests
 start a core of their own on a free port.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -41,10 +42,15 @@ MIDDLEWARE = [
     'django.middleware.locale.LocaleMiddleware',
     'django.contrib.auth.middleware.AuthenticationMiddleware',
     'django.contrib.messages.middleware.MessageMiddleware',
-    'allauth.account.middleware.AccountMiddleware',
     'django_mailman3.middleware.TimezoneMiddleware',
     'postorius.middleware.PostoriusMiddleware',
 ]
+# django-allauth 0.56 and later want their middleware; 0.51 (Debian 12's)
+# has none.
+if importlib.util.find_spec('allauth.account.middleware') is not None:
+    MIDDLEWARE.insert(MIDDLEWARE.index(
+        'django_mailman3.middleware.TimezoneMiddleware'),
+        'allauth.account.middleware.AccountMiddleware')
 
 ROOT_URLCONF = 'testsite.urls'
 
