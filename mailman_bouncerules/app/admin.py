@@ -32,7 +32,11 @@ from mailman_bouncerules.app.campaigns import (
 from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.handling import latest_sequence
 from mailman_bouncerules.app.ledger import Ledger
-from mailman_bouncerules.interfaces import EventName, ReportFrequency
+from mailman_bouncerules.interfaces import (
+    Classification,
+    EventName,
+    ReportFrequency,
+)
 from mailman_bouncerules.model.storage import (
     insert_ignoring_duplicates,
     lock_rows,
@@ -150,7 +154,7 @@ class ListAdmin:
         unverified = self.store.scalar(
             select(func.count()).select_from(Event).filter_by(
                 list_id=self.mlist.list_id, event=EventName.BOUNCE,
-                classification='hard',
+                classification=Classification.HARD,
                 evidence=EvidenceLevel.UNVERIFIED.value).filter(
                 Event.at > now() - datetime.timedelta(days=7)))
         members = sum(by_state.values())

@@ -126,30 +126,27 @@ class Prober:
         if self._queued_ahead(probe):
             probe.due_at = at + datetime.timedelta(hours=1)
             return probe, 'probe queued behind others'
-        if self.send_if_budget(probe, at, record=False):
-            return probe, 'probe sent'
-        return probe, 'probe queued: %s' % (
-            'the address had a probe in the last day'
-            if self._probed_lately(probe, at) is not None
-            else 'the probe budget is spent')
+        waits = self.send_if_budget(probe, at, record=False)
+        return probe, ('probe sent' if waits is None
+                       else 'probe queued: %s' % waits)
 
     def send_if_budget(self, probe: Probe, at: datetime.datetime,
-                       record: bool = True) -> bool:
+                       record: bool = True) -> str | None:
         """Send a queued probe if the address had none in the last day (on
-        any list) and the list's budget allows; True if sent (and, if
-        `record`, said so in the history)."""
+        any list) and the list's budget allows (and, if `record`, say so
+        in the history).  None if sent, else why not."""
         lately = self._probed_lately(probe, at)
         if lately is not None:
             probe.due_at = lately + datetime.timedelta(days=1)
-            return False
+            return 'the address had a probe in the last day'
         if not self._within_budget(at):
             probe.due_at = at + datetime.timedelta(hours=1)
             self._tell_owners_once(at)
-            return False
+            return 'the probe budget is spent'
         member = self.mlist.members.get_member(probe.email)
         if member is None:
             probe.status, probe.decided_at = PROBE_SUPERSEDED, at
-            return False
+            return 'no longer a member'
         self._send(probe, member)
         probe.status, probe.sent_at = PROBE_SENT, at
         probe.due_at = at + datetime.timedelta(
@@ -158,7 +155,7 @@ class Prober:
             self._history(probe.email, EventName.PROBE_SENT, at,
                           'verifying: would %s if this probe bounces'
                           % probe.change)
-        return True
+        return None
 
     def bounced(self, probe: Probe, at: datetime.datetime) -> None:
         probe.status, probe.decided_at = PROBE_BOUNCED, at

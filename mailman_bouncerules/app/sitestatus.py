@@ -41,10 +41,11 @@ def _version(name: str) -> str | None:
 
 
 @public
-def site_status(store: Session | None) -> dict[str, Any]:
+def site_status(store: Session) -> dict[str, Any]:
     """{'active', 'why_inactive', 'versions', 'settings', 'rules',
     'last_bounce', 'probes_queued', 'probes_out', 'holds_open'}; the
-    database figures are None without a store (tables not usable)."""
+    database figures are None when the plugin is not active (its tables
+    may not be usable)."""
     active = plugin_active()
     classifier = queryUtility(IClassifier)
     status: dict[str, Any] = {
@@ -58,7 +59,7 @@ def site_status(store: Session | None) -> dict[str, Any]:
         'last_bounce': None, 'probes_queued': None, 'probes_out': None,
         'holds_open': None,
     }
-    if store is None or not active:
+    if not active:
         return status
     last = store.scalar(select(func.max(Event.at)).filter_by(
         event=EventName.BOUNCE))

@@ -5,9 +5,9 @@ from mailman.interfaces.command import ICLISubCommand
 from public import public
 from zope.interface import implementer
 
-from mailman_bouncerules.app.availability import plugin_active, why_inactive
+from mailman_bouncerules.app.availability import plugin_active
 from mailman_bouncerules.app.settings import configured_rules_file
-from mailman_bouncerules.commands.site import SITE_COMMANDS
+from mailman_bouncerules.commands.site import SITE_COMMANDS, refuse_while_inactive
 from mailman_bouncerules.commands.standalone import classify, explain, rules
 
 
@@ -16,10 +16,8 @@ from mailman_bouncerules.commands.standalone import classify, explain, rules
 @click.pass_context
 def bouncerules(context: click.Context) -> None:
     # `status` says itself whether the plugin is active, and why not.
-    if not plugin_active() and context.invoked_subcommand != 'status':
-        raise click.ClickException(
-            'bouncerules is not active, stock Mailman handles bounces: %s'
-            % why_inactive())
+    if context.invoked_subcommand != 'status':
+        refuse_while_inactive()
     context.obj = {'site_rules_file': configured_rules_file()
                    if plugin_active() else None}
 

@@ -25,9 +25,17 @@ from mailman_bouncerules.app.untrusted import printable
 from mailman_bouncerules.interfaces import ReportFrequency
 from mailman_bouncerules.model.tables import STATES
 
-__all__ = ['SITE_COMMANDS']
+__all__ = ['SITE_COMMANDS', 'refuse_while_inactive']
 
 T = TypeVar('T')
+
+
+def refuse_while_inactive() -> None:
+    """Stop a command that needs the plugin in charge, saying why not."""
+    if not plugin_active():
+        raise click.ClickException(
+            'bouncerules is not active, stock Mailman handles bounces: %s'
+            % why_inactive())
 
 
 def _admin(spec: str) -> ListAdmin:
@@ -56,10 +64,7 @@ def status(spec: str | None, state: str | None, as_json: bool) -> None:
     if spec is None:
         _site_status(as_json)
         return
-    if not plugin_active():
-        raise click.ClickException(
-            'bouncerules is not active, stock Mailman handles bounces: %s'
-            % why_inactive())
+    refuse_while_inactive()
     rows = _run(_admin(spec).members, state)
     if as_json:
         click.echo(json.dumps(rows, indent=1))
@@ -85,7 +90,7 @@ def status(spec: str | None, state: str | None, as_json: bool) -> None:
 
 
 def _site_status(as_json: bool) -> None:
-    found = site_status(config.db.store if plugin_active() else None)
+    found = site_status(config.db.store)
     if as_json:
         click.echo(json.dumps(found, indent=1))
     else:

@@ -55,9 +55,11 @@ class PluginAPI:
         self.base = ROOT + 'lists/' + _segment(list_id) + '/'
 
     def _call(self, path: str, data: dict | None = None,
-              method: str | None = None) -> Any:
+              method: str | None = None, base: str | None = None) -> Any:
+        """The answer to `path` under this list (or under `base`)."""
         try:
-            return self.connection.call(self.base + path, data, method)[1]
+            return self.connection.call((base or self.base) + path, data,
+                                        method)[1]
         except HTTPError as error:
             if error.code >= 500 and error.code != 503:
                 raise       # Postorius's middleware shows a client error
@@ -65,12 +67,7 @@ class PluginAPI:
 
     def status(self) -> dict:
         """The plugin's own state: {'active': bool, 'why_inactive': ...}."""
-        try:
-            return self.connection.call(ROOT)[1]
-        except HTTPError as error:
-            if error.code >= 500:
-                raise
-            raise PluginError(error.code, str(error.reason)) from None
+        return self._call('', base=ROOT)
 
     def summary(self) -> dict:
         """The list's counts and settings."""
