@@ -1,10 +1,12 @@
 """The plugin's alembic chain upgrades and downgrades a real schema."""
 
 from alembic import command
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from mailman_bouncerules.model.database import VERSION_TABLE, alembic_config
 from mailman_bouncerules.model.tables import Base
+
+FALSE = 'false'
 
 
 def columns(engine, table):
@@ -39,3 +41,62 @@ def test_downgrade_and_upgrade_through_every_revision(tmp_path):
     # Mailman's own version table is never created or touched.
     assert 'alembic_version' not in inspect(engine).get_table_names()
     assert VERSION_TABLE in inspect(engine).get_table_names()
+
+
+def _fresh_engines(tmp_path):
+    """A new SQLite file, and a new PostgreSQL database when the tests run
+    on PostgreSQL."""
+    import os
+    engines = [create_engine('sqlite:///%s' % (tmp_path / 'carry.sqlite'))]
+    url = os.environ.get('BOUNCERULES_TEST_DATABASE', '')
+    if url.startswith('postgresql'):
+        admin = create_engine(url, isolation_level='AUTOCOMMIT')
+        with admin.connect() as connection:
+            connection.execute(text('DROP DATABASE IF EXISTS bouncerules_carry'))
+            connection.execute(text('CREATE DATABASE bouncerules_carry'))
+        admin.dispose()
+        engines.append(create_engine(url.rsplit('/', 1)[0] + '/bouncerules_carry'))
+    return engines
+
+
+def test_the_one_pass_revision_carries_what_the_history_said(tmp_path):
+    for engine in _fresh_engines(tmp_path):
+        with engine.begin() as connection:
+            Base.metadata.create_all(connection)
+            command.stamp(alembic_config(connection), 'head')
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), '0005')
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO bouncerules_member (list_id, email, state, run, "
+                "reset_after, shadow) VALUES ('l', 'a@x', 'ok', 0, 0, %s), "
+                "('l', 'b@x', 'ok', 0, 0, %s)" % ((FALSE,) * 2 if
+                                                   engine.dialect.name ==
+                                                   'postgresql' else (0, 0))))
+            for email, evidence, counted in (
+                    ('a@x', 'smtp', 'false'), ('a@x', 'unverified', 'false'),
+                    ('a@x', 'unverified', 'false'), ('b@x', 'unverified',
+                                                     'true')):
+                connection.execute(text(
+                    "INSERT INTO bouncerules_event (list_id, email, event, at, "
+                    "evidence, counted) VALUES ('l', :email, 'bounce', "
+                    "'2026-01-0%d 10:00:00', :evidence, :counted)"
+                    % (1 + len(evidence) % 3)), dict(
+                        email=email, evidence=evidence,
+                        counted=counted == 'true'))
+            connection.execute(text(
+                "INSERT INTO bouncerules_probe (list_id, email, change, status, "
+                "created_at, due_at, priority) VALUES ('l', 'b@x', 'remove', "
+                "'sent', '2026-02-01 10:00:00', '2026-02-04 10:00:00', 0)"))
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), 'head')
+            rows = {row.email: row for row in connection.execute(text(
+                'SELECT email, verified_failure_at, probed_at, unverified_kept '
+                'FROM bouncerules_member'))}
+        assert rows['a@x'].verified_failure_at is not None
+        assert rows['a@x'].unverified_kept == 2
+        assert rows['a@x'].probed_at is None
+        assert rows['b@x'].verified_failure_at is None
+        assert rows['b@x'].unverified_kept == 0
+        assert rows['b@x'].probed_at is not None
+        engine.dispose()

@@ -69,7 +69,7 @@ def test_tables_created_with_their_own_version_table(mailman):
     with mailman.db.engine.connect() as connection:
         ours = connection.execute(text(
             'SELECT version_num FROM %s' % VERSION_TABLE)).scalars().all()
-    assert ours == ['0005']
+    assert ours == ['0006']
     setup_tables()                  # idempotent, as every process runs it
     with mailman.db.engine.connect() as connection:
         assert connection.execute(text(

@@ -32,6 +32,7 @@ from mailman_bouncerules.app.campaigns import (
 from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.handling import latest_sequence
 from mailman_bouncerules.app.ledger import Ledger
+from mailman_bouncerules.app.probes import send_queued_probes
 from mailman_bouncerules.interfaces import (
     Classification,
     EventName,
@@ -299,7 +300,10 @@ class ListAdmin:
             if was and not shadow_on:
                 self.ledger.enforce_recorded()
                 shadow.forget_stock_events(self.store, self.mlist.list_id)
-            self.ledger = Ledger(self.mlist, self.store)
+                # The probes it asked for go now, not at the bounce
+                # runner's next pass.
+                send_queued_probes(self.store)
+        self.ledger = Ledger(self.mlist, self.store)
         return self.settings()
 
     def settings(self) -> Row:

@@ -78,7 +78,9 @@ def domain_of(email: str) -> str:
     return email.rpartition('@')[2].lower()
 
 
-def _hour(at: datetime.datetime) -> int:
+@public
+def hour_of(at: datetime.datetime) -> int:
+    """Hours since the epoch: the window counters' key."""
     return int((at - _EPOCH).total_seconds() // 3600)
 
 
@@ -201,7 +203,7 @@ class CircuitBreaker:
                         decision: Decision, at: datetime.datetime) -> Hold | None:
         minimum, share = thresholds()
         bucket = campaign.kind if campaign is not None else UNATTRIBUTED_BUCKET
-        hour = _hour(at)
+        hour = hour_of(at)
         first_hour = hour - settings().breaker_window_hours + 1
         for scope in (domain_of(email), ALL_DOMAINS):
             self._increment(WindowFailures, dict(

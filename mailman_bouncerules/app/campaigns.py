@@ -9,7 +9,7 @@ arrive.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from mailman.config import config
@@ -104,14 +104,15 @@ def latest_campaign(store: Session, list_id: str, kind: str,
 
 @public
 def attribute(store: Session, list_id: str, original: OriginalMessage | None,
-              received_at: datetime, kind: str,
+              received_at: datetime, kind: Callable[[], str],
               by_token: Campaign | None = None
               ) -> tuple[Campaign | None, Attribution]:
     """(campaign or None, how) for a bounce, by the best evidence there is.
 
     A verified token (`by_token`, the campaign it names) is exact; so is
     the returned original's Message-ID; failing both, the newest campaign
-    of the member's kind sent before the bounce arrived.
+    of the member's `kind` (asked only then: it reads the member's
+    preferences) sent before the bounce arrived.
     """
     if by_token is not None:
         return by_token, BY_TOKEN
@@ -119,7 +120,7 @@ def attribute(store: Session, list_id: str, original: OriginalMessage | None,
         campaign = find_campaign(store, list_id, original.message_id)
         if campaign is not None:
             return campaign, BY_MESSAGE_ID
-    campaign = latest_campaign(store, list_id, kind, received_at)
+    campaign = latest_campaign(store, list_id, kind(), received_at)
     if campaign is not None:
         return campaign, BY_TIME
     return None, UNATTRIBUTED

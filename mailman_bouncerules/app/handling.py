@@ -30,6 +30,7 @@ from zope.component import getUtility
 from mailman_bouncerules.app.campaigns import attribute, campaign_kind, latest_campaign
 from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.ledger import Ledger
+from mailman_bouncerules.app.policy import ListPolicy
 from mailman_bouncerules.app.probes import Prober, probe_named
 from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.app.tokens import TokenPurpose, site_secret
@@ -90,12 +91,13 @@ class BounceHandler:
 
     def handle(self, mlist: IMailingList, msg: Message,
                received_at: datetime | None = None,
-               forward: bool = True) -> bool:
+               forward: bool = True, policy: ListPolicy | None = None) -> bool:
         """Process a bounce sent to the list; False if not recognised.
 
         An unrecognised message is offered to Mailman's
         `forward_unrecognized_bounces_to`, as stock Mailman does (unless
-        `forward` is false: stock Mailman itself will).
+        `forward` is false: stock Mailman itself will).  `policy`: the
+        list's settings, if the caller read them.
         """
         store = config.db.store
         received_at = received_at or now()
@@ -128,8 +130,9 @@ class BounceHandler:
         probed = (None if returned or probe else
                   self._probe_sample(mlist, msg, decisions, received_at))
         single = len(decisions) == 1
+        ledger = Ledger(mlist, store, policy)
         for decision in decisions:
-            self._apply(mlist, report, decision, verp, received_at,
+            self._apply(ledger, report, decision, verp, received_at,
                         single=single, named=named,
                         returned=returned is not None, probe=probe,
                         may_probe=probed is None
@@ -151,9 +154,10 @@ class BounceHandler:
             return None
         prober = Prober(mlist, config.db.store)
         key = site_secret() + bounce_key(msg).encode('utf-8')
+        failed = prober.failed_verifiably(named)
 
         def rank(address: str) -> tuple[bool, str]:
-            return (not prober.failed_verifiably(address), hmac.new(
+            return (address not in failed, hmac.new(
                 key, address.encode('utf-8'), hashlib.sha256).hexdigest())
         sample = set(sorted(named, key=rank)[:limit])
         prober.suspicious_report(len(named), len(sample), _message_id(msg), at)
@@ -205,11 +209,12 @@ class BounceHandler:
                 status=first_status(text), smtp_code=first_smtp_code(text),
                 diagnostic=' '.join(text.split()))
             ours = [self.classifier.ruleset.decide(Kind.BOUNCE, recipient)]
+        ledger = Ledger(mlist, config.db.store)
         for decision in ours:
-            self._apply(mlist, report, decision, (), now(), single=True,
+            self._apply(ledger, report, decision, (), now(), single=True,
                         evidence=EvidenceLevel.SMTP)
 
-    def _apply(self, mlist: IMailingList, report: BounceReport,
+    def _apply(self, ledger: Ledger, report: BounceReport,
                decision: Decision, verp: Iterable[str], received_at: datetime,
                single: bool, named: tuple[Campaign, str] | None = None,
                returned: bool = False, probe: Probe | None = None,
@@ -222,6 +227,7 @@ class BounceHandler:
         token was the copy's return token (it verifies); `probe`: the open
         probe whose token the bounce was sent to (it verifies).
         """
+        mlist = ledger.mlist
         recipient = decision.recipient
         candidates: list[str | None] = [recipient.address,
                                         recipient.original_address]
@@ -239,7 +245,8 @@ class BounceHandler:
             # address is readable, not signed).
             candidates.extend(verp)
         member, email = None, recipient.address
-        for candidate in filter(None, candidates):
+        for candidate in dict.fromkeys(
+                each.lower() for each in candidates if each):
             member = mlist.members.get_member(candidate)
             if member is not None:
                 email = candidate
@@ -264,10 +271,10 @@ class BounceHandler:
             campaign, how = None, 'probe'
         else:
             campaign, how = attribute(store, mlist.list_id, report.original,
-                                      received_at, campaign_kind(member),
+                                      received_at, lambda: campaign_kind(member),
                                       by_token=named[0] if named and is_named
                                       else None)
-        Ledger(mlist, store).apply(member, email, decision, campaign, how,
+        ledger.apply(member, email, decision, campaign, how,
                                    received_at, evidence=evidence,
                                    probe=probe if evidence is EvidenceLevel.PROBE
                                    else None, may_probe=may_probe)

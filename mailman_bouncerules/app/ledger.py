@@ -62,12 +62,15 @@ from mailman_bouncerules.app.machine import (
     standing_of,
     take,
 )
-from mailman_bouncerules.app.probes import Prober
-from mailman_bouncerules.app.settings import default_confirm_after, settings
-from mailman_bouncerules.app.shadow import in_shadow
+from mailman_bouncerules.app.policy import ListPolicy
+from mailman_bouncerules.app.probes import ProbeFacts, Prober
+from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.classify.rules.ruleset import Decision
 from mailman_bouncerules.interfaces import Action, Classification, EventName
-from mailman_bouncerules.model.storage import insert_ignoring_duplicates
+from mailman_bouncerules.model.storage import (
+    insert_ignoring_duplicates,
+    upsert_locked,
+)
 from mailman_bouncerules.model.tables import (
     CONFIRMED,
     OK,
@@ -76,7 +79,6 @@ from mailman_bouncerules.model.tables import (
     Event,
     HardBounce,
     Hold,
-    ListSettings,
     MemberState,
     Probe,
 )
@@ -115,22 +117,21 @@ def member_snapshot(member: IMember | None) -> dict[str, Any] | None:
 class Ledger:
     """One list's bounce states and history."""
 
-    def __init__(self, mlist: IMailingList, store: Session) -> None:
+    def __init__(self, mlist: IMailingList, store: Session,
+                 policy: ListPolicy | None = None) -> None:
         self.mlist = mlist
         self.store = store
         self.list_id = mlist.list_id
+        self.policy = policy or ListPolicy.of(store, mlist.list_id)
         # Shadow mode: decide and record as always, change nothing.
-        self.shadow = in_shadow(store, mlist.list_id)
+        self.shadow = self.policy.shadow
         self.prober = Prober(mlist, store)
         self.holds = HeldDecisions(self)
 
     # -- reading --------------------------------------------------------
 
     def confirm_after(self) -> int:
-        settings = self.store.get(ListSettings, self.list_id)
-        if settings is not None and settings.confirm_after:
-            return settings.confirm_after
-        return default_confirm_after()
+        return self.policy.confirm_after
 
     def state_of(self, email: str, lock: bool = False) -> MemberState | None:
         query = select(MemberState).filter_by(list_id=self.list_id,
@@ -144,13 +145,9 @@ class Ledger:
     def locked_state(self, email: str) -> MemberState:
         """The member's state row, created if new, locked for this
         transaction (PostgreSQL; SQLite serialises writers anyway)."""
-        insert_ignoring_duplicates(
-            self.store, MemberState, list_id=self.list_id, email=email.lower(),
-            state=OK, run=0, reset_after=0)
-        state = self.state_of(email, lock=True)
-        if state is None:       # inserted above, or there already
-            raise LookupError(email)
-        return state
+        return upsert_locked(self.store, MemberState, dict(
+            list_id=self.list_id, email=email.lower(), state=OK, run=0,
+            reset_after=0), ('list_id', 'email'))
 
     def apply(self, member: IMember, email: str, decision: Decision,
               campaign: Campaign | None, attribution: str, at: datetime.datetime,
@@ -170,7 +167,35 @@ class Ledger:
         what verified bounces did.  Unverified ones are the owners'
         "unverified reports", counted from the history.
         """
+        # Read: every fact the decision needs, before anything is written
+        # (one flush at the end writes the member's row once).
         state = self.locked_state(email)
+        counted = (decision.action == Action.COUNT and campaign is not None
+                   and self._count(state, campaign))
+        newest = through = 0
+        confirm_after = None        # a settings query, for counted bounces
+        if counted and campaign is not None and state.state != CONFIRMED:
+            confirm_after = self.confirm_after()
+            sequences = self._hard_sequences(state.email, campaign.kind,
+                                             state.reset_after)
+            newest = longest_run_through(sequences, max(sequences))
+            through = longest_run_through(sequences, campaign.sequence)
+        breaker = CircuitBreaker(self.mlist, self.store)
+        tripped = (breaker.observe(campaign, email, decision, at)
+                   if evidence.verified else None)
+        probe_change = None
+        if probe is not None and decision.classification == Classification.HARD:
+            # The probe went to this address alone and bounced hard: what
+            # waited for it is verified now.
+            self.prober.bounced(probe, at)
+            probe_change = Change(probe.change)
+        probes = self._probe_facts(state, at) if not evidence.verified and \
+            decision.classification == Classification.HARD else None
+        # Decide, then write.
+        standing, change = machine.after_bounce(standing_of(state), Bounce(
+            Classification(decision.classification), Action(decision.action),
+            campaign is not None, counted, newest, through, probe_change),
+            confirm_after)
         recipient = decision.recipient
         state.last_bounce_at = at
         state.last_classification = decision.classification
@@ -181,49 +206,40 @@ class Ledger:
             # A probe is no campaign: the last campaign bounced stays.
             state.last_campaign = campaign.message_id if campaign else None
         state.last_evidence = evidence.value
-        counted = (decision.action == Action.COUNT and campaign is not None
-                   and self._count(state, campaign))
+        if evidence.verified:
+            state.verified_failure_at = at
+        take(state, standing)
         event = self.record_event(email, EventName.BOUNCE, at, decision=decision,
                                   campaign=campaign, attribution=attribution,
                                   counted=counted, evidence=evidence,
                                   detail=str(decision.evidence) or None)
-        if not evidence.verified:
-            self._bound_unverified(email)
+        if not evidence.verified and not counted:
+            state.unverified_kept += 1
+            if state.unverified_kept > UNVERIFIED_KEPT:
+                self._bound_unverified(email)
+                state.unverified_kept = UNVERIFIED_KEPT
         zope.event.notify(BounceClassified(self.mlist, email, decision,
                                            campaign, counted))
-        breaker = CircuitBreaker(self.mlist, self.store)
-        tripped = (breaker.observe(campaign, email, decision, at)
-                   if evidence.verified else None)
         if tripped is not None and tripped.campaign_id is not None \
                 and campaign is not None:
             self.holds.take_back(tripped, campaign, at)
-        newest = through = 0
-        confirm_after = None        # a settings query, for counted bounces
-        if counted and campaign is not None and state.state != CONFIRMED:
-            confirm_after = self.confirm_after()
-            sequences = self._hard_sequences(state.email, campaign.kind,
-                                             state.reset_after)
-            newest = longest_run_through(sequences, max(sequences))
-            through = longest_run_through(sequences, campaign.sequence)
-        probe_change = None
-        if probe is not None and decision.classification == Classification.HARD:
-            # The probe went to this address alone and bounced hard: what
-            # waited for it is verified now.
-            self.prober.bounced(probe, at)
-            probe_change = Change(probe.change)
-        standing, change = machine.after_bounce(standing_of(state), Bounce(
-            Classification(decision.classification), Action(decision.action),
-            campaign is not None, counted, newest, through, probe_change),
-            confirm_after)
-        take(state, standing)
         if change is not None:
             carried: AnyDecision = decision
             if probe is not None and probe_change is not None:
                 carried = self._waiting_decision(probe, decision, change)
             self._enforce(member, email, state, change, carried, campaign,
-                          at, evidence, event, breaker, may_probe)
+                          at, evidence, event, breaker, may_probe, probes)
         self.mirror(member, state, at)
+        self.store.flush()
         return state
+
+    def _probe_facts(self, state: MemberState,
+                     at: datetime.datetime) -> ProbeFacts:
+        """What a probe request for the member needs (its probes are read
+        only if it ever had one)."""
+        return ProbeFacts(
+            self.prober.recent(state.email, at) if state.probed_at else [],
+            state.verified_failure_at is not None)
 
     def _waiting_decision(self, probe: Probe, decision: AnyDecision,
                           change: Change) -> AnyDecision:
@@ -239,7 +255,8 @@ class Ledger:
                  change: Change, decision: AnyDecision,
                  campaign: Campaign | None, at: datetime.datetime,
                  evidence: EvidenceLevel, event: Event,
-                 breaker: CircuitBreaker, may_probe: bool) -> None:
+                 breaker: CircuitBreaker, may_probe: bool,
+                 probes: ProbeFacts | None) -> None:
         """A bounce called for a removal or confirmation: find the hold
         that covers it (verified evidence only) and carry it out as the
         state machine says."""
@@ -253,7 +270,7 @@ class Ledger:
                     email, at, 'verified evidence (%s)' % evidence.value)
         self.carry_out(member, email, state, change, at, decision=decision,
                        campaign=campaign, evidence=evidence, asked_by=event,
-                       hold=hold, may_probe=may_probe)
+                       hold=hold, may_probe=may_probe, probes=probes)
 
     def carry_out(self, member: IMember | None, email: str, state: MemberState,
                   change: Change, at: datetime.datetime, *,
@@ -262,7 +279,8 @@ class Ledger:
                   evidence: EvidenceLevel = EvidenceLevel.UNVERIFIED,
                   asked_by: Event | None = None, hold: Hold | None = None,
                   verified: bool | None = None, notify: bool = True,
-                  probe_note: str = '', may_probe: bool = True) -> None:
+                  probe_note: str = '', may_probe: bool = True,
+                  probes: ProbeFacts | None = None) -> None:
         """Carry out, or keep back, a removal or confirmation: the state
         machine's `enforce` says which effect; this executes it.
 
@@ -273,7 +291,8 @@ class Ledger:
         `notify`: whether the owners are told; `probe_note`: what precedes
         the history's words when a probe is asked for instead;
         `may_probe`: false when the notice was one suspicious report of
-        many members, of whom this one was not among those probed.
+        many members, of whom this one was not among those probed;
+        `probes`: what a probe request needs, if already read.
         """
         verified = evidence.verified if verified is None else verified
         newest = 0
@@ -290,8 +309,11 @@ class Ledger:
                               'probed: one unverified notice named many '
                               'members (a suspicious report)' % change)
         elif effect is Effect.PROBE and asked_by is not None:
-            probe, why = self.prober.request(email, change, asked_by,
-                                             campaign, at)
+            probe, why = self.prober.request(
+                email, change, asked_by, campaign, at,
+                probes or self._probe_facts(state, at))
+            if probe is not None:
+                state.probed_at = probe.created_at
             self.record_event(email, EventName.VERIFYING if probe else (
                 EventName.NOT_ENFORCED if probe_note
                 else EventName.UNVERIFIED), at,

@@ -37,22 +37,23 @@ import datetime
 import logging
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from mailman.config import config
 from mailman.core.i18n import _
 from mailman.email.message import UserNotification
+from mailman.interfaces.languages import ILanguage
 from mailman.interfaces.listmanager import IListManager
 from mailman.interfaces.mailinglist import IMailingList
-from mailman.interfaces.member import IMember
+from mailman.interfaces.member import IMember, MemberRole
 from mailman.utilities.datetime import now
 from mailman.utilities.string import expand
 from public import public
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy.orm import Session, selectinload
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
-from mailman_bouncerules.app.evidence import VERIFIED_LEVELS
 from mailman_bouncerules.app.machine import Change
 from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.app.tokens import (
@@ -83,6 +84,17 @@ _SITE_ROW = '*'                        # list-wide history rows
 
 
 @public
+@dataclass
+class ProbeFacts:
+    """What a probe request needs, read with the rest of a bounce's facts:
+    the member's recent probes (`Prober.recent`), and whether its mail
+    ever failed on verified evidence (its probe goes first)."""
+
+    recent: list[Probe]
+    failed_verifiably: bool
+
+
+@public
 class Prober:
     """One list's probes."""
 
@@ -96,66 +108,46 @@ class Prober:
             list_id=self.list_id, email=email.lower()).filter(
             Probe.status.in_(PROBES_OPEN)).order_by(Probe.id.desc())).first()
 
+    def recent(self, email: str, at: datetime.datetime) -> list[Probe]:
+        """The member's probes a new one depends on: the one in flight, and
+        those that found the mailbox alive within `probe_cooldown_days`."""
+        cooldown = at - datetime.timedelta(days=settings().probe_cooldown_days)
+        return list(self.store.scalars(select(Probe).filter_by(
+            list_id=self.list_id, email=email.lower()).filter(or_(
+                Probe.status.in_(PROBES_OPEN), and_(
+                    Probe.status == PROBE_EXPIRED,
+                    Probe.decided_at > cooldown))).order_by(
+            Probe.id.desc())))
+
     def request(self, email: str, change: Change, event: Event,
-                campaign: Campaign | None, at: datetime.datetime
-                ) -> tuple[Probe | None, str]:
+                campaign: Campaign | None, at: datetime.datetime,
+                facts: 'ProbeFacts') -> tuple[Probe | None, str]:
         """Unverified evidence (history row `event`) wants `change`:
-        probe the member unless one is in flight
-        or it was probed alive lately.  Returns (the probe or None, why),
-        the reason for the caller's history row."""
-        email = email.lower()
-        if event.id is None:
-            self.store.flush()          # the probe names the row that asked
-        probe = self.open_probe(email)
+        queue a probe of the member unless one is in flight or it was
+        probed alive lately (`facts`, read before).  Returns (the probe or
+        None, why), the reason for the caller's history row.  Queued
+        probes go out in batches (`send_queued_probes`), after the
+        runner's pass over its queue; those of members with verified
+        failures first."""
+        probe = next((each for each in facts.recent
+                      if each.status in PROBES_OPEN), None)
         if probe is not None:
             if change is Change.REMOVE and probe.change != Change.REMOVE:
-                probe.change, probe.event_id = Change.REMOVE, event.id
+                probe.change, probe.asked_by = Change.REMOVE, event
             return probe, 'a probe is already in flight'
-        alive = self._last_alive(email)
-        if alive is not None and at - alive < datetime.timedelta(
-                days=settings().probe_cooldown_days):
+        if facts.recent:
+            alive = max(each.decided_at for each in facts.recent
+                        if each.decided_at is not None)
             return None, ('not verified: a probe of %s did not bounce'
                           % alive.isoformat()[:10])
-        probe = Probe(list_id=self.list_id, email=email, change=change,
-                      status=PROBE_QUEUED, created_at=at, due_at=at,
-                      event_id=event.id,
-                      priority=int(self.failed_verifiably(email)),
+        probe = Probe(list_id=self.list_id, email=email.lower(),
+                      change=change, status=PROBE_QUEUED, created_at=at,
+                      due_at=at, asked_by=event,
+                      priority=int(facts.failed_verifiably),
                       campaign=campaign.message_id if campaign else None)
         self.store.add(probe)
-        self.store.flush()
-        if self._queued_ahead(probe):
-            probe.due_at = at + datetime.timedelta(hours=1)
-            return probe, 'probe queued behind others'
-        waits = self.send_if_budget(probe, at, record=False)
-        return probe, ('probe sent' if waits is None
-                       else 'probe queued: %s' % waits)
-
-    def send_if_budget(self, probe: Probe, at: datetime.datetime,
-                       record: bool = True) -> str | None:
-        """Send a queued probe if the address had none in the last day (on
-        any list) and the list's budget allows (and, if `record`, say so
-        in the history).  None if sent, else why not."""
-        lately = self._probed_lately(probe, at)
-        if lately is not None:
-            probe.due_at = lately + datetime.timedelta(days=1)
-            return 'the address had a probe in the last day'
-        if not self._within_budget(at):
-            probe.due_at = at + datetime.timedelta(hours=1)
-            self._tell_owners_once(at)
-            return 'the probe budget is spent'
-        member = self.mlist.members.get_member(probe.email)
-        if member is None:
-            probe.status, probe.decided_at = PROBE_SUPERSEDED, at
-            return 'no longer a member'
-        self._send(probe, member)
-        probe.status, probe.sent_at = PROBE_SENT, at
-        probe.due_at = at + datetime.timedelta(
-            hours=settings().probe_expiry_hours)
-        if record:
-            self._history(probe.email, EventName.PROBE_SENT, at,
-                          'verifying: would %s if this probe bounces'
-                          % probe.change)
-        return None
+        facts.recent.insert(0, probe)
+        return probe, 'a probe goes out'
 
     def bounced(self, probe: Probe, at: datetime.datetime) -> None:
         probe.status, probe.decided_at = PROBE_BOUNCED, at
@@ -180,82 +172,13 @@ class Prober:
 
     # -- internals --------------------------------------------------------
 
-    def _send(self, probe: Probe, member: IMember) -> None:
-        state_id = self.store.scalar(select(MemberState.id).filter_by(
-            list_id=self.list_id, email=probe.email))
-        token = make_probe_token(site_secret(), self.list_id, probe.id,
-                                 state_id or 0)
-        local, _at, domain = self.mlist.bounces_address.partition('@')
-        sender = '%s%s%s@%s' % (local, config.mta.verp_delimiter, token,
-                                domain)
-        language = member.preferred_language
-        text = expand(load_template(TEMPLATE, self.mlist, language.code),
-                      self.mlist, dict(email=probe.email))
-        mlist = self.mlist  # noqa: F841 (the subject's template names it)
-        with _.using(language.code):
-            # Mailman's own wording, so its translations apply.
-            subject = _('${mlist.display_name} mailing list probe message')
-        # The token is in the envelope sender alone: From: is the list's
-        # plain -bounces address and no header carries it, so a member who
-        # forwards the odd message ("is this phishing?") gives nothing away.
-        # (Mailman's own probes sign their From: too; a server that answers
-        # the From instead of the envelope returns an unverified notice.)
-        message = UserNotification(probe.email, self.mlist.bounces_address,
-                                   subject, text, language)
-        message.send(self.mlist, sender=sender, verp=False,
-                     add_precedence=False, bouncerules_probe=probe.id)
-        log.info('bouncerules: verification probe %d sent on %s',
-                 probe.id, self.list_id)
-
-    def failed_verifiably(self, email: str) -> bool:
-        """Has `email` a bounce on verified evidence in the list's history
-        (a member whose mail really failed, probed first)?"""
-        return self.store.scalar(select(Event.id).filter_by(
-            list_id=self.list_id, email=email.lower(),
-            event=EventName.BOUNCE).filter(
-            Event.evidence.in_(VERIFIED_LEVELS)).limit(1)) is not None
-
-    def _queued_ahead(self, probe: Probe) -> bool:
-        """Do probes of the list wait that go before `probe`?"""
-        return self.store.scalar(select(Probe.id).filter_by(
-            list_id=self.list_id, status=PROBE_QUEUED).filter(
-            Probe.id != probe.id, Probe.priority >= probe.priority).limit(
-            1)) is not None
-
-    def _probed_lately(self, probe: Probe,
-                       at: datetime.datetime) -> datetime.datetime | None:
-        """When a probe last went to the address, on any list, if in the
-        last day: one address gets one probe a day, site-wide."""
-        return self.store.scalar(select(func.max(Probe.sent_at)).filter(
-            Probe.email == probe.email, Probe.id != probe.id,
-            Probe.sent_at > at - datetime.timedelta(days=1)))
-
-    def _budget(self, share: float) -> int:
-        roster = self.mlist.members.member_count
-        return max(settings().probe_min_budget, math.ceil(share * roster))
-
-    def _within_budget(self, at: datetime.datetime) -> bool:
-        def sent_since(delta: datetime.timedelta) -> int:
-            return self.store.scalar(
-                select(func.count()).select_from(Probe).filter_by(
-                    list_id=self.list_id).filter(
-                    Probe.sent_at > at - delta)) or 0
-        return (sent_since(datetime.timedelta(hours=1))
-                < self._budget(settings().probe_hourly_share)
-                and sent_since(datetime.timedelta(days=1))
-                < self._budget(settings().probe_daily_share))
-
-    def _last_alive(self, email: str) -> datetime.datetime | None:
-        """When a probe to `email` last expired without bouncing."""
-        return self.store.scalar(select(func.max(Probe.decided_at)).filter_by(
-            list_id=self.list_id, email=email, status=PROBE_EXPIRED))
-
-    def _tell_owners_once(self, at: datetime.datetime) -> None:
-        if tell_owners_once(self.store, self.list_id, _BUDGET_MARK, at,
-                            'probe budget spent'):
-            log.warning('bouncerules: probe budget spent on %s; probes wait',
-                        self.list_id)
-            notices.probe_budget_spent(self.mlist)
+    def failed_verifiably(self, emails: Iterable[str]) -> set[str]:
+        """Those of `emails` whose mail failed on verified evidence (the
+        members whose probes go first)."""
+        return set(self.store.scalars(select(MemberState.email).filter(
+            MemberState.list_id == self.list_id,
+            MemberState.email.in_([email.lower() for email in emails]),
+            MemberState.verified_failure_at.is_not(None))))
 
     def suspicious_report(self, named: int, probed: int, message_id: str,
                           at: datetime.datetime) -> None:
@@ -322,22 +245,202 @@ def probe_named(store: Session, mlist: IMailingList,
 def process_due_probes(store: Session,
                        at: datetime.datetime | None = None) -> int:
     """The bounce runner's periodic pass: expire probes that did not
-    bounce in time, send queued ones as budgets allow (members with a
-    history of verified failures first; a probe that waited long is tried
-    again, never dropped).  Returns how many probes were looked at."""
+    bounce in time, then send the queued ones that are due.  Returns how
+    many probes were looked at."""
     at = at or now()
-    due = store.scalars(select(Probe).filter(
-        Probe.status.in_(PROBES_OPEN), Probe.due_at <= at).order_by(
-        Probe.priority.desc(), Probe.due_at, Probe.id).limit(500)).all()
+    expired = store.scalars(select(Probe).filter(
+        Probe.status == PROBE_SENT, Probe.due_at <= at).order_by(
+        Probe.due_at, Probe.id).limit(BATCH)).all()
     lists = getUtility(IListManager)
-    for probe in due:
+    for probe in expired:
         mlist = lists.get_by_list_id(probe.list_id)
         if mlist is None:
             probe.status, probe.decided_at = PROBE_SUPERSEDED, at
-            continue
-        prober = Prober(mlist, store)
-        if probe.status == PROBE_SENT:
-            prober.expire(probe, at)
         else:
-            prober.send_if_budget(probe, at)
-    return len(due)
+            Prober(mlist, store).expire(probe, at)
+    return len(expired) + send_queued_probes(store, at)
+
+
+@public
+def send_queued_probes(store: Session,
+                       at: datetime.datetime | None = None) -> int:
+    """Send the queued probes that are due, in one batch: members with a
+    history of verified failures first, within each list's budget, and
+    one a day to an address whatever the list.  A probe that cannot go
+    yet gets a new due time and waits (never dropped).  Returns how many
+    probes were looked at."""
+    at = at or now()
+    queued = store.scalars(select(Probe).filter(
+        Probe.status == PROBE_QUEUED, Probe.due_at <= at).order_by(
+        Probe.priority.desc(), Probe.due_at, Probe.id).limit(BATCH)).all()
+    if not queued:
+        return 0
+    day = datetime.timedelta(days=1)
+    lately = {email: sent for email, sent in store.execute(select(
+        Probe.email, func.max(Probe.sent_at)).filter(
+        Probe.email.in_({probe.email for probe in queued}),
+        Probe.sent_at > at - day).group_by(Probe.email)) if sent is not None}
+    lists = getUtility(IListManager)
+    by_list: dict[str, list[Probe]] = {}
+    for probe in queued:
+        by_list.setdefault(probe.list_id, []).append(probe)
+    for list_id, probes in by_list.items():
+        mlist = lists.get_by_list_id(list_id)
+        if mlist is None:
+            for probe in probes:
+                probe.status, probe.decided_at = PROBE_SUPERSEDED, at
+            continue
+        _ListBatch(mlist, store, at).send(probes, lately)
+    return len(queued)
+
+
+# The most probes one pass looks at.
+BATCH = 500
+# Where a probe's text has the member's address (no template has it).
+_ADDRESS_MARK = '\x00email\x00'
+
+
+class _ListBatch:
+    """One list's share of a batch of queued probes."""
+
+    def __init__(self, mlist: IMailingList, store: Session,
+                 at: datetime.datetime) -> None:
+        self.mlist = mlist
+        self.store = store
+        self.at = at
+        self.texts: dict[str, str] = {}
+        self.history: list[dict[str, object]] = []
+
+    def send(self, probes: list[Probe],
+             lately: dict[str, datetime.datetime]) -> None:
+        with self.store.no_autoflush:
+            self._send_all(probes, lately)
+        if self.history:
+            # One statement for the batch's history rows.
+            self.store.execute(insert(Event), self.history)
+
+    def _send_all(self, probes: list[Probe],
+                  lately: dict[str, datetime.datetime]) -> None:
+        room = self._room()
+        members = self._members([probe.email for probe in probes])
+        state_ids = dict(self.store.execute(select(
+            MemberState.email, MemberState.id).filter(
+            MemberState.list_id == self.mlist.list_id,
+            MemberState.email.in_([probe.email for probe in probes])))
+            .tuples().all())
+        spent = False
+        for probe in probes:
+            if probe.email in lately:
+                probe.due_at = lately[probe.email] + datetime.timedelta(days=1)
+                continue
+            if room <= 0:
+                probe.due_at = self.at + datetime.timedelta(hours=1)
+                spent = True
+                continue
+            member = members.get(probe.email)
+            if member is None:
+                probe.status, probe.decided_at = PROBE_SUPERSEDED, self.at
+                continue
+            self._send(probe, member, state_ids.get(probe.email, 0))
+            lately[probe.email] = self.at
+            room -= 1
+        if spent and tell_owners_once(self.store, self.mlist.list_id,
+                                      _BUDGET_MARK, self.at,
+                                      'probe budget spent'):
+            log.warning('bouncerules: probe budget spent on %s; probes wait',
+                        self.mlist.list_id)
+            notices.probe_budget_spent(self.mlist)
+
+    def _room(self) -> int:
+        """How many probes the list may send now: a share of its roster an
+        hour and a day, at least `probe_min_budget` each."""
+        hour = self.at - datetime.timedelta(hours=1)
+        last_hour, last_day = self.store.execute(select(
+            func.count(case((Probe.sent_at > hour, 1))),
+            func.count(Probe.id)).filter(
+            Probe.list_id == self.mlist.list_id,
+            Probe.sent_at > self.at - datetime.timedelta(days=1))).one()
+        roster = self.mlist.members.member_count
+        known = settings()
+
+        def budget(share: float) -> int:
+            return max(known.probe_min_budget, math.ceil(share * roster))
+        return min(budget(known.probe_hourly_share) - last_hour,
+                   budget(known.probe_daily_share) - last_day)
+
+    def _members(self, emails: list[str]) -> dict[str, IMember]:
+        """The list's members among `emails`, with what the probe's
+        language needs, in one query (a member subscribed through its
+        user's preferred address is looked up as Mailman does)."""
+        from mailman.model.address import Address
+        from mailman.model.member import Member
+        found: dict[str, IMember] = {}
+        for member in self.store.scalars(select(Member).join(
+                Address, Member.address_id == Address.id).filter(
+                Member.list_id == self.mlist.list_id,
+                Member.role == MemberRole.member,
+                Address.email.in_(emails)).options(
+                selectinload(Member.preferences),
+                selectinload(Member._address).selectinload(
+                    Address.preferences))):
+            found[member.address.email] = member
+        for email in emails:
+            if email not in found:
+                member = self.mlist.members.get_member(email)
+                if member is not None:
+                    found[email] = member
+        return found
+
+    def _language(self, member: IMember) -> ILanguage:
+        """The member's preferred language, as Mailman's `_lookup` finds
+        it (the member's, its address's, its user's, the list's), without
+        looking the list up again for each member."""
+        address = member.address
+        for preferences in (member.preferences, address.preferences,
+                            address.user.preferences if address.user
+                            else None):
+            language = getattr(preferences, 'preferred_language', None)
+            if language is not None:
+                return language
+        return self.mlist.preferred_language
+
+    def _send(self, probe: Probe, member: IMember, state_id: int) -> None:
+        token = make_probe_token(site_secret(), self.mlist.list_id, probe.id,
+                                 state_id)
+        local, _at, domain = self.mlist.bounces_address.partition('@')
+        sender = '%s%s%s@%s' % (local, config.mta.verp_delimiter, token,
+                                domain)
+        language = self._language(member)
+        if language.code not in self.texts:
+            # Mailman's expand() reads the list's domain each time: the
+            # text is expanded once a language, the address put in after.
+            self.texts[language.code] = expand(load_template(
+                TEMPLATE, self.mlist, language.code), self.mlist,
+                dict(email=_ADDRESS_MARK))
+        text = self.texts[language.code].replace(_ADDRESS_MARK, probe.email)
+        mlist = self.mlist  # noqa: F841 (the subject's template names it)
+        with _.using(language.code):
+            # Mailman's own wording, so its translations apply.
+            subject = _('${mlist.display_name} mailing list probe message')
+        # The token is in the envelope sender alone: From: is the list's
+        # plain -bounces address and no header carries it, so a member who
+        # forwards the odd message ("is this phishing?") gives nothing away.
+        # (Mailman's own probes sign their From: too; a server that answers
+        # the From instead of the envelope returns an unverified notice.)
+        message = UserNotification(probe.email, self.mlist.bounces_address,
+                                   subject, text, language)
+        message.send(self.mlist, sender=sender, verp=False,
+                     add_precedence=False, bouncerules_probe=probe.id)
+        waited = probe.due_at != probe.created_at
+        probe.status, probe.sent_at = PROBE_SENT, self.at
+        probe.due_at = self.at + datetime.timedelta(
+            hours=settings().probe_expiry_hours)
+        if waited:
+            # (One sent at once: the history row that asked for it says so.)
+            self.history.append(dict(
+                list_id=self.mlist.list_id, email=probe.email,
+                event=EventName.PROBE_SENT, at=self.at, counted=False,
+                detail='verifying: would %s if this probe bounces'
+                % probe.change))
+        log.info('bouncerules: verification probe %d sent on %s',
+                 probe.id, self.mlist.list_id)

@@ -123,6 +123,7 @@ SCHEMA: dict[str, _Setting] = {
     'probe_daily_share': _Setting(_positive(0.5, 'a share'), '0.2'),
     'probe_min_budget': _Setting(_count(1, 100), '10'),
     'probe_sample': _Setting(_count(0, 100), '3'),
+    'history_days': _Setting(_count(30, 36500), '400'),
     'max_recipients_per_notice': _Setting(_count(1, 10 ** 6), '1000'),
     'max_seconds_per_notice': _Setting(_seconds, '2'),
 }

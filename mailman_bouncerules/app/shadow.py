@@ -34,6 +34,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from zope.component import getUtility
 
+from mailman_bouncerules.app.policy import ListPolicy
 from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.model.tables import ListSettings
 
@@ -50,10 +51,7 @@ def site_default() -> bool:
 
 @public
 def in_shadow(store: Session, list_id: str) -> bool:
-    settings = store.get(ListSettings, list_id)
-    if settings is None or settings.shadow is None:
-        return site_default()
-    return settings.shadow
+    return ListPolicy.of(store, list_id).shadow
 
 
 @public

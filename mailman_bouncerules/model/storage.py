@@ -1,13 +1,30 @@
 """Small database helpers that work the same on SQLite and PostgreSQL."""
 
-from typing import Any
+import functools
+from typing import Any, TypeVar
 
-from mailman.config import config
 from public import public
-from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
+
+T = TypeVar('T')
+
+
+@functools.cache
+def _insert(table: Table, columns: tuple[str, ...], conflict: str) -> TextClause:
+    """INSERT INTO `table` (`columns`) ... ON CONFLICT `conflict`, as text
+    both databases read alike.  SQLAlchemy compiles its dialects' ON
+    CONFLICT statements afresh for every call (they have no cache key);
+    a text statement is compiled once, its parameters typed as the
+    columns are (dates stored as the ORM stores them)."""
+    names = ', '.join(columns)
+    values = ', '.join(':' + column for column in columns)
+    return text('INSERT INTO %s (%s) VALUES (%s) ON CONFLICT %s' % (
+        table.name, names, values, conflict)).bindparams(*(
+            bindparam(column, type_=table.c[column].type)
+            for column in columns))
 
 
 @public
@@ -19,11 +36,29 @@ def insert_ignoring_duplicates(connection: Session | Connection,
     for the first to commit and then inserts nothing, instead of failing
     and losing the work it was part of.
     """
-    dialect = config.db.engine.dialect.name
-    insert = postgresql.insert if dialect == 'postgresql' else sqlite.insert
-    result = connection.execute(
-        insert(table.__table__).values(**values).on_conflict_do_nothing())
+    statement = _insert(table.__table__, tuple(values), 'DO NOTHING')
+    result = connection.execute(statement, values)
     return result.rowcount == 1     # type: ignore[attr-defined]
+
+
+@public
+def upsert_locked(session: Session, table: type[T], values: dict[str, Any],
+                  key: tuple[str, ...]) -> T:
+    """The row of `table` whose `key` columns have `values`, inserted with
+    `values` if there is none, locked for the rest of the transaction, in
+    one statement: INSERT ... ON CONFLICT DO UPDATE ... RETURNING.
+
+    Safe when two processes ask at once: the second waits for the first
+    to commit (the conflict's update takes the row lock on PostgreSQL; on
+    SQLite the write takes the database's lock).
+    """
+    columns: Table = table.__table__  # type: ignore[attr-defined]
+    statement = _insert(columns, tuple(values), '(%s) DO UPDATE SET %s = '
+                        'excluded.%s RETURNING *' % (
+                            ', '.join(key), key[0], key[0]))
+    return session.scalars(
+        select(table).from_statement(statement.columns(*columns.c)),
+        values, execution_options={'populate_existing': True}).one()
 
 
 @public

@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Mapped, relationship
 
 from mailman_bouncerules.interfaces import CampaignKind, State
 from mailman_bouncerules.model.declarative import Base, mapped_column
@@ -97,6 +97,16 @@ class MemberState(Base):
                                          server_default=false())
     # The evidence of the last bounce (evidence.Evidence).
     last_evidence: Mapped[str | None] = mapped_column(String(12))
+    # When its mail last failed hard on verified evidence: such a member's
+    # probe goes first when probes wait.
+    verified_failure_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the member was last asked for a probe (None: never, so a bounce
+    # needs not look for its probes).
+    probed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Uncounted bounces on unverified evidence in its history: past the
+    # ledger's bound, the oldest are deleted as new ones come.
+    unverified_kept: Mapped[int] = mapped_column(Integer, nullable=False,
+                                                 default=0, server_default='0')
 
 
 @public
@@ -117,7 +127,9 @@ class Event(Base):
     __table_args__ = (Index('ix_bouncerules_event_member', 'list_id', 'email'),
                       # The daily cap counts a list's recent removals.
                       Index('ix_bouncerules_event_kind', 'list_id', 'event',
-                            'at'))
+                            'at'),
+                      # Pruning takes the oldest rows first.
+                      Index('ix_bouncerules_event_at', 'at'))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -216,6 +228,7 @@ class Hold(Base):
 class SeenBounce(Base):
     """Bounce messages already processed: the same one twice changes nothing."""
     __tablename__ = 'bouncerules_seen'
+    __table_args__ = (Index('ix_bouncerules_seen_at', 'seen_at'),)
 
     list_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     message_key: Mapped[str] = mapped_column(String(255), primary_key=True)
@@ -254,7 +267,8 @@ class Probe(Base):
     __tablename__ = 'bouncerules_probe'
     __table_args__ = (Index('ix_bouncerules_probe_open', 'status', 'due_at'),
                       Index('ix_bouncerules_probe_member', 'list_id', 'email'),
-                      Index('ix_bouncerules_probe_address', 'email', 'sent_at'))
+                      Index('ix_bouncerules_probe_address', 'email', 'sent_at'),
+                      Index('ix_bouncerules_probe_decided', 'decided_at'))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -269,6 +283,12 @@ class Probe(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The decision that asked for it (to carry out its removal).
     event_id: Mapped[int | None] = mapped_column(Integer)
+    # The same row, so that a probe and the history row that asked for it
+    # are written in one flush (no foreign key in the database: history
+    # may be pruned before the probe is).
+    asked_by: Mapped['Event | None'] = relationship(
+        'Event', primaryjoin='foreign(Probe.event_id) == Event.id',
+        viewonly=False)
     campaign: Mapped[str | None] = mapped_column(String(998))
     # Sent first when the budget is short: 1 for a member with a history
     # of verified failures, 0 otherwise.

@@ -13,6 +13,7 @@ before the file is removed only re-delivers it, and the duplicate check
 makes that harmless.
 """
 
+import logging
 import time
 
 from mailman.config import config
@@ -25,9 +26,16 @@ from sqlalchemy.orm import configure_mappers
 from mailman_bouncerules.app.availability import plugin_active
 from mailman_bouncerules.app.breaker import send_breaker_digests
 from mailman_bouncerules.app.handling import BounceHandler
-from mailman_bouncerules.app.probes import process_due_probes
+from mailman_bouncerules.app.policy import ListPolicy
+from mailman_bouncerules.app.probes import (
+    process_due_probes,
+    send_queued_probes,
+)
 from mailman_bouncerules.app.reports import send_due_reports
-from mailman_bouncerules.app.shadow import any_shadow, in_shadow, stock_pass
+from mailman_bouncerules.app.retention import prune
+from mailman_bouncerules.app.shadow import any_shadow, stock_pass
+
+log = logging.getLogger('mailman.bounce')
 
 # Seconds between two looks for due probes and owner reports.
 DUE_WORK_EVERY = 60.0
@@ -59,32 +67,49 @@ class RulesBounceRunner(BounceRunner):
             return super()._dispose(mlist, msg, msgdata)
         if not mlist.process_bounces:
             return False
-        shadow = in_shadow(config.db.store, mlist.list_id)
+        policy = ListPolicy.of(config.db.store, mlist.list_id)
         BounceHandler().handle(mlist, msg, msgdata.get('received_time'),
-                               forward=not shadow)
-        if shadow:
+                               forward=not policy.shadow, policy=policy)
+        if policy.shadow:
             # Stock Mailman stays in charge of a list in shadow mode.
             with stock_pass():
                 super()._dispose(mlist, msg, msgdata)
         config.db.commit()
         return False
 
+    def _one_iteration(self) -> int:
+        """A pass over the queue, then the probes it asked for, in one
+        batch (after a storm of bounces, one batch for all of them)."""
+        handled = super()._one_iteration()
+        if handled and plugin_active():
+            try:
+                send_queued_probes(config.db.store)
+                config.db.commit()
+            except Exception:
+                # They stay queued: the periodic pass tries them again.
+                log.exception('bouncerules: sending queued probes failed')
+                config.db.abort()
+        return handled
+
     def _do_periodic(self) -> None:
         """Stock's periodic pass (scoring, warnings, removals) when a list
         is in shadow mode, then the probes, breaker digests and owner
         reports that are due.
 
-        Mailman calls this after every bounce: without shadow lists, stock's
-        cycle (two queries over all members) is skipped altogether, and due
-        probes and reports are looked for once a minute (queued probes wait
-        for an hourly budget, reports for a day).
+        Mailman calls this after every bounce; this work is done once a
+        minute (stock's cycle, two queries over all members, only while a
+        list is in shadow mode; queued probes wait for an hourly budget,
+        reports for a day).
         """
         if not plugin_active():
             return super()._do_periodic()
+        if time.monotonic() - self._due_checked_at < DUE_WORK_EVERY:
+            return None
+        self._due_checked_at = time.monotonic()
         if any_shadow(config.db.store):
             super()._do_periodic()
-        if time.monotonic() - self._due_checked_at >= DUE_WORK_EVERY:
-            self._due_checked_at = time.monotonic()
-            process_due_probes(config.db.store)
-            send_breaker_digests(config.db.store)
-            send_due_reports(config.db.store)
+        process_due_probes(config.db.store)
+        send_breaker_digests(config.db.store)
+        send_due_reports(config.db.store)
+        prune(config.db.store)
+        return None

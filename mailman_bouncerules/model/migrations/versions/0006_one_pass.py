@@ -1,0 +1,69 @@
+"""One pass per bounce: what a bounce needs is on the member's row; what
+is old can be pruned by time.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-06
+
+The member's row says when its mail last failed on verified evidence (a
+probe of such a member goes first) and when it was last probed, so a
+bounce no longer reads the history, nor the probes of a member never
+probed, to decide; it counts the unverified bounces its history keeps, so
+that their bound costs nothing until a flood reaches it.  History, seen
+bounces and probes get an index on their time, so that the runner's
+pruning pass deletes old rows in bounded batches whatever the size of the
+table.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0006'
+down_revision = '0005'
+
+# EvidenceLevel's verified values, as this revision knew them.
+_VERIFIED = "('token', 'smtp', 'probe')"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('bouncerules_member') as batch:
+        batch.add_column(sa.Column('verified_failure_at', sa.DateTime(),
+                                   nullable=True))
+        batch.add_column(sa.Column('probed_at', sa.DateTime(),
+                                   nullable=True))
+        batch.add_column(sa.Column('unverified_kept', sa.Integer(),
+                                   nullable=False, server_default='0'))
+    op.execute(
+        'UPDATE bouncerules_member SET verified_failure_at = ('
+        'SELECT max(e.at) FROM bouncerules_event e '
+        'WHERE e.list_id = bouncerules_member.list_id '
+        'AND e.email = bouncerules_member.email '
+        "AND e.event = 'bounce' "
+        'AND e.evidence IN %s)' % _VERIFIED)
+    op.execute(
+        'UPDATE bouncerules_member SET probed_at = ('
+        'SELECT max(p.created_at) FROM bouncerules_probe p '
+        'WHERE p.list_id = bouncerules_member.list_id '
+        'AND p.email = bouncerules_member.email)')
+    op.execute(
+        'UPDATE bouncerules_member SET unverified_kept = ('
+        'SELECT count(*) FROM bouncerules_event e '
+        'WHERE e.list_id = bouncerules_member.list_id '
+        'AND e.email = bouncerules_member.email '
+        "AND e.event = 'bounce' AND e.evidence = 'unverified' "
+        'AND e.counted = %s)' % ('false' if op.get_context().dialect.name
+                                  == 'postgresql' else '0'))
+    op.create_index('ix_bouncerules_event_at', 'bouncerules_event', ['at'])
+    op.create_index('ix_bouncerules_seen_at', 'bouncerules_seen', ['seen_at'])
+    op.create_index('ix_bouncerules_probe_decided', 'bouncerules_probe',
+                    ['decided_at'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_bouncerules_probe_decided', 'bouncerules_probe')
+    op.drop_index('ix_bouncerules_seen_at', 'bouncerules_seen')
+    op.drop_index('ix_bouncerules_event_at', 'bouncerules_event')
+    with op.batch_alter_table('bouncerules_member') as batch:
+        batch.drop_column('unverified_kept')
+        batch.drop_column('probed_at')
+        batch.drop_column('verified_failure_at')
