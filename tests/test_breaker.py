@@ -15,7 +15,7 @@ from sitehelpers import (
     state,
 )
 
-from mailman_bouncerules.app.settings import pushed
+from mailman_bouncerules.config.settings import pushed
 from mailman_bouncerules.model.tables import Event, HardBounce, Hold
 from mailman_bouncerules.tools.testing import samples
 

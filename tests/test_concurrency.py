@@ -18,7 +18,7 @@ from mailman.config import config
 from sitehelpers import add_member, make_list, refused, send_campaign
 from sqlalchemy import func, select
 
-from mailman_bouncerules.app.settings import pushed
+from mailman_bouncerules.config.settings import pushed
 from mailman_bouncerules.model.tables import Event, Hold
 
 WORKER = Path(__file__).with_name('admin_worker.py')

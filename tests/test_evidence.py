@@ -31,7 +31,7 @@ from sitehelpers import (
 
 from mailman_bouncerules.app.admin import ListAdmin
 from mailman_bouncerules.app.probes import process_due_probes
-from mailman_bouncerules.app.settings import pushed
+from mailman_bouncerules.config.settings import pushed
 from mailman_bouncerules.model.tables import Event, Hold, Probe
 from mailman_bouncerules.tools.testing import samples
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mailman_bouncerules.app.settings import SCHEMA, SettingsError, _parse
+from mailman_bouncerules.config.settings import SCHEMA, SettingsError, _parse
 
 
 def settings_file(tmp_path, **values):

@@ -31,18 +31,18 @@ from sitehelpers import (
 
 from mailman_bouncerules.app.admin import ListAdmin
 from mailman_bouncerules.app.campaigns import find_campaign
-from mailman_bouncerules.app.pixel import GIF, add_pixel
-from mailman_bouncerules.app.settings import pushed
-from mailman_bouncerules.app.tokens import (
+from mailman_bouncerules.app.tracking import recipient_ids, resolve
+from mailman_bouncerules.config.settings import pushed
+from mailman_bouncerules.model.tables import Event, Open
+from mailman_bouncerules.runners.tracker import READ_TIMEOUT, TrackerRunner
+from mailman_bouncerules.tools.testing import samples
+from mailman_bouncerules.utilities.pixel import GIF, add_pixel
+from mailman_bouncerules.utilities.tokens import (
     TokenPurpose,
     make_token,
     split_token,
     verify,
 )
-from mailman_bouncerules.app.tracking import recipient_ids, resolve
-from mailman_bouncerules.model.tables import Event, Open
-from mailman_bouncerules.runners.tracker import READ_TIMEOUT, TrackerRunner
-from mailman_bouncerules.tools.testing import samples
 
 HERE = Path(__file__).parent
 SECRET = b'0123456789abcdef'
@@ -274,7 +274,7 @@ def hard(campaign, address=BART):
 
 
 def token_of(mlist, email, message_id):
-    from mailman_bouncerules.app.tokens import site_secret
+    from mailman_bouncerules.utilities.tokens import site_secret
     campaign = find_campaign(config.db.store, mlist.list_id, message_id)
     ids = recipient_ids(config.db.store, mlist.list_id, [email])
     config.db.commit()
@@ -400,7 +400,7 @@ def test_a_failed_recording_logs_no_address(endpoint, monkeypatch):
 
     def locked(*args, **kwargs):
         raise RuntimeError('database is locked [parameters: (%r,)]' % BART)
-    monkeypatch.setattr('mailman_bouncerules.runners.tracker.record_open', locked)
+    monkeypatch.setattr('mailman_bouncerules.app.tracking.record_open', locked)
     lines = []
     handler = logging.Handler()
     handler.emit = lambda record: lines.append(
@@ -485,8 +485,8 @@ def test_open_rate_per_campaign(tracked, smtp):
 def test_short_or_empty_secrets_are_refused(mailman, tmp_path):
     import os
 
-    from mailman_bouncerules.app.settings import SCHEMA
-    from mailman_bouncerules.app.tokens import SecretError, site_secret
+    from mailman_bouncerules.config.settings import SCHEMA
+    from mailman_bouncerules.utilities.tokens import SecretError, site_secret
     with pytest.raises(ValueError, match='at least 32'):
         SCHEMA['secret'].parse('short')     # refused at start
     with pushed(secret='short'):

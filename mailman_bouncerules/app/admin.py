@@ -28,9 +28,9 @@ from mailman_bouncerules.app.campaigns import (
     campaign_kind,
     find_campaign,
     latest_campaign,
+    latest_sequence,
 )
 from mailman_bouncerules.app.evidence import EvidenceLevel
-from mailman_bouncerules.app.handling import latest_sequence
 from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.app.probes import send_queued_probes
 from mailman_bouncerules.interfaces import (
@@ -201,7 +201,7 @@ class ListAdmin:
             raise AdminError('%s is not disabled or counted by bounces'
                              % member.address.email, conflict=True)
         self.ledger.reenable(member, member.address.email,
-                             latest_sequence(self.mlist, member))
+                             latest_sequence(self.store, self.mlist, member))
         return {'email': member.address.email,
                 **self._state(member.address.email)}
 
@@ -220,7 +220,7 @@ class ListAdmin:
         member = self.mlist.members.get_member(email)
         try:
             undone = self.ledger.undo(email, actor,
-                                      latest_sequence(self.mlist, member))
+                                      latest_sequence(self.store, self.mlist, member))
         except LookupError:
             done = self.ledger.last_change(email)
             if done is not None:

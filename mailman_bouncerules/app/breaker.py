@@ -42,9 +42,8 @@ from sqlalchemy.orm import Session
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
-from mailman_bouncerules.app.settings import settings
-from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.classify.rules.ruleset import Decision
+from mailman_bouncerules.config.settings import settings
 from mailman_bouncerules.interfaces import EventName
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
@@ -336,27 +335,3 @@ def _scope_words(scope: str) -> str:
 def _bucket_words(bucket: str) -> str:
     return {'post': 'of posts', 'digest': 'of digests'}.get(
         bucket, 'tied to no post')
-
-
-@public
-class StoredDecision:
-    """A decision as the history recorded it, to carry it out later."""
-
-    def __init__(self, event: Event,
-                 how: str = 'held by the circuit breaker and released') -> None:
-        self.how = how
-        self.classification = event.classification
-        self.action = event.action
-        self.rule = event.rule
-        self.reason = event.reason
-        self.recipient = RecipientReport(
-            address=event.email, status=event.status,
-            smtp_code=event.smtp_code, diagnostic=event.diagnostic)
-
-    def explain(self) -> str:
-        return 'rule %s (%s), %s' % (self.rule, self.reason, self.how)
-
-
-# What the ledger carries out: a decision of the rules, or one the history
-# kept (held by the breaker, recorded in shadow mode, waiting for a probe).
-AnyDecision = Decision | StoredDecision

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 
 from mailman.config import config
+from mailman.interfaces.mailinglist import IMailingList
 from mailman.interfaces.member import DeliveryMode, IMember
 from mailman.utilities.datetime import now
 from public import public
@@ -146,3 +147,12 @@ def longest_run_through(sequences: Collection[int], sequence: int) -> int:
     while high + 1 in sequences:
         high += 1
     return high - low + 1
+
+
+@public
+def latest_sequence(store: Session, mlist: IMailingList,
+                    member: IMember | None) -> int:
+    """The newest campaign the member could have seen, or 0."""
+    campaign = latest_campaign(store, mlist.list_id,
+                               campaign_kind(member))
+    return campaign.sequence if campaign else 0

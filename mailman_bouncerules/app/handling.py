@@ -21,25 +21,22 @@ from email.message import Message
 from mailman.app.bounces import StandardVERP, maybe_forward
 from mailman.config import config
 from mailman.interfaces.mailinglist import IMailingList
-from mailman.interfaces.member import IMember
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy.orm import Session
 from zope.component import getUtility
 
-from mailman_bouncerules.app.campaigns import attribute, campaign_kind, latest_campaign
+from mailman_bouncerules.app.campaigns import attribute, campaign_kind
 from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.app.policy import ListPolicy
 from mailman_bouncerules.app.probes import Prober, probe_named
-from mailman_bouncerules.app.settings import settings
-from mailman_bouncerules.app.tokens import TokenPurpose, site_secret
 from mailman_bouncerules.app.tracking import resolve
-from mailman_bouncerules.app.untrusted import printable
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing.codes import first_smtp_code, first_status
 from mailman_bouncerules.classify.report import BounceReport, RecipientReport
 from mailman_bouncerules.classify.rules.ruleset import Decision
+from mailman_bouncerules.config.settings import settings
 from mailman_bouncerules.interfaces import (
     Action,
     Classification,
@@ -56,6 +53,8 @@ from mailman_bouncerules.model.tables import (
     SeenBounce,
     SpentEvidence,
 )
+from mailman_bouncerules.utilities.tokens import TokenPurpose, site_secret
+from mailman_bouncerules.utilities.untrusted import printable
 
 log = logging.getLogger('mailman.bounce')
 
@@ -335,11 +334,3 @@ def _failed_further_on(decision: Decision) -> Decision:
     return replace(decision, action=Action.COUNT, evidence=replace(
         decision.evidence, facts=decision.evidence.facts + (
             'failed further on, at %s' % decision.recipient.address,)))
-
-
-@public
-def latest_sequence(mlist: IMailingList, member: IMember | None) -> int:
-    """The newest campaign the member could have seen, or 0."""
-    campaign = latest_campaign(config.db.store, mlist.list_id,
-                               campaign_kind(member))
-    return campaign.sequence if campaign else 0

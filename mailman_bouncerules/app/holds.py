@@ -14,8 +14,8 @@ from public import public
 from sqlalchemy import delete, select
 
 from mailman_bouncerules.app import machine
-from mailman_bouncerules.app.breaker import AnyDecision, StoredDecision
 from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
+from mailman_bouncerules.app.decisions import AnyDecision, StoredDecision
 from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.machine import Change, standing_of, take
 from mailman_bouncerules.interfaces import EventName

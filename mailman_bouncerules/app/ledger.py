@@ -37,16 +37,13 @@ from sqlalchemy.orm import Session
 from zope.component import getUtility
 
 from mailman_bouncerules.app import machine, notices
-from mailman_bouncerules.app.breaker import (
-    AnyDecision,
-    CircuitBreaker,
-    StoredDecision,
-)
+from mailman_bouncerules.app.breaker import CircuitBreaker
 from mailman_bouncerules.app.campaigns import (
     campaign_kind,
     find_campaign,
     longest_run_through,
 )
+from mailman_bouncerules.app.decisions import AnyDecision, StoredDecision
 from mailman_bouncerules.app.events import (
     BounceClassified,
     BounceConfirmed,
@@ -64,8 +61,8 @@ from mailman_bouncerules.app.machine import (
 )
 from mailman_bouncerules.app.policy import ListPolicy
 from mailman_bouncerules.app.probes import ProbeFacts, Prober
-from mailman_bouncerules.app.settings import settings
 from mailman_bouncerules.classify.rules.ruleset import Decision
+from mailman_bouncerules.config.settings import settings
 from mailman_bouncerules.interfaces import Action, Classification, EventName
 from mailman_bouncerules.model.storage import (
     insert_ignoring_duplicates,

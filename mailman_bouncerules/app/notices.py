@@ -8,7 +8,7 @@ untrusted.py), never written as the list's own.
 """
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mailman.core.i18n import _
 from mailman.email.message import OwnerNotification
@@ -16,13 +16,11 @@ from mailman.interfaces.mailinglist import IMailingList
 from mailman.utilities.string import expand
 from public import public
 
+from mailman_bouncerules.app.decisions import AnyDecision
 from mailman_bouncerules.app.evidence import EvidenceLevel
-from mailman_bouncerules.app.untrusted import printable, quoted
 from mailman_bouncerules.model.tables import Hold, MemberState
 from mailman_bouncerules.templates import load_template
-
-if TYPE_CHECKING:   # the breaker sends notices: a type, no import
-    from mailman_bouncerules.app.breaker import AnyDecision
+from mailman_bouncerules.utilities.untrusted import printable, quoted
 
 # What a removal means, by the rule's reason word.
 _REMOVAL_REASONS = {
@@ -57,7 +55,7 @@ def confirmed(mlist: IMailingList, email: str, state: MemberState,
 
 
 @public
-def removed(mlist: IMailingList, email: str, decision: 'AnyDecision',
+def removed(mlist: IMailingList, email: str, decision: AnyDecision,
             evidence: EvidenceLevel) -> None:
     recipient = decision.recipient
     because = removal_reason(decision.reason)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from public import public
 from sqlalchemy.orm import Session
 
-from mailman_bouncerules.app.settings import settings
+from mailman_bouncerules.config.settings import settings
 from mailman_bouncerules.model.tables import ListSettings
 
 

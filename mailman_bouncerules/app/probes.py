@@ -55,12 +55,7 @@ from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
 from mailman_bouncerules.app.machine import Change
-from mailman_bouncerules.app.settings import settings
-from mailman_bouncerules.app.tokens import (
-    make_probe_token,
-    read_probe_token,
-    site_secret,
-)
+from mailman_bouncerules.config.settings import settings
 from mailman_bouncerules.interfaces import EventName
 from mailman_bouncerules.model.tables import (
     PROBE_BOUNCED,
@@ -75,6 +70,11 @@ from mailman_bouncerules.model.tables import (
     Probe,
 )
 from mailman_bouncerules.templates import load_template
+from mailman_bouncerules.utilities.tokens import (
+    make_probe_token,
+    read_probe_token,
+    site_secret,
+)
 
 log = logging.getLogger('mailman.bounce')
 

@@ -23,7 +23,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from mailman_bouncerules.app.breaker import hour_of
-from mailman_bouncerules.app.settings import settings
+from mailman_bouncerules.config.settings import settings
 from mailman_bouncerules.interfaces import EventName
 from mailman_bouncerules.model.tables import (
     HELD,

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from zope.component import getUtility
 
 from mailman_bouncerules.app.policy import ListPolicy
-from mailman_bouncerules.app.settings import settings
+from mailman_bouncerules.config.settings import settings
 from mailman_bouncerules.model.tables import ListSettings
 
 log = logging.getLogger('mailman.bounce')

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from zope.component import queryUtility
 
 from mailman_bouncerules.app.availability import plugin_active, why_inactive
-from mailman_bouncerules.app.settings import settings_path
+from mailman_bouncerules.config.settings import settings_path
 from mailman_bouncerules.interfaces import EventName, IClassifier
 from mailman_bouncerules.model.tables import (
     HELD,

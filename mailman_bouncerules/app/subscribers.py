@@ -6,7 +6,7 @@ from mailman.config import config
 from mailman.interfaces.chain import AcceptEvent
 from public import public
 
-from mailman_bouncerules.app.handling import latest_sequence
+from mailman_bouncerules.app.campaigns import latest_sequence
 from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.interfaces import EventName
 
@@ -34,4 +34,4 @@ def on_event(event: object) -> None:
     if state is None or (state.run == 0 and state.state == 'ok'):
         return
     ledger.reset(member, sender, EventName.POST,
-                 latest_sequence(mlist, member))
+                 latest_sequence(config.db.store, mlist, member))

@@ -12,17 +12,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from mailman.config import config
+from mailman.interfaces.listmanager import IListManager
 from mailman.interfaces.mailinglist import IMailingList
 from mailman.interfaces.member import IMember
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from zope.component import getUtility
 
-from mailman_bouncerules.app import tokens
 from mailman_bouncerules.app.campaigns import campaign_kind
 from mailman_bouncerules.app.ledger import Ledger
-from mailman_bouncerules.app.settings import settings
+from mailman_bouncerules.config.settings import settings
 from mailman_bouncerules.interfaces import EventName
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
@@ -33,6 +34,7 @@ from mailman_bouncerules.model.tables import (
     MemberState,
     Open,
 )
+from mailman_bouncerules.utilities import tokens
 
 
 @public
@@ -171,3 +173,19 @@ def open_rates(store: Session, list_id: str) -> list[dict[str, Any]]:
         entry['rate'] = (round(entry['opened'] / entry['recipients'], 4)
                          if entry['recipients'] and entry['tracked'] else None)
     return list(by_campaign.values())
+
+
+@public
+def record_token_open(token: str) -> bool:
+    """Apply a pixel request's token; True if it was a new, valid open."""
+    store = config.db.store
+    found = resolve(store, token.lower())
+    if found is None:
+        return False
+    campaign, email = found
+    mlist = getUtility(IListManager).get_by_list_id(campaign.list_id)
+    member = mlist.members.get_member(email) if mlist is not None else None
+    if member is None:
+        return False
+    return record_open(mlist, member, email, campaign, EventName.OPEN,
+                       first_only=True)

@@ -6,9 +6,9 @@ from public import public
 from zope.interface import implementer
 
 from mailman_bouncerules.app.availability import plugin_active
-from mailman_bouncerules.app.settings import configured_rules_file
 from mailman_bouncerules.commands.site import SITE_COMMANDS, refuse_while_inactive
 from mailman_bouncerules.commands.standalone import classify, explain, rules
+from mailman_bouncerules.config.settings import configured_rules_file
 
 
 @click.group(help='Rules-based bounce handling: classify bounces, report '

@@ -21,9 +21,9 @@ from mailman_bouncerules.app import notices, reports
 from mailman_bouncerules.app.admin import AdminError, ListAdmin, find_list
 from mailman_bouncerules.app.availability import plugin_active, why_inactive
 from mailman_bouncerules.app.sitestatus import site_status
-from mailman_bouncerules.app.untrusted import printable
 from mailman_bouncerules.interfaces import ReportFrequency
 from mailman_bouncerules.model.tables import STATES
+from mailman_bouncerules.utilities.untrusted import printable
 
 __all__ = ['SITE_COMMANDS', 'refuse_while_inactive']
 

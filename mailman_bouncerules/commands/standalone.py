@@ -10,16 +10,16 @@ context's `site_rules_file`.
 
 import json
 import sys
-from typing import Any
 
 import click
 
-from mailman_bouncerules.app.untrusted import printable
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing.mime import MAX_MESSAGE_BYTES
+from mailman_bouncerules.classify.record import as_record
 from mailman_bouncerules.classify.report import BounceReport
 from mailman_bouncerules.classify.rules.loader import RulesError
 from mailman_bouncerules.classify.rules.ruleset import Decision, RuleSet
+from mailman_bouncerules.utilities.untrusted import printable
 
 
 @click.group(help='Rules-based bounce handling for GNU Mailman.')
@@ -107,25 +107,6 @@ def _ruleset(rules_file: str | None) -> RuleSet:
         return RuleSet.from_files(rules_file or _site_rules_file())
     except RulesError as error:
         raise click.ClickException(str(error)) from None
-
-
-def as_record(path: str | None, report: BounceReport,
-              decisions: list[Decision]) -> dict[str, Any]:
-    """The JSON contract of `classify --json` (other tools rely on it)."""
-    return {
-        'file': path,
-        'kind': report.kind,
-        'recipients': [{
-            'address': decision.recipient.address,
-            'status': decision.recipient.status,
-            'smtp_code': decision.recipient.smtp_code,
-            'diagnostic': decision.recipient.diagnostic,
-            'classification': decision.classification,
-            'action': decision.action,
-            'rule': decision.rule,
-        } for decision in decisions],
-        'problems': list(report.problems),
-    }
 
 
 def as_table(path: str, report: BounceReport,

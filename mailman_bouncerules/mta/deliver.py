@@ -31,13 +31,13 @@ from public import public
 
 from mailman_bouncerules.app.availability import plugin_active
 from mailman_bouncerules.app.campaigns import record_campaign
-from mailman_bouncerules.app.pixel import add_pixel
-from mailman_bouncerules.app.settings import settings
-from mailman_bouncerules.app.tokens import TokenPurpose, make_token, site_secret
 from mailman_bouncerules.app.tracking import recipient_ids, tracking_enabled
 from mailman_bouncerules.classify.parsing.bounce import TOKEN_HEADER
+from mailman_bouncerules.config.settings import settings
 from mailman_bouncerules.interfaces import CampaignKind
 from mailman_bouncerules.model.tables import DIGEST, POST
+from mailman_bouncerules.utilities.pixel import add_pixel
+from mailman_bouncerules.utilities.tokens import TokenPurpose, make_token, site_secret
 
 # The queue's metadata of one message, as Mailman's runners pass it.
 MsgData = dict[str, Any]

@@ -54,7 +54,7 @@ from zope.component import getUtility
 
 from mailman_bouncerules.app.admin import AdminError, ListAdmin, Row, find_list
 from mailman_bouncerules.app.availability import plugin_active, why_inactive
-from mailman_bouncerules.commands.standalone import as_record
+from mailman_bouncerules.classify.record import as_record
 from mailman_bouncerules.interfaces import IClassifier, ReportFrequency
 from mailman_bouncerules.model.tables import STATES
 

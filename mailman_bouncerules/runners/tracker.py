@@ -42,15 +42,12 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from mailman.config import config
 from mailman.core.runner import Runner
-from mailman.interfaces.listmanager import IListManager
 from mailman.interfaces.runner import RunnerInterrupt
 from public import public
-from zope.component import getUtility
 
-from mailman_bouncerules.app.pixel import GIF
-from mailman_bouncerules.app.settings import settings
-from mailman_bouncerules.app.tracking import record_open, resolve
-from mailman_bouncerules.interfaces import EventName
+from mailman_bouncerules.app.tracking import record_token_open
+from mailman_bouncerules.config.settings import settings
+from mailman_bouncerules.utilities.pixel import GIF
 
 log = logging.getLogger('mailman.bounce')
 
@@ -73,22 +70,6 @@ MAX_WAITING = 10000
 # WSGI (PEP 3333): the server's start_response, and an application.
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-
-@public
-def record_token_open(token: str) -> bool:
-    """Apply a pixel request's token; True if it was a new, valid open."""
-    store = config.db.store
-    found = resolve(store, token.lower())
-    if found is None:
-        return False
-    campaign, email = found
-    mlist = getUtility(IListManager).get_by_list_id(campaign.list_id)
-    member = mlist.members.get_member(email) if mlist is not None else None
-    if member is None:
-        return False
-    return record_open(mlist, member, email, campaign, EventName.OPEN,
-                       first_only=True)
 
 
 @public

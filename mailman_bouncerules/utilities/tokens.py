@@ -35,7 +35,7 @@ from enum import Enum
 from mailman.config import config
 from public import public
 
-from mailman_bouncerules.app.settings import settings
+from mailman_bouncerules.config.settings import settings
 
 MAC_BYTES = 6               # 48 bits: forging an open is not worth a guess
 MAX_TOKEN_CHARS = 40

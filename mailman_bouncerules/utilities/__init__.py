@@ -1,0 +1,1 @@
+"""Pure helpers: signed tokens, the tracking pixel, untrusted text."""
