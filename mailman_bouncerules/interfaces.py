@@ -139,3 +139,35 @@ class ReportFrequency(StrEnum):
     OFF = 'off'
     DAILY = 'daily'
     WEEKLY = 'weekly'
+
+
+@public
+class EvidenceLevel(StrEnum):
+    """How far a bounce is trusted (see app/evidence.py)."""
+
+    TOKEN = 'token'
+    SMTP = 'smtp'
+    PROBE = 'probe'
+    UNVERIFIED = 'unverified'
+
+    @classmethod
+    def of(cls, recorded: str | None) -> 'EvidenceLevel':
+        """The level a history row recorded (rows from before levels
+        existed read as unverified)."""
+        return cls(recorded or cls.UNVERIFIED.value)
+
+    @property
+    def verified(self) -> bool:
+        return self is not EvidenceLevel.UNVERIFIED
+
+    @property
+    def described(self) -> str:
+        return _DESCRIBED[self]
+
+
+_DESCRIBED = {
+    EvidenceLevel.TOKEN: 'verified by token',
+    EvidenceLevel.SMTP: 'verified at SMTP time',
+    EvidenceLevel.PROBE: 'verified by probe',
+    EvidenceLevel.UNVERIFIED: 'unverified',
+}

@@ -20,7 +20,7 @@ def main(config_file, list_spec, files):
     from mailman.interfaces.listmanager import IListManager
     from zope.component import getUtility
 
-    from mailman_bouncerules.app.handling import BounceHandler
+    from mailman_bouncerules.app.bounces import BounceHandler
     mlist = getUtility(IListManager).get(list_spec)
     handler = BounceHandler()
     for path in files:

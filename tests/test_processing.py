@@ -295,11 +295,11 @@ def test_digest_members_count_digest_campaigns(mailman):
 
 def test_a_bad_message_is_shunted_and_the_runner_goes_on(ant, monkeypatch):
     mlist, _member = ant
-    from mailman_bouncerules.app import handling
+    from mailman_bouncerules.app import bounces
 
     def explode(self, message):
         raise RuntimeError('boom')
-    monkeypatch.setattr(handling.BounceHandler, 'handle',
+    monkeypatch.setattr(bounces.BounceHandler, 'handle',
                         lambda self, *args: explode(self, None))
     queue('shunt')
     dead_mailbox(mlist, hard('<x@example.com>'))

@@ -79,10 +79,10 @@ def test_reports_are_off_by_default_then_sent_when_due(mailman):
 def test_owner_notices_are_templates_and_never_expand_a_bounce_s_words(
         mailman):
     from mailman_bouncerules.app import notices
-    from mailman_bouncerules.app.evidence import EvidenceLevel
     from mailman_bouncerules.classify.report import RecipientReport
     from mailman_bouncerules.classify.rules.rule import Evidence
     from mailman_bouncerules.classify.rules.ruleset import Decision
+    from mailman_bouncerules.interfaces import EvidenceLevel
     mlist = make_list()
     queue('virgin')
     forged = RecipientReport(

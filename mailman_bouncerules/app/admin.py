@@ -30,12 +30,12 @@ from mailman_bouncerules.app.campaigns import (
     latest_campaign,
     latest_sequence,
 )
-from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.app.probes import send_queued_probes
 from mailman_bouncerules.interfaces import (
     Classification,
     EventName,
+    EvidenceLevel,
     ReportFrequency,
 )
 from mailman_bouncerules.model.storage import (

@@ -16,9 +16,8 @@ from sqlalchemy import delete, select
 from mailman_bouncerules.app import machine
 from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
 from mailman_bouncerules.app.decisions import AnyDecision, StoredDecision
-from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.machine import Change, standing_of, take
-from mailman_bouncerules.interfaces import EventName
+from mailman_bouncerules.interfaces import EventName, EvidenceLevel
 from mailman_bouncerules.model.tables import (
     DISCARDED,
     RELEASED,

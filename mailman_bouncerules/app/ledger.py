@@ -50,7 +50,6 @@ from mailman_bouncerules.app.events import (
     BounceRunReset,
     MemberRemoved,
 )
-from mailman_bouncerules.app.evidence import EvidenceLevel
 from mailman_bouncerules.app.holds import HeldDecisions
 from mailman_bouncerules.app.machine import (
     Bounce,
@@ -63,7 +62,12 @@ from mailman_bouncerules.app.policy import ListPolicy
 from mailman_bouncerules.app.probes import ProbeFacts, Prober
 from mailman_bouncerules.classify.rules.ruleset import Decision
 from mailman_bouncerules.config.settings import settings
-from mailman_bouncerules.interfaces import Action, Classification, EventName
+from mailman_bouncerules.interfaces import (
+    Action,
+    Classification,
+    EventName,
+    EvidenceLevel,
+)
 from mailman_bouncerules.model.storage import (
     insert_ignoring_duplicates,
     upsert_locked,

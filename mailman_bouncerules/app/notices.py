@@ -17,7 +17,7 @@ from mailman.utilities.string import expand
 from public import public
 
 from mailman_bouncerules.app.decisions import AnyDecision
-from mailman_bouncerules.app.evidence import EvidenceLevel
+from mailman_bouncerules.interfaces import EvidenceLevel
 from mailman_bouncerules.model.tables import Hold, MemberState
 from mailman_bouncerules.templates import load_template
 from mailman_bouncerules.utilities.untrusted import printable, quoted

@@ -22,7 +22,7 @@ members: at most one probe in flight per member; none again for
 `probe_cooldown_days` to a member whose last probe did not bounce; at most
 one probe a day to one address, whatever the number of lists; a notice
 naming many members that nothing verifies gets at most `probe_sample` of
-them probed (handling.py); and a per-list budget per hour and per day (a
+them probed (evidence.py); and a per-list budget per hour and per day (a
 share of the roster, at least `probe_min_budget`).  Past the budget probes
 wait in a queue, members with a history of verified failures first, sent
 by the bounce runner's periodic pass as the budget frees up (a probe that

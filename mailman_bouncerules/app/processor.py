@@ -19,7 +19,7 @@ from public import public
 from zope.component import getUtility
 from zope.interface import implementer
 
-from mailman_bouncerules.app.handling import BounceHandler
+from mailman_bouncerules.app.bounces import BounceHandler
 from mailman_bouncerules.app.shadow import (
     in_shadow,
     in_stock_pass,

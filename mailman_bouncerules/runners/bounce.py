@@ -24,8 +24,8 @@ from public import public
 from sqlalchemy.orm import configure_mappers
 
 from mailman_bouncerules.app.availability import plugin_active
+from mailman_bouncerules.app.bounces import BounceHandler
 from mailman_bouncerules.app.breaker import send_breaker_digests
-from mailman_bouncerules.app.handling import BounceHandler
 from mailman_bouncerules.app.policy import ListPolicy
 from mailman_bouncerules.app.probes import (
     process_due_probes,
