@@ -15,12 +15,12 @@ from mailman_bouncerules.app.availability import mark_inactive
 from mailman_bouncerules.app.processor import RulesBounceProcessor
 from mailman_bouncerules.app.subscribers import on_event
 from mailman_bouncerules.classify.classifier import Classifier
+from mailman_bouncerules.classify.parsing.budget import reading_limits
 from mailman_bouncerules.classify.rules.loader import RulesError
 from mailman_bouncerules.classify.rules.ruleset import RuleSet
 from mailman_bouncerules.config.settings import (
     SettingsError,
     configured_rules_file,
-    reading_limits,
 )
 from mailman_bouncerules.interfaces import IClassifier
 from mailman_bouncerules.model.database import setup_tables

@@ -21,8 +21,6 @@ from mailman.config import config
 from mailman.config.config import external_configuration
 from public import public
 
-from mailman_bouncerules.classify.parsing.budget import ReadingLimits
-
 # Used when the plugin runs outside a Mailman site (the console script).
 DEFAULT_CONFIGURATION = 'python:mailman_bouncerules.config.bouncerules'
 SECTION = 'bouncerules'
@@ -205,14 +203,6 @@ def pushed(**values: Any) -> Iterator[None]:
         yield
     finally:
         _pushed.remove(values)
-
-
-@public
-def reading_limits(plugin_name: str = 'bouncerules') -> ReadingLimits:
-    """How much of one bounce is read (see parsing.budget)."""
-    values = settings(plugin_name)
-    return ReadingLimits(max_recipients=values.max_recipients_per_notice,
-                         max_seconds=values.max_seconds_per_notice)
 
 
 @public
