@@ -338,7 +338,7 @@ def test_any_error_of_the_plugin_delivers_as_stock(tracked, smtp,
 # -- what forgeries leave behind is bounded ----------------------------------
 
 def test_a_flood_of_forged_notices_keeps_a_bounded_history(ant):
-    from mailman_bouncerules.app.ledger import (
+    from mailman_bouncerules.app.history import (
         UNVERIFIED_DIAGNOSTIC_LIMIT,
         UNVERIFIED_KEPT,
     )

@@ -1,9 +1,10 @@
 """The tracker as Mailman runs it, in a process of its own (test_tracking.py).
 
-    python tracker_site.py FOLDER
+    python tracker_site.py FOLDER [READ_TIMEOUT]
 
 Starts a throwaway site, installs the runner's signal handlers as Mailman's
-master does, prints the port it listens on, and serves until a signal.
+master does, prints the port it listens on, and serves until a signal.  A
+READ_TIMEOUT (seconds) replaces the runner's deadline for a request.
 """
 
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 from mailman_bouncerules.tools.demo import free_port, site_config
 
 
-def main(folder):
+def main(folder, read_timeout=None):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -26,8 +27,11 @@ def main(folder):
         'mailman_bouncerules.runners.tracker.TrackerRunner\npath:\n')
     from mailman.core.initialize import initialize
     initialize(str(folder / 'mailman.cfg'))
-    from mailman_bouncerules.runners.tracker import TrackerRunner
-    runner = TrackerRunner('bouncetrack')
+    from mailman_bouncerules.runners import tracker
+    if read_timeout is not None:
+        tracker.READ_TIMEOUT = read_timeout
+        tracker._QuietHandler.timeout = read_timeout
+    runner = tracker.TrackerRunner('bouncetrack')
     runner.set_signals()
     print(port, flush=True)
     runner.run()
@@ -35,4 +39,4 @@ def main(folder):
 
 
 if __name__ == '__main__':
-    main(sys.argv[1])
+    main(sys.argv[1], *(float(value) for value in sys.argv[2:3]))

@@ -30,6 +30,7 @@ from mailman_bouncerules.app.campaigns import (
     latest_campaign,
     latest_sequence,
 )
+from mailman_bouncerules.app.holds import HeldDecisions
 from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.app.probes import send_queued_probes
 from mailman_bouncerules.interfaces import (
@@ -222,7 +223,7 @@ class ListAdmin:
             undone = self.ledger.undo(email, actor,
                                       latest_sequence(self.store, self.mlist, member))
         except LookupError:
-            done = self.ledger.last_change(email)
+            done = self.ledger.history.last_change(email)
             if done is not None:
                 raise AdminError('%s on %s was already %s by %s at %s' % (
                     email, self.mlist.list_id,
@@ -270,8 +271,8 @@ class ListAdmin:
             raise AdminError('Hold %s was already %s by %s' % (
                 hold_id, hold.status, hold.actor or 'an owner'),
                 conflict=True)
-        (self.ledger.holds.release if release
-         else self.ledger.holds.discard)(hold, actor)
+        held = HeldDecisions(self.ledger)
+        (held.release if release else held.discard)(hold, actor)
         return next(row for row in self.holds() if row['id'] == hold_id)
 
     def configure(self, confirm_after: int | None = None,
@@ -298,7 +299,7 @@ class ListAdmin:
             was = shadow.in_shadow(self.store, self.mlist.list_id)
             settings.shadow = bool(shadow_on)
             if was and not shadow_on:
-                self.ledger.enforce_recorded()
+                shadow.end_shadow(self.ledger)
                 shadow.forget_stock_events(self.store, self.mlist.list_id)
                 # The probes it asked for go now, not at the bounce
                 # runner's next pass.

@@ -26,6 +26,7 @@ from zope.component import getUtility
 
 from mailman_bouncerules.app.campaigns import attribute, campaign_kind
 from mailman_bouncerules.app.evidence import Envelope, member_of, weigh
+from mailman_bouncerules.app.holds import HeldDecisions
 from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.app.policy import ListPolicy
 from mailman_bouncerules.classify.classifier import Classifier
@@ -161,7 +162,11 @@ class BounceHandler:
                 lambda: campaign_kind(member),
                 by_token=envelope.named[0] if envelope.named and named
                 else None)
-        ledger.apply(member, email, decision, campaign, how, received_at,
-                     evidence=evidence,
-                     probe=envelope.probe if evidence is EvidenceLevel.PROBE
-                     else None, may_probe=envelope.may_probe(decision))
+        applied = ledger.apply(
+            member, email, decision, campaign, how, received_at,
+            evidence=evidence,
+            probe=envelope.probe if evidence is EvidenceLevel.PROBE else None,
+            may_probe=envelope.may_probe(decision))
+        if applied.tripped is not None and campaign is not None:
+            HeldDecisions(ledger).take_back(applied.tripped, campaign,
+                                            received_at)

@@ -31,6 +31,7 @@ from mailman_bouncerules.model.tables import (
     POST,
     Campaign,
     CampaignDomain,
+    HardBounce,
     ListSettings,
 )
 
@@ -156,3 +157,51 @@ def latest_sequence(store: Session, mlist: IMailingList,
     campaign = latest_campaign(store, mlist.list_id,
                                campaign_kind(member))
     return campaign.sequence if campaign else 0
+
+
+@public
+class HardBounces:
+    """One list's counted hard bounces, one per member and campaign, and
+    the runs of consecutive campaigns they make.
+
+    The confirmed state depends only on *which* campaigns hard-bounced,
+    never on the order bounces arrive in: a member is confirmed when the
+    set of its counted campaigns holds `confirm_after` consecutive
+    sequence numbers.  A reset moves the member's watermark
+    (`reset_after`): hard bounces of campaigns up to it no longer count.
+    """
+
+    def __init__(self, list_id: str, store: Session) -> None:
+        self.list_id = list_id
+        self.store = store
+
+    def count(self, email: str, campaign: Campaign, reset_after: int) -> bool:
+        """Count a hard bounce once per campaign; False if already counted
+        or voided by a later reset.
+
+        Late bounces still count after a confirmation, so that what is
+        recorded does not depend on the order bounces arrived in.
+        """
+        if campaign.sequence <= reset_after:
+            return False
+        return insert_ignoring_duplicates(
+            self.store, HardBounce, list_id=self.list_id, email=email.lower(),
+            kind=campaign.kind, sequence=campaign.sequence)
+
+    def sequences(self, email: str, kind: str, after: int) -> set[int]:
+        return set(self.store.scalars(
+            select(HardBounce.sequence).filter_by(
+                list_id=self.list_id, email=email.lower(), kind=kind).filter(
+                HardBounce.sequence > after)))
+
+    def newest_run(self, email: str, kind: str, after: int) -> int:
+        """The run ending at the member's newest counted hard bounce."""
+        sequences = self.sequences(email, kind, after)
+        return longest_run_through(sequences, max(sequences)) if sequences else 0
+
+    def campaigns(self, kind: str, sequences: Collection[int]) -> list[str]:
+        """The Message-IDs of those campaigns, oldest first."""
+        return list(self.store.scalars(select(Campaign.message_id).filter_by(
+            list_id=self.list_id, kind=kind).filter(
+            Campaign.sequence.in_(sorted(sequences))).order_by(
+            Campaign.sequence)))

@@ -1,13 +1,14 @@
 """Decisions a circuit-breaker trip holds, until an admin decides.
 
-The breaker (breaker.py) says when to hold; this module keeps a removal or
-confirmation back, takes back what the tripping campaign already did, and
-releases or discards what it holds, through the ledger's own methods.
+The breaker (breaker.py) says when to hold and the ledger keeps a removal
+or confirmation back under the hold (Effect.HOLD); this module takes back
+what the tripping campaign already did, and releases or discards what a
+hold keeps, through the ledger.  It uses the ledger; the ledger does not
+know it.
 """
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from mailman.utilities.datetime import now
 from public import public
@@ -15,7 +16,8 @@ from sqlalchemy import delete, select
 
 from mailman_bouncerules.app import machine
 from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
-from mailman_bouncerules.app.decisions import AnyDecision, StoredDecision
+from mailman_bouncerules.app.decisions import StoredDecision
+from mailman_bouncerules.app.ledger import Ledger, Request
 from mailman_bouncerules.app.machine import Change, standing_of, take
 from mailman_bouncerules.interfaces import EventName, EvidenceLevel
 from mailman_bouncerules.model.tables import (
@@ -27,30 +29,18 @@ from mailman_bouncerules.model.tables import (
     Hold,
 )
 
-if TYPE_CHECKING:   # the ledger holds its HeldDecisions: a type, no import
-    from mailman_bouncerules.app.ledger import Ledger
-
 
 @public
 class HeldDecisions:
-    """What the ledger does with the decisions a circuit-breaker trip holds:
-    keep them back, take back what the trip's campaign already did, and
-    carry them out or drop them when an admin decides."""
+    """The decisions a circuit-breaker trip holds: take back what the
+    trip's campaign already did, and carry them out or drop them when an
+    admin decides."""
 
-    def __init__(self, ledger: 'Ledger') -> None:
+    def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.mlist, self.store, self.list_id = (
             ledger.mlist, ledger.store, ledger.list_id)
-
-    def hold(self, email: str, hold: Hold, change: Change,
-             decision: AnyDecision | None, campaign: Campaign | None,
-             at: datetime, evidence: EvidenceLevel) -> None:
-        """Keep a removal or confirmation back until an admin releases or
-        discards it (the state machine made the member hard)."""
-        self.ledger.record_event(email, EventName.HELD, at, decision=decision,
-                                 campaign=campaign, hold_id=hold.id,
-                                 detail='would %s' % change,
-                                 evidence=evidence)
+        self.history = ledger.history
 
     def take_back(self, hold: Hold, campaign: Campaign, at: datetime) -> None:
         """The breaker tripped: removals and confirmations this campaign
@@ -61,12 +51,12 @@ class HeldDecisions:
         for event in done:
             if hold.domain not in ('*', event.email.rpartition('@')[2]):
                 continue
-            if self.ledger.last_undoable(event.email) is not event:
+            if self.history.last_undoable(event.email) is not event:
                 continue
             self.ledger.undo(event.email, 'circuit-breaker', 0, at)
             state = self.ledger.locked_state(event.email)
             take(state, machine.held_back(standing_of(state)))
-            held = self.ledger.record_event(
+            held = self.history.record(
                 event.email, EventName.HELD, at, campaign=campaign,
                 hold_id=hold.id,
                 detail='would %s' % ('remove' if event.event == EventName.REMOVED
@@ -87,11 +77,10 @@ class HeldDecisions:
             self.ledger.carry_out(
                 member, event.email, state,
                 Change.REMOVE if event.detail == 'would remove'
-                else Change.CONFIRM, at,
-                decision=StoredDecision(event), verified=True,
-                campaign=find_campaign(self.store, self.list_id,
-                                       event.campaign),
-                evidence=EvidenceLevel.of(event.evidence))
+                else Change.CONFIRM, at, Request(
+                    StoredDecision(event), find_campaign(
+                        self.store, self.list_id, event.campaign),
+                    EvidenceLevel.of(event.evidence), verified=True))
             self.ledger.mirror(member, state, None)
         self._decide(hold, RELEASED, actor, at)
 
@@ -130,5 +119,5 @@ class HeldDecisions:
     def _decide(self, hold: Hold, status: str, actor: str, at: datetime) -> None:
         hold.status, hold.actor, hold.decided_at = status, actor, at
         for email in sorted({e.email for e in self._held_events(hold)}):
-            self.ledger.record_event(email, status, at, actor=actor,
-                                     hold_id=hold.id)
+            self.history.record(email, status, at, actor=actor,
+                                hold_id=hold.id)

@@ -11,6 +11,7 @@ that would have been confirmed stop receiving mail, members that would have
 been removed are removed, and no old decision is replayed as mail.
 """
 
+import datetime
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,9 +35,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from zope.component import getUtility
 
+from mailman_bouncerules.app import machine
+from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
+from mailman_bouncerules.app.decisions import StoredDecision
+from mailman_bouncerules.app.ledger import Ledger, Request
+from mailman_bouncerules.app.machine import Change, standing_of, take
 from mailman_bouncerules.app.policy import ListPolicy
 from mailman_bouncerules.config.settings import settings
-from mailman_bouncerules.model.tables import ListSettings
+from mailman_bouncerules.interfaces import EventName, EvidenceLevel, State
+from mailman_bouncerules.model.tables import Event, ListSettings, MemberState
 
 log = logging.getLogger('mailman.bounce')
 
@@ -124,3 +131,55 @@ def stock_warnings_and_removals(store: Session) -> None:
             send_admin_removal_notice(mlist, email, name)
         log.info('Removed %s from %s for excessive bounces (stock Mailman, '
                  'list in shadow mode)', email, mlist.list_id)
+
+
+@public
+def end_shadow(ledger: Ledger, at: datetime.datetime | None = None) -> int:
+    """Shadow mode ends for the ledger's list: act on what it recorded
+    that still holds.
+
+    A recorded removal or confirmation is carried out, silently (no old
+    decision is mailed), only if it is recent (`shadow_enforce_days`),
+    was not voided since by a sign of life (an open, a post: see
+    `Ledger.reset`), and rests on verified evidence; one on unverified
+    evidence gets its probe first.  Each carried-out change keeps the
+    snapshot that `undo` needs.  Returns how many were carried out.
+    """
+    at = at or now()
+    ledger.shadow = False
+    store, list_id = ledger.store, ledger.list_id
+    days = settings().shadow_enforce_days
+    carried_out = 0
+    for state in store.scalars(select(MemberState).filter_by(
+            list_id=list_id, shadow=True)).all():
+        state.shadow = False
+        member = ledger.mlist.members.get_member(state.email)
+        recorded = store.scalars(select(Event).filter_by(
+            list_id=list_id, email=state.email).filter(
+            Event.event.in_((EventName.WOULD_REMOVE,
+                             EventName.WOULD_CONFIRM))).order_by(
+            Event.at.desc(), Event.id.desc())).first()
+        if member is None or recorded is None or \
+                state.state not in (State.CONFIRMED, State.REMOVED):
+            continue
+        change = (Change.REMOVE if recorded.event == EventName.WOULD_REMOVE
+                  else Change.CONFIRM)
+        evidence = EvidenceLevel.of(recorded.evidence)
+        take(state, machine.after_shadow_ends(
+            standing_of(state), ledger.current_run(
+                state.email, campaign_kind(member), state.reset_after)))
+        if at - recorded.at > datetime.timedelta(days=days):
+            ledger.history.record(
+                state.email, EventName.NOT_ENFORCED, at,
+                detail='shadow mode ended: the recorded %s is older than '
+                '%d days' % (change, days))
+        else:
+            ledger.carry_out(member, state.email, state, change, at, Request(
+                StoredDecision(recorded, 'recorded in shadow mode'),
+                find_campaign(store, list_id, recorded.campaign), evidence,
+                asked_by=recorded, notify=False,
+                probe_note='shadow mode ended: '))
+            if evidence.verified:
+                carried_out += 1
+        ledger.mirror(member, state, None)
+    return carried_out

@@ -62,6 +62,8 @@ HEADERS = [
 MAX_PATH = 200
 # Seconds from connecting to a complete request line and headers.
 READ_TIMEOUT = 10
+# Seconds between two looks at the stop flag while no request comes.
+STOP_CHECK_EVERY = 0.5
 # Connections served at once; more are closed unanswered.
 MAX_CONNECTIONS = 64
 # Tokens waiting for the recorder; past this, opens are dropped (an open is
@@ -262,9 +264,17 @@ class TrackerRunner(Runner):
                                   server_class=_ThreadingServer,
                                   handler_class=_QuietHandler)
         log.info('bouncerules tracker listening on %s:%d', host, port)
+        # Not serve_forever(): the master's signal raises RunnerInterrupt
+        # wherever the main thread is, and socketserver swallows any
+        # exception raised while it accepts a connection, so a signal
+        # arriving then was lost and the tracker never stopped.  The stop
+        # flag, set before the raise, is looked at after every request and
+        # every half second.
+        self.server.timeout = STOP_CHECK_EVERY
         try:
             with suppress(RunnerInterrupt):
-                self.server.serve_forever()
+                while not self._stop:
+                    self.server.handle_request()
         finally:
             self.server.server_close()
             self.recorder.stop()
