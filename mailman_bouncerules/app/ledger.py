@@ -113,9 +113,9 @@ class Applied:
     tripped: Hold | None = None
 
 
-# An executor of one effect of the state machine.
-_Executor = Callable[['Ledger', IMember | None, str, MemberState, Change,
-                      datetime.datetime, Request, Hold | None], None]
+# An executor of one effect of the state machine: a Ledger method taking
+# (member, email, state, change, at, request, hold).
+_Executor = Callable[..., None]
 
 
 @public

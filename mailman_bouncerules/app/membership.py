@@ -2,6 +2,8 @@
 without goodbye, delivery stopped and restored, a removed member back as
 it was, and Mailman's own bounce fields kept meaningful."""
 
+from __future__ import annotations
+
 import datetime
 from typing import Any
 

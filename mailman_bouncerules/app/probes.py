@@ -323,11 +323,10 @@ class _ListBatch:
                   lately: dict[str, datetime.datetime]) -> None:
         room = self._room()
         members = self._members([probe.email for probe in probes])
-        state_ids = dict(self.store.execute(select(
-            MemberState.email, MemberState.id).filter(
-            MemberState.list_id == self.mlist.list_id,
-            MemberState.email.in_([probe.email for probe in probes])))
-            .tuples().all())
+        state_ids = {email: state_id for email, state_id in self.store.execute(
+            select(MemberState.email, MemberState.id).filter(
+                MemberState.list_id == self.mlist.list_id,
+                MemberState.email.in_([probe.email for probe in probes])))}
         spent = False
         for probe in probes:
             if probe.email in lately:
