@@ -262,8 +262,9 @@ def endpoint(mailman):
         return response, body
     fetch.runner = runner
     yield fetch
-    runner.server.shutdown()
-    thread.join(timeout=10)
+    runner.stop()               # as the master's signal handler does
+    thread.join(timeout=60)
+    assert not thread.is_alive()
     overrides.__exit__(None, None, None)
     config.pop('tracker')
 
