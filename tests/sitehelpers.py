@@ -24,14 +24,23 @@ def make_list(name='ant@example.com'):
 
 
 def add_member(mlist, email, digest=False):
-    users = getUtility(IUserManager)
-    address = users.get_address(email) or users.create_address(email)
-    address.verified_on = now()
-    member = mlist.subscribe(address, MemberRole.member)
-    if digest:
-        member.preferences.delivery_mode = DeliveryMode.plaintext_digests
-    config.db.commit()
+    [member] = add_members(mlist, [email], digest)
     return member
+
+
+def add_members(mlist, emails, digest=False):
+    """Subscribe `emails` as verified addresses, in one transaction."""
+    users = getUtility(IUserManager)
+    members = []
+    for email in emails:
+        address = users.get_address(email) or users.create_address(email)
+        address.verified_on = now()
+        member = mlist.subscribe(address, MemberRole.member)
+        if digest:
+            member.preferences.delivery_mode = DeliveryMode.plaintext_digests
+        members.append(member)
+    config.db.commit()
+    return members
 
 
 def send_campaign(mlist, number, kind='post', recipients=None):
@@ -144,8 +153,7 @@ def tracked_list(*emails):
     """ant@example.com with open tracking on and `emails` subscribed."""
     from mailman_bouncerules.app.admin import ListAdmin  # needs a site
     mlist = make_list()
-    for email in emails:
-        add_member(mlist, email)
+    add_members(mlist, emails)
     ListAdmin(mlist).configure(tracking_on=True)
     config.db.commit()
     return mlist

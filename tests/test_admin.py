@@ -10,6 +10,7 @@ from mailman.config import config
 from mailman.utilities.datetime import now
 from sitehelpers import (
     add_member,
+    add_members,
     bounce,
     dead_mailbox,
     mailman_command,
@@ -34,8 +35,7 @@ def hard(campaign, address=BART):
 def ant(mailman):
     """Bart confirmed, Cris soft, Dave fine, Erin removed."""
     mlist = make_list()
-    for email in (BART, CRIS, DAVE, 'erin@example.org'):
-        add_member(mlist, email)
+    add_members(mlist, [BART, CRIS, DAVE, 'erin@example.org'])
     for number in (1, 2, 3):
         dead_mailbox(mlist, hard(send_campaign(mlist, number)))
     bounce(mlist, samples.rfc3464(CRIS, '4.2.2', '452 4.2.2 over quota',

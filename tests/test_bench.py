@@ -4,7 +4,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from mailman_bouncerules.tools.bench import STORMS
+
+pytestmark = pytest.mark.slow
 
 
 def test_bench_prints_its_tables():

@@ -6,7 +6,7 @@ import pytest
 from mailman.config import config
 from mailman.interfaces.member import DeliveryStatus
 from sitehelpers import (
-    add_member,
+    add_members,
     mailman_command,
     make_list,
     queue,
@@ -35,8 +35,7 @@ def site(mailman):
     """The per-campaign test alone: the daily cap out of the way."""
     mlist = make_list()
     mlist.bounce_notify_owner_on_removal = False
-    for email in BIG + SCATTERED:
-        add_member(mlist, email)
+    add_members(mlist, BIG + SCATTERED)
     config.db.commit()
     with pushed(daily_cap_min=1000):
         yield mlist
@@ -93,8 +92,7 @@ def test_release_applies_the_held_decisions(site):
 
 def test_discard_drops_them_and_the_counts(mailman):
     mlist = make_list()
-    for email in BIG:
-        add_member(mlist, email)
+    add_members(mlist, BIG)
     send_campaign(mlist, 1)
     for email in BIG:
         refused(mlist, email, 550, '5.2.1 <%s>: disabled')

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from conftest import DATABASE_URL
 from mailman.config import config
-from sitehelpers import add_member, make_list, refused, send_campaign
+from sitehelpers import add_member, add_members, make_list, refused, send_campaign
 from sqlalchemy import func, select
 
 from mailman_bouncerules.config.settings import pushed
@@ -70,8 +70,7 @@ def test_two_undos_at_once_subscribe_once(mailman, tmp_path):
 def test_release_and_discard_at_once_decide_once(mailman, tmp_path):
     mlist = make_list()
     domain = ['u%02d@big.example' % n for n in range(40)]
-    for email in domain:
-        add_member(mlist, email)
+    add_members(mlist, domain)
     send_campaign(mlist, 1)
     with pushed(daily_cap_min=1000):
         for email in domain:

@@ -18,6 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).parent
 BOUNCES = 300
 KILLS = 8

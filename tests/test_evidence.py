@@ -16,6 +16,7 @@ from mailman.testing.helpers import make_testable_runner
 from mailman.utilities.datetime import factory
 from sitehelpers import (
     add_member,
+    add_members,
     addressed_to,
     as_message,
     bounce,
@@ -160,8 +161,7 @@ def test_a_return_token_expires_in_days_not_months(tracked, smtp):
 @pytest.fixture
 def ant(mailman):
     mlist = make_list()
-    for email in (BART, CRIS):
-        add_member(mlist, email)
+    add_members(mlist, [BART, CRIS])
     config.db.commit()
     return mlist
 
@@ -253,8 +253,7 @@ DOMAIN = ['d%02d@big.example' % n for n in range(40)]
 @pytest.fixture
 def big(mailman):
     mlist = make_list()
-    for email in DOMAIN:
-        add_member(mlist, email)
+    add_members(mlist, DOMAIN)
     config.db.commit()
     return mlist
 
@@ -286,8 +285,7 @@ def test_breaker_notices_are_one_a_day_then_a_digest(mailman):
     from mailman_bouncerules.app.breaker import send_breaker_digests
     lists = []
     mlist = make_list()
-    for email in DOMAIN:
-        add_member(mlist, email)
+    add_members(mlist, DOMAIN)
     config.db.commit()
     lists.append(mlist)
     queue('virgin')

@@ -10,12 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mailman.config import config
-from sitehelpers import add_member, make_list, send_campaign, state
+from sitehelpers import add_members, make_list, send_campaign, state
 from sqlalchemy import func, select
 
 from mailman_bouncerules.model.tables import Event, HardBounce, Probe
 from mailman_bouncerules.tools.testing import samples
+
+pytestmark = pytest.mark.slow
 
 WORKERS = 4
 MEMBERS = ['m%d@example.org' % n for n in range(5)]
@@ -25,8 +28,7 @@ COPIES = 4          # each (member, campaign) bounces this many times
 
 def test_parallel_processes_count_each_campaign_once(mailman, tmp_path):
     mlist = make_list()
-    for email in MEMBERS:
-        add_member(mlist, email)
+    add_members(mlist, MEMBERS)
     campaigns = [send_campaign(mlist, n) for n in range(1, CAMPAIGNS + 1)]
     config.db.commit()
     files = []

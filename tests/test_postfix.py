@@ -17,7 +17,7 @@ from mailman.runners.outgoing import OutgoingRunner
 from mailman.runners.pipeline import PipelineRunner
 from mailman.runners.virgin import VirginRunner
 from mailman.testing.helpers import make_testable_runner
-from sitehelpers import add_member, as_message, make_list, queue, state
+from sitehelpers import add_members, as_message, make_list, queue, state
 
 from mailman_bouncerules.app.admin import ListAdmin
 from mailman_bouncerules.model.tables import Event
@@ -112,8 +112,7 @@ def send_probes(flow):
 
 def test_postfix_bounces_drive_member_states(flow):
     mlist = make_list()
-    for email in MEMBERS:
-        add_member(mlist, email)
+    add_members(mlist, MEMBERS)
     queue('virgin')                 # welcome messages: not this test's mail
     first = send_post(mlist, flow, 1)
     assert 'bart@example.org' in first
@@ -158,8 +157,7 @@ def test_tokens_survive_a_real_mta(flow):
     Postfix returns the DSN to that address, which names the member and
     campaign even though the DSN quotes nothing but headers."""
     mlist = make_list()
-    for email in ('anne@example.org', 'elly@example.org'):
-        add_member(mlist, email)
+    add_members(mlist, ['anne@example.org', 'elly@example.org'])
     queue('virgin')
     ListAdmin(mlist).configure(tracking_on=True)
     config.db.commit()

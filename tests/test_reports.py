@@ -3,7 +3,7 @@
 from mailman.config import config
 from mailman.utilities.datetime import factory, now
 from sitehelpers import (
-    add_member,
+    add_members,
     bounce,
     dead_mailbox,
     mailman_command,
@@ -21,8 +21,7 @@ BART, CRIS, ELLY = 'bart@example.org', 'cris@example.org', 'elly@example.org'
 
 def scenario():
     mlist = make_list()
-    for email in (BART, CRIS, ELLY, 'anne@example.org'):
-        add_member(mlist, email)
+    add_members(mlist, [BART, CRIS, ELLY, 'anne@example.org'])
     mlist.bounce_notify_owner_on_removal = False
     mlist.bounce_notify_owner_on_disable = False
     config.db.commit()

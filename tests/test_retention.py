@@ -7,7 +7,7 @@ import pytest
 from mailman.config import config
 from mailman.utilities.datetime import now
 from sitehelpers import (
-    add_member,
+    add_members,
     bounce,
     dead_mailbox,
     make_list,
@@ -34,8 +34,7 @@ DAY = datetime.timedelta(days=1)
 @pytest.fixture
 def ant(mailman):
     mlist = make_list()
-    for email in (BART, ELLY):
-        add_member(mlist, email)
+    add_members(mlist, [BART, ELLY])
     return mlist
 
 

@@ -6,6 +6,7 @@ from mailman.interfaces.member import DeliveryStatus
 from mailman.model.bounce import BounceEvent
 from sitehelpers import (
     add_member,
+    add_members,
     addressed_to,
     bounce,
     dead_mailbox,
@@ -27,8 +28,7 @@ BART, CRIS, ELLY = 'bart@example.org', 'cris@example.org', 'elly@example.org'
 
 def scenario(mlist):
     """Bart unknown, Cris full, Elly disabled three campaigns running."""
-    for email in (BART, CRIS, ELLY):
-        add_member(mlist, email)
+    add_members(mlist, [BART, CRIS, ELLY])
     mlist.bounce_notify_owner_on_removal = True
     mlist.bounce_notify_owner_on_disable = True
     config.db.commit()
@@ -136,8 +136,7 @@ def test_switching_shadow_off_probes_what_was_unverified(mailman):
 
 def test_switching_shadow_off_enforces_verified_silently_with_undo(mailman):
     mlist = make_list()
-    for email in (BART, ELLY):
-        add_member(mlist, email)
+    add_members(mlist, [BART, ELLY])
     mlist.bounce_notify_owner_on_removal = True
     ListAdmin(mlist).configure(shadow_on=True)
     config.db.commit()

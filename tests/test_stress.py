@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from mailman.config import config
-from sitehelpers import add_member, as_message, make_list, queue, send_campaign
+from sitehelpers import add_members, as_message, make_list, queue, send_campaign
 from sqlalchemy import func, select
 
 from mailman_bouncerules.model.tables import Event, HardBounce, Probe
@@ -38,8 +38,7 @@ def count(query):
 
 def test_four_slices_lose_nothing_and_count_once(mailman):
     mlist = make_list()
-    for email in MEMBERS:
-        add_member(mlist, email)
+    add_members(mlist, MEMBERS)
     campaigns = [send_campaign(mlist, n, recipients=MEMBERS + OTHERS)
                  for n in range(1, CAMPAIGNS + 1)]
     bounces = config.switchboards['bounces']

@@ -11,6 +11,7 @@ from mailman.interfaces.member import DeliveryStatus
 from mailman.utilities.datetime import factory
 from sitehelpers import (
     add_member,
+    add_members,
     addressed_to,
     bounce,
     dead_mailbox,
@@ -36,8 +37,7 @@ BART = 'bart@example.org'
 @pytest.fixture
 def ant(mailman):
     mlist = make_list()
-    for email in MEMBERS + [BART]:
-        add_member(mlist, email)
+    add_members(mlist, MEMBERS + [BART])
     mlist.bounce_notify_owner_on_removal = True
     config.db.commit()
     return mlist
