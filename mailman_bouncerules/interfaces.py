@@ -112,8 +112,6 @@ class EventName(StrEnum):
     PROBE_SENT = 'probe-sent'
     PROBE_CLOSED = 'probe-closed'
     PROBE_EXPIRED = 'probe-expired'
-    PROBE_BUDGET = 'probe-budget'       # owners told the budget is spent
-    SUSPICIOUS = 'suspicious-report'    # owners told of a many-member notice
 
 
 @public
@@ -131,6 +129,13 @@ class Attribution(StrEnum):
     TIME = 'time'
     NONE = 'none'
     PROBE = 'probe'             # the bounce of a verification probe
+
+
+@public
+class OwnerNotice(StrEnum):
+    """The owners' notices that go at most once a day."""
+    PROBE_BUDGET = 'probe-budget'       # probes wait: the budget is spent
+    SUSPICIOUS = 'suspicious-report'    # one notice named many members
 
 
 @public

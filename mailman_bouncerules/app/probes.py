@@ -49,14 +49,15 @@ from mailman.interfaces.member import IMember, MemberRole
 from mailman.utilities.datetime import now
 from mailman.utilities.string import expand
 from public import public
-from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
 from mailman_bouncerules.app.machine import Change
 from mailman_bouncerules.config.settings import settings
-from mailman_bouncerules.interfaces import EventName
+from mailman_bouncerules.interfaces import EventName, OwnerNotice
+from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
     PROBE_BOUNCED,
     PROBE_EXPIRED,
@@ -66,6 +67,7 @@ from mailman_bouncerules.model.tables import (
     PROBES_OPEN,
     Campaign,
     Event,
+    ListSettings,
     MemberState,
     Probe,
 )
@@ -79,8 +81,6 @@ from mailman_bouncerules.utilities.tokens import (
 log = logging.getLogger('mailman.bounce')
 
 TEMPLATE = 'list:user:notice:bouncerules-probe'
-_BUDGET_MARK = EventName.PROBE_BUDGET   # the event that says owners were told
-_SITE_ROW = '*'                        # list-wide history rows
 
 
 @public
@@ -187,9 +187,8 @@ class Prober:
         log.warning('bouncerules: notice %s on %s names %d members and '
                     'nothing verifies it: %d probed', message_id,
                     self.list_id, named, probed)
-        if tell_owners_once(self.store, self.list_id, EventName.SUSPICIOUS,
-                            at, 'a notice named %d members; %d probed'
-                            % (named, probed)):
+        if tell_owners_once(self.store, self.list_id, OwnerNotice.SUSPICIOUS,
+                            at):
             notices.suspicious_report(self.mlist, named, probed)
 
     def _history(self, email: str, name: str, at: datetime.datetime,
@@ -199,18 +198,24 @@ class Prober:
 
 
 @public
-def tell_owners_once(store: Session, list_id: str, mark: str,
-                     at: datetime.datetime, detail: str) -> bool:
-    """True, and the list's history row `mark` written, if the owners were
-    not told of `mark` in the last day: tell them now."""
-    told = store.scalar(select(Event.id).filter_by(
-        list_id=list_id, email=_SITE_ROW, event=mark).filter(
-        Event.at > at - datetime.timedelta(days=1)).limit(1))
-    if told is not None:
-        return False
-    store.add(Event(list_id=list_id, email=_SITE_ROW, event=mark, at=at,
-                    detail=detail, counted=False))
-    return True
+def tell_owners_once(store: Session, list_id: str, notice: OwnerNotice,
+                     at: datetime.datetime) -> bool:
+    """True if the owners were not told of `notice` in the last day: the
+    list's row now says they are (one UPDATE that only one process of
+    several can win)."""
+    column = _TOLD_AT[notice]
+    insert_ignoring_duplicates(store, ListSettings, list_id=list_id,
+                               post_sequence=0, digest_sequence=0)
+    result = store.execute(update(ListSettings).where(
+        ListSettings.list_id == list_id, or_(
+            column.is_(None), column <= at - datetime.timedelta(days=1)))
+        .values({column: at}).execution_options(synchronize_session=False))
+    return result.rowcount == 1     # type: ignore[attr-defined]
+
+
+# When the owners were last told of each notice that goes once a day.
+_TOLD_AT = {OwnerNotice.PROBE_BUDGET: ListSettings.budget_told_at,
+            OwnerNotice.SUSPICIOUS: ListSettings.suspicious_told_at}
 
 
 @public
@@ -344,8 +349,7 @@ class _ListBatch:
             lately[probe.email] = self.at
             room -= 1
         if spent and tell_owners_once(self.store, self.mlist.list_id,
-                                      _BUDGET_MARK, self.at,
-                                      'probe budget spent'):
+                                      OwnerNotice.PROBE_BUDGET, self.at):
             log.warning('bouncerules: probe budget spent on %s; probes wait',
                         self.mlist.list_id)
             notices.probe_budget_spent(self.mlist)

@@ -49,6 +49,10 @@ class ListSettings(Base):
     report: Mapped[str] = mapped_column(String(10), nullable=False, default='off',
                                         server_default='off')
     last_report_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # When the owners were last told that probes wait for the budget, and
+    # of a notice naming many members (each at most once a day).
+    budget_told_at: Mapped[datetime | None] = mapped_column(DateTime)
+    suspicious_told_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 @public

@@ -12,7 +12,8 @@ probed, to decide; it counts the unverified bounces its history keeps, so
 that their bound costs nothing until a flood reaches it.  History, seen
 bounces and probes get an index on their time, so that the runner's
 pruning pass deletes old rows in bounded batches whatever the size of the
-table.
+table.  When the owners were last told of a once-a-day notice is on the
+list's row, not a history row of its own.
 """
 
 import sqlalchemy as sa
@@ -33,6 +34,11 @@ def upgrade() -> None:
                                    nullable=True))
         batch.add_column(sa.Column('unverified_kept', sa.Integer(),
                                    nullable=False, server_default='0'))
+    with op.batch_alter_table('bouncerules_list') as batch:
+        batch.add_column(sa.Column('budget_told_at', sa.DateTime(),
+                                   nullable=True))
+        batch.add_column(sa.Column('suspicious_told_at', sa.DateTime(),
+                                   nullable=True))
     op.execute(
         'UPDATE bouncerules_member SET verified_failure_at = ('
         'SELECT max(e.at) FROM bouncerules_event e '
@@ -63,6 +69,9 @@ def downgrade() -> None:
     op.drop_index('ix_bouncerules_probe_decided', 'bouncerules_probe')
     op.drop_index('ix_bouncerules_seen_at', 'bouncerules_seen')
     op.drop_index('ix_bouncerules_event_at', 'bouncerules_event')
+    with op.batch_alter_table('bouncerules_list') as batch:
+        batch.drop_column('suspicious_told_at')
+        batch.drop_column('budget_told_at')
     with op.batch_alter_table('bouncerules_member') as batch:
         batch.drop_column('unverified_kept')
         batch.drop_column('probed_at')
