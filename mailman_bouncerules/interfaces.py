@@ -132,6 +132,33 @@ class Attribution(StrEnum):
 
 
 @public
+class HoldStatus(StrEnum):
+    """What the circuit breaker did with the decisions it held."""
+    HELD = 'held'
+    RELEASED = 'released'
+    DISCARDED = 'discarded'
+
+
+@public
+class HoldScope(StrEnum):
+    """What tripped the breaker: one campaign, the list's recent
+    failures, the daily cap."""
+    CAMPAIGN = 'campaign'
+    WINDOW = 'window'
+    CAP = 'cap'
+
+
+@public
+class ProbeStatus(StrEnum):
+    """What became of a verification probe."""
+    QUEUED = 'queued'
+    SENT = 'sent'
+    BOUNCED = 'bounced'
+    EXPIRED = 'expired'
+    SUPERSEDED = 'superseded'
+
+
+@public
 class OwnerNotice(StrEnum):
     """The owners' notices that go at most once a day."""
     PROBE_BUDGET = 'probe-budget'       # probes wait: the budget is spent

@@ -19,7 +19,7 @@ from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
 from mailman_bouncerules.app.decisions import StoredDecision
 from mailman_bouncerules.app.ledger import Ledger, Request
 from mailman_bouncerules.app.machine import Change, standing_of, take
-from mailman_bouncerules.interfaces import EventName, EvidenceLevel
+from mailman_bouncerules.interfaces import EventName, EvidenceLevel, HoldStatus
 from mailman_bouncerules.model.tables import (
     DISCARDED,
     RELEASED,
@@ -116,7 +116,7 @@ class HeldDecisions:
             list_id=self.list_id, event=EventName.HELD,
             hold_id=hold.id)).all()
 
-    def _decide(self, hold: Hold, status: str, actor: str, at: datetime) -> None:
+    def _decide(self, hold: Hold, status: HoldStatus, actor: str, at: datetime) -> None:
         hold.status, hold.actor, hold.decided_at = status, actor, at
         for email in sorted({e.email for e in self._held_events(hold)}):
             self.history.record(email, status, at, actor=actor,

@@ -8,6 +8,7 @@ mapping reads only the columns and ignores the annotations,
 checker reads the 2.0 branch.
 """
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import sqlalchemy
@@ -29,4 +30,16 @@ else:                                   # SQLAlchemy 1.4
 
     Base = declarative_base(metadata=MetaData())
 
-public(Base=Base, mapped_column=mapped_column)
+
+
+def stored(vocabulary: type[StrEnum]) -> sqlalchemy.Enum:
+    """A column of `vocabulary`, stored as its values in VARCHAR(10) (as
+    the columns were before they were typed: no migration, no database
+    enum type), read back as its members."""
+    return sqlalchemy.Enum(vocabulary, native_enum=False, length=10,
+                           create_constraint=False, validate_strings=True,
+                           values_callable=lambda enum: [
+                               member.value for member in enum])
+
+
+public(Base=Base, mapped_column=mapped_column, stored=stored)

@@ -21,8 +21,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, relationship
 
-from mailman_bouncerules.interfaces import CampaignKind, State
-from mailman_bouncerules.model.declarative import Base, mapped_column
+from mailman_bouncerules.interfaces import (
+    CampaignKind,
+    HoldScope,
+    HoldStatus,
+    ProbeStatus,
+    State,
+)
+from mailman_bouncerules.model.declarative import Base, mapped_column, stored
 
 POST, DIGEST = CampaignKind
 OK, SOFT, HARD, CONFIRMED, REMOVED = State
@@ -196,9 +202,9 @@ class Failures(Base):
 
 
 # What the circuit breaker did with the decisions it held.
-HELD, RELEASED, DISCARDED = 'held', 'released', 'discarded'
+HELD, RELEASED, DISCARDED = HoldStatus
 # What tripped it: one campaign, the list's recent failures, the daily cap.
-CAMPAIGN_SCOPE, WINDOW_SCOPE, CAP_SCOPE = 'campaign', 'window', 'cap'
+CAMPAIGN_SCOPE, WINDOW_SCOPE, CAP_SCOPE = HoldScope
 
 
 @public
@@ -212,16 +218,18 @@ class Hold(Base):
     list_id: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
     # None for a window or cap hold (NULLs never collide in the key).
     campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    scope: Mapped[str] = mapped_column(String(10), nullable=False,
-                                       default=CAMPAIGN_SCOPE,
-                                       server_default=CAMPAIGN_SCOPE)
+    scope: Mapped[HoldScope] = mapped_column(
+        stored(HoldScope), nullable=False, default=HoldScope.CAMPAIGN,
+        server_default=HoldScope.CAMPAIGN.value)
     domain: Mapped[str] = mapped_column(String(255), nullable=False)
     rule: Mapped[str] = mapped_column(String(100), nullable=False)
     failures: Mapped[int] = mapped_column(Integer, nullable=False)
     recipients: Mapped[int] = mapped_column(Integer, nullable=False)
     sample: Mapped[str | None] = mapped_column(Text)
     tripped_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default=HELD)
+    status: Mapped[HoldStatus] = mapped_column(stored(HoldStatus),
+                                               nullable=False,
+                                               default=HoldStatus.HELD)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     actor: Mapped[str | None] = mapped_column(String(255))
     # When the owners were told of it (None: in the next daily digest).
@@ -259,7 +267,7 @@ class WindowFailures(Base):
 
 # What became of a verification probe.
 PROBE_QUEUED, PROBE_SENT, PROBE_BOUNCED, PROBE_EXPIRED, PROBE_SUPERSEDED = (
-    'queued', 'sent', 'bounced', 'expired', 'superseded')
+    ProbeStatus)
 PROBES_OPEN = (PROBE_QUEUED, PROBE_SENT)
 
 
@@ -279,7 +287,8 @@ class Probe(Base):
     email: Mapped[str] = mapped_column(String(255), nullable=False)
     # The waiting change: 'remove' or 'confirm'.
     change: Mapped[str] = mapped_column(String(10), nullable=False)
-    status: Mapped[str] = mapped_column(String(10), nullable=False)
+    status: Mapped[ProbeStatus] = mapped_column(stored(ProbeStatus),
+                                                nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Queued: when the budget is checked again; sent: when it expires.
