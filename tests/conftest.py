@@ -65,7 +65,7 @@ def mailman(mailman_site):
     from mailman.config import config
     from mailman.testing.layers import ConfigLayer, MockAndMonkeyLayer
 
-    from mailman_bouncerules.model.database import delete_all_rows
+    from mailman_bouncerules.tools.testing.database import delete_all_rows
     ConfigLayer.testSetUp()
     yield config
     config.db.abort()

@@ -19,7 +19,6 @@ from flufl.lock import Lock
 from mailman.config import config
 from public import public
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from mailman_bouncerules.model.tables import Base
 
@@ -48,10 +47,3 @@ def setup_tables() -> None:
                 command.stamp(cfg, 'head')
             else:
                 command.upgrade(cfg, 'head')
-
-
-@public
-def delete_all_rows(store: Session) -> None:
-    """Empty the plugin's tables (Mailman's test resets do not)."""
-    for table in reversed(Base.metadata.sorted_tables):
-        store.execute(table.delete())
