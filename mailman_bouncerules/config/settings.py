@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import Any
 
@@ -130,14 +130,37 @@ SCHEMA: dict[str, _Setting] = {
 @public
 @dataclass(frozen=True)
 class Settings:
-    """The parsed settings; attribute names are the keys of SCHEMA."""
-    values: dict
+    """The parsed settings, typed; the fields are the keys of SCHEMA (what
+    each means is in the packaged bouncerules.cfg)."""
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    rules_file: str
+    confirm_after: int
+    secret: str
+    tracker_url: str
+    tracker_host: str
+    tracker_port: int
+    token_lifetime_days: int
+    return_token_days: int
+    shadow_mode: bool
+    shadow_enforce_days: int
+    breaker_min_failures: int
+    breaker_share: float
+    breaker_window_hours: int
+    daily_cap_share: float
+    daily_cap_min: int
+    probe_expiry_hours: int
+    probe_cooldown_days: int
+    probe_hourly_share: float
+    probe_daily_share: float
+    probe_min_budget: int
+    probe_sample: int
+    history_days: int
+    max_recipients_per_notice: int
+    max_seconds_per_notice: float
+
+
+if {field.name for field in fields(Settings)} != set(SCHEMA):
+    raise ImportError('Settings and SCHEMA name different settings')
 
 
 def _parse(path: str) -> Settings:
@@ -151,7 +174,7 @@ def _parse(path: str) -> Settings:
     if unknown:
         raise SettingsError('%s: unknown setting %s in [%s] (known: %s)' % (
             path, ', '.join(unknown), SECTION, ', '.join(sorted(SCHEMA))))
-    values = {}
+    values: dict[str, Any] = {}
     for name, setting in SCHEMA.items():
         text = given.get(name, '')
         if not text.strip():
@@ -161,7 +184,7 @@ def _parse(path: str) -> Settings:
         except ValueError as error:
             raise SettingsError('%s: [%s] %s = %r: %s' % (
                 path, SECTION, name, text[:80], error)) from None
-    return Settings(values)
+    return Settings(**values)
 
 
 @lru_cache(maxsize=8)
@@ -184,10 +207,9 @@ def settings(plugin_name: str = 'bouncerules') -> Settings:
     parsed = _settings_at(settings_path(plugin_name))
     if not _pushed:
         return parsed
-    values = dict(parsed.values)
     for layer in _pushed:
-        values.update(layer)
-    return Settings(values)
+        parsed = replace(parsed, **layer)
+    return parsed
 
 
 @public
