@@ -16,6 +16,15 @@ from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.runners.bounce import RulesBounceRunner
 from mailman_bouncerules.tools.testing import samples
 
+BART = 'bart@example.org'
+
+
+def hard(campaign, address=BART):
+    """A mailbox-disabled DSN for `campaign`: hard, counted, never a
+    removal at once."""
+    return samples.rfc3464(address, '5.2.1', '550 5.2.1 mailbox disabled',
+                           original_id=campaign)
+
 
 def make_list(name='ant@example.com'):
     mlist = create_list(name)

@@ -13,6 +13,7 @@ from sitehelpers import (
     add_members,
     bounce,
     dead_mailbox,
+    hard,
     mailman_command,
     make_list,
     send_campaign,
@@ -24,11 +25,6 @@ from mailman_bouncerules.model.tables import STATES, Event
 from mailman_bouncerules.tools.testing import samples
 
 BART, CRIS, DAVE = 'bart@example.org', 'cris@example.org', 'dave@example.org'
-
-
-def hard(campaign, address=BART):
-    return samples.rfc3464(address, '5.2.1', '550 5.2.1 mailbox disabled',
-                           original_id=campaign)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from sitehelpers import (
     as_message,
     bounce,
     dead_mailbox,
+    hard,
     make_list,
     queue,
     send_campaign,
@@ -25,12 +26,6 @@ from mailman_bouncerules.runners.bounce import RulesBounceRunner
 from mailman_bouncerules.tools.testing import samples
 
 BART = 'bart@example.org'
-
-
-def hard(campaign_id, address=BART):
-    """A mailbox-disabled DSN: hard, counted, never an immediate removal."""
-    return samples.rfc3464(address, '5.2.1', '550 5.2.1 This mailbox is '
-                           'disabled', original_id=campaign_id)
 
 
 def events(mlist, email=BART):

@@ -24,6 +24,7 @@ from sitehelpers import (
     as_message,
     bounce,
     dead_mailbox,
+    hard,
     make_list,
     state,
     tracked_list,
@@ -267,11 +268,6 @@ def endpoint(mailman):
     assert not thread.is_alive()
     overrides.__exit__(None, None, None)
     config.pop('tracker')
-
-
-def hard(campaign, address=BART):
-    return samples.rfc3464(address, '5.2.1', '550 5.2.1 mailbox disabled',
-                           original_id=campaign)
 
 
 def token_of(mlist, email, message_id):
