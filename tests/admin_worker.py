@@ -20,7 +20,13 @@ def main(config_file, list_spec, go_file, action, what):
     initialize(config_file)
     from mailman.config import config
 
-    from mailman_bouncerules.app.admin import AdminError, ListAdmin, find_list
+    from mailman_bouncerules.app.admin import (
+        AdminError,
+        ConflictError,
+        ListAdmin,
+        NotFoundError,
+        find_list,
+    )
     admin = ListAdmin(find_list(list_spec))
     print('ready', flush=True)
     deadline = time.monotonic() + 60
@@ -36,8 +42,9 @@ def main(config_file, list_spec, go_file, action, what):
         print('ok', flush=True)
     except AdminError as error:
         config.db.abort()
-        kind = ('conflict' if error.conflict else
-                'not found' if error.not_found else 'bad request')
+        kind = ('conflict' if isinstance(error, ConflictError) else
+                'not found' if isinstance(error, NotFoundError)
+                else 'bad request')
         print('%s: %s' % (kind, error), flush=True)
     except Exception as error:
         config.db.abort()

@@ -65,14 +65,18 @@ Row = dict[str, Any]
 
 @public
 class AdminError(Exception):
-    """Bad input: `not_found` tells a missing thing from a malformed one,
-    `conflict` a request the thing's state does not allow."""
+    """A request that cannot be done as asked: malformed (REST's 400)."""
 
-    def __init__(self, message: str, not_found: bool = False,
-                 conflict: bool = False) -> None:
-        super().__init__(message)
-        self.not_found = not_found
-        self.conflict = conflict
+
+@public
+class NotFoundError(AdminError):
+    """What the request names does not exist (404)."""
+
+
+@public
+class ConflictError(AdminError):
+    """The state of what the request names does not allow it, as of an
+    action someone already took (409)."""
 
 
 @public
@@ -80,7 +84,7 @@ def find_list(spec: str) -> IMailingList:
     """A list by posting address (ant@example.com) or List-ID."""
     mlist = getUtility(IListManager).get(spec.strip()) if spec else None
     if mlist is None:
-        raise AdminError('No such list: %s' % spec, not_found=True)
+        raise NotFoundError('No such list: %s' % spec)
     return mlist
 
 
@@ -133,8 +137,8 @@ class ListAdmin:
                                     email=email.strip().lower())
             .order_by(*order)).all()
         if not events and self.mlist.members.get_member(email) is None:
-            raise AdminError('No history for %s on %s'
-                             % (email, self.mlist.list_id), not_found=True)
+            raise NotFoundError('No history for %s on %s'
+                             % (email, self.mlist.list_id))
         return [_event_row(event) for event in events]
 
     def stats(self) -> Row:
@@ -182,8 +186,8 @@ class ListAdmin:
             found = latest_campaign(self.store, self.mlist.list_id,
                                     campaign_kind(member))
         if found is None:
-            raise AdminError('No campaign %s on %s' % (
-                campaign or 'sent yet', self.mlist.list_id), not_found=True)
+            raise NotFoundError('No campaign %s on %s' % (
+                campaign or 'sent yet', self.mlist.list_id))
         reset = tracking.record_open(self.mlist, member, member.address.email,
                                      found, EventName.OPEN)
         return {'email': member.address.email, 'reset': reset,
@@ -199,8 +203,8 @@ class ListAdmin:
         state = self.ledger.locked_state(member.address.email)
         if (state is None or state.state == OK) and \
                 member.preferences.delivery_status is not DeliveryStatus.by_bounces:
-            raise AdminError('%s is not disabled or counted by bounces'
-                             % member.address.email, conflict=True)
+            raise ConflictError('%s is not disabled or counted by bounces'
+                             % member.address.email)
         self.ledger.reenable(member, member.address.email,
                              latest_sequence(self.store, self.mlist, member))
         return {'email': member.address.email,
@@ -215,8 +219,8 @@ class ListAdmin:
         member is subscribed twice."""
         email = (email or '').strip().lower()
         if self.ledger.state_of(email) is None:
-            raise AdminError('Nothing to undo for %s on %s'
-                             % (email, self.mlist.list_id), not_found=True)
+            raise NotFoundError('Nothing to undo for %s on %s'
+                             % (email, self.mlist.list_id))
         self.ledger.locked_state(email)
         member = self.mlist.members.get_member(email)
         try:
@@ -225,14 +229,13 @@ class ListAdmin:
         except LookupError:
             done = self.ledger.history.last_change(email)
             if done is not None:
-                raise AdminError('%s on %s was already %s by %s at %s' % (
+                raise ConflictError('%s on %s was already %s by %s at %s' % (
                     email, self.mlist.list_id,
                     'undone' if done.event == EventName.UNDO
                     else 're-enabled', done.actor or 'an owner',
-                    done.at.isoformat()), conflict=True) from None
-            raise AdminError('Nothing to undo for %s on %s'
-                             % (email, self.mlist.list_id),
-                             not_found=True) from None
+                    done.at.isoformat())) from None
+            raise NotFoundError('Nothing to undo for %s on %s'
+                             % (email, self.mlist.list_id)) from None
         return {'email': email, 'undone': undone.event,
                 'of': undone.at.isoformat(), **self._state(email)}
 
@@ -264,13 +267,11 @@ class ListAdmin:
         hold = self.store.scalars(select(Hold).filter_by(
             id=hold_id).with_for_update()).one_or_none()
         if hold is None or hold.list_id != self.mlist.list_id:
-            raise AdminError('No hold %s on %s' % (hold_id,
-                                                   self.mlist.list_id),
-                             not_found=True)
+            raise NotFoundError('No hold %s on %s' % (hold_id,
+                                                   self.mlist.list_id))
         if hold.status != HELD:
-            raise AdminError('Hold %s was already %s by %s' % (
-                hold_id, hold.status, hold.actor or 'an owner'),
-                conflict=True)
+            raise ConflictError('Hold %s was already %s by %s' % (
+                hold_id, hold.status, hold.actor or 'an owner'))
         held = HeldDecisions(self.ledger)
         (held.release if release else held.discard)(hold, actor)
         return next(row for row in self.holds() if row['id'] == hold_id)
@@ -322,8 +323,8 @@ class ListAdmin:
     def _member(self, email: str) -> IMember:
         member = self.mlist.members.get_member((email or '').strip())
         if member is None:
-            raise AdminError('%s is not a member of %s'
-                             % (email, self.mlist.list_id), not_found=True)
+            raise NotFoundError('%s is not a member of %s'
+                             % (email, self.mlist.list_id))
         return member
 
     def _state(self, email: str) -> Row:

@@ -52,7 +52,14 @@ from mailman.rest.validator import Validator
 from public import public
 from zope.component import getUtility
 
-from mailman_bouncerules.app.admin import AdminError, ListAdmin, Row, find_list
+from mailman_bouncerules.app.admin import (
+    AdminError,
+    ConflictError,
+    ListAdmin,
+    NotFoundError,
+    Row,
+    find_list,
+)
 from mailman_bouncerules.app.availability import plugin_active, why_inactive
 from mailman_bouncerules.classify.record import as_record
 from mailman_bouncerules.interfaces import IClassifier, ReportFrequency
@@ -80,8 +87,8 @@ Converter = Callable[[Any], Any]
 
 
 def _fail(response: Response, error: AdminError) -> None:
-    answer = (not_found if error.not_found else
-              conflict if error.conflict else bad_request)
+    answer = (not_found if isinstance(error, NotFoundError) else
+              conflict if isinstance(error, ConflictError) else bad_request)
     answer(response, str(error))
 
 
