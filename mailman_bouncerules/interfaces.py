@@ -132,6 +132,13 @@ class Attribution(StrEnum):
 
 
 @public
+class Change(StrEnum):
+    """What a bounce can call for beyond bookkeeping."""
+    REMOVE = 'remove'           # unsubscribe the member
+    CONFIRM = 'confirm'         # a confirmed bounce: stop delivery
+
+
+@public
 class HoldStatus(StrEnum):
     """What the circuit breaker did with the decisions it held."""
     HELD = 'held'

@@ -88,6 +88,18 @@ def test_the_one_pass_revision_carries_what_the_history_said(tmp_path):
                 "INSERT INTO bouncerules_probe (list_id, email, change, status, "
                 "created_at, due_at, priority) VALUES ('l', 'b@x', 'remove', "
                 "'sent', '2026-02-01 10:00:00', '2026-02-04 10:00:00', 0)"))
+            # An open hold keeps a removal back; a decided one held another.
+            for number, status in ((1, 'held'), (2, 'released')):
+                connection.execute(text(
+                    "INSERT INTO bouncerules_hold (id, list_id, scope, domain, "
+                    "rule, failures, recipients, tripped_at, status) VALUES "
+                    "(%d, 'l', 'window', '*', 'r', 20, 40, "
+                    "'2026-02-01 10:00:00', '%s')" % (number, status)))
+                connection.execute(text(
+                    "INSERT INTO bouncerules_event (list_id, email, event, at, "
+                    "counted, hold_id, detail, rule) VALUES ('l', 'a@x', "
+                    "'held', '2026-02-01 10:00:00', :no, %d, 'would remove', "
+                    "'user-unknown')" % number), dict(no=False))
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), 'head')
             rows = {row.email: row for row in connection.execute(text(
@@ -99,4 +111,10 @@ def test_the_one_pass_revision_carries_what_the_history_said(tmp_path):
         assert rows['b@x'].verified_failure_at is None
         assert rows['b@x'].unverified_kept == 0
         assert rows['b@x'].probed_at is not None
+        with engine.connect() as connection:
+            held = connection.execute(text(
+                'SELECT hold_id, email, change, rule FROM bouncerules_held'
+            )).all()
+        assert [tuple(row) for row in held] == [
+            (1, 'a@x', 'remove', 'user-unknown')]
         engine.dispose()

@@ -54,6 +54,7 @@ from mailman_bouncerules.model.tables import (
     STATES,
     Campaign,
     Event,
+    HeldDecision,
     Hold,
     ListSettings,
     MemberState,
@@ -151,10 +152,11 @@ class ListAdmin:
                 list_id=self.mlist.list_id, state=REMOVED))
         # Members whose decisions wait for an owner under an open hold.
         held = self.store.scalar(
-            select(func.count(func.distinct(Event.email)))
-            .select_from(Event).join(Hold, Hold.id == Event.hold_id)
-            .where(Event.list_id == self.mlist.list_id,
-                   Event.event == EventName.HELD, Hold.status == HELD))
+            select(func.count(func.distinct(HeldDecision.email)))
+            .select_from(HeldDecision)
+            .join(Hold, Hold.id == HeldDecision.hold_id)
+            .where(HeldDecision.list_id == self.mlist.list_id,
+                   Hold.status == HELD))
         # Hard failures nothing verified, in the last week: reports anyone
         # could have sent, counted apart from the members' states.
         unverified = self.store.scalar(
@@ -246,8 +248,7 @@ class ListAdmin:
                 list_id=self.mlist.list_id).order_by(Hold.id.desc())):
             campaign = (self.store.get(Campaign, hold.campaign_id)
                         if hold.campaign_id is not None else None)
-            held = self.store.scalars(select(Event.email).filter_by(
-                list_id=self.mlist.list_id, event=EventName.HELD,
+            held = self.store.scalars(select(HeldDecision.email).filter_by(
                 hold_id=hold.id)).all()
             rows.append({
                 'id': hold.id, 'status': hold.status,

@@ -1,19 +1,25 @@
 """The decisions the plugin carries out: one the rules just made, or one
-the history kept (held by the circuit breaker, recorded in shadow mode,
-waiting for a probe)."""
+kept to be carried out later (held by the circuit breaker, recorded in
+shadow mode, waiting for a probe)."""
 
 from public import public
 
 from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.classify.rules.ruleset import Decision
-from mailman_bouncerules.model.tables import Event
+from mailman_bouncerules.model.tables import Event, HeldDecision
+
+# HeldDecision and DECISION_FIELDS below copy a decision field for field.
+DECISION_FIELDS = ('classification', 'action', 'rule', 'reason', 'status',
+                   'smtp_code', 'diagnostic', 'evidence')
 
 
 @public
 class StoredDecision:
-    """A decision as the history recorded it, to carry it out later."""
+    """A decision as it was kept (a held decision, or the history row that
+    asked for a probe or recorded it in shadow mode), to carry it out
+    later."""
 
-    def __init__(self, event: Event,
+    def __init__(self, event: Event | HeldDecision,
                  how: str = 'held by the circuit breaker and released') -> None:
         self.how = how
         self.classification = event.classification

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 
 from mailman_bouncerules.app import machine
 from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
-from mailman_bouncerules.app.decisions import StoredDecision
+from mailman_bouncerules.app.decisions import DECISION_FIELDS, StoredDecision
 from mailman_bouncerules.app.ledger import Ledger, Request
 from mailman_bouncerules.app.machine import Change, standing_of, take
 from mailman_bouncerules.interfaces import EventName, EvidenceLevel, HoldStatus
@@ -26,6 +26,7 @@ from mailman_bouncerules.model.tables import (
     Campaign,
     Event,
     HardBounce,
+    HeldDecision,
     Hold,
 )
 
@@ -56,31 +57,33 @@ class HeldDecisions:
             self.ledger.undo(event.email, 'circuit-breaker', 0, at)
             state = self.ledger.locked_state(event.email)
             take(state, machine.held_back(standing_of(state)))
+            change = (Change.REMOVE if event.event == EventName.REMOVED
+                      else Change.CONFIRM)
             held = self.history.record(
                 event.email, EventName.HELD, at, campaign=campaign,
-                hold_id=hold.id,
-                detail='would %s' % ('remove' if event.event == EventName.REMOVED
-                                     else 'confirm'))
-            for name in ('classification', 'action', 'rule', 'reason',
-                         'status', 'smtp_code', 'diagnostic', 'evidence'):
-                setattr(held, name, getattr(event, name))
+                hold_id=hold.id, detail='would %s' % change)
+            copied = {name: getattr(event, name) for name in DECISION_FIELDS}
+            for name, value in copied.items():
+                setattr(held, name, value)
+            self.store.add(HeldDecision(
+                hold_id=hold.id, list_id=self.list_id, email=event.email,
+                change=change, held_at=at, campaign=campaign.message_id,
+                **copied))
 
     def release(self, hold: Hold, actor: str, at: datetime | None = None) -> None:
         """Apply what the hold kept back, now: the owner's release stands
         for the verification the evidence had."""
         at = at or now()
-        for event in self._held_events(hold):
-            member = self.mlist.members.get_member(event.email)
-            state = self.ledger.locked_state(event.email)
+        for held in self._held(hold):
+            member = self.mlist.members.get_member(held.email)
+            state = self.ledger.locked_state(held.email)
             if member is None:
                 continue
             self.ledger.carry_out(
-                member, event.email, state,
-                Change.REMOVE if event.detail == 'would remove'
-                else Change.CONFIRM, at, Request(
-                    StoredDecision(event), find_campaign(
-                        self.store, self.list_id, event.campaign),
-                    EvidenceLevel.of(event.evidence), verified=True))
+                member, held.email, state, held.change, at, Request(
+                    StoredDecision(held), find_campaign(
+                        self.store, self.list_id, held.campaign),
+                    EvidenceLevel.of(held.evidence), verified=True))
             self.ledger.mirror(member, state, None)
         self._decide(hold, RELEASED, actor, at)
 
@@ -88,7 +91,7 @@ class HeldDecisions:
         """Drop what the hold kept back; for a campaign's hold, the hard
         bounces of that campaign in the hold's scope stop counting."""
         at = at or now()
-        held = {event.email for event in self._held_events(hold)}
+        held = {each.email for each in self._held(hold)}
         counted = []
         campaign = (self.store.get(Campaign, hold.campaign_id)
                     if hold.campaign_id is not None else None)
@@ -111,13 +114,12 @@ class HeldDecisions:
             self.ledger.mirror(member, state, None)
         self._decide(hold, DISCARDED, actor, at)
 
-    def _held_events(self, hold: Hold) -> Sequence[Event]:
-        return self.store.scalars(select(Event).filter_by(
-            list_id=self.list_id, event=EventName.HELD,
-            hold_id=hold.id)).all()
+    def _held(self, hold: Hold) -> Sequence[HeldDecision]:
+        return self.store.scalars(select(HeldDecision).filter_by(
+            hold_id=hold.id).order_by(HeldDecision.id)).all()
 
     def _decide(self, hold: Hold, status: HoldStatus, actor: str, at: datetime) -> None:
         hold.status, hold.actor, hold.decided_at = status, actor, at
-        for email in sorted({e.email for e in self._held_events(hold)}):
+        for email in sorted({each.email for each in self._held(hold)}):
             self.history.record(email, status, at, actor=actor,
                                 hold_id=hold.id)

@@ -33,7 +33,11 @@ from mailman_bouncerules.app.campaigns import (
     campaign_kind,
     longest_run_through,
 )
-from mailman_bouncerules.app.decisions import AnyDecision, StoredDecision
+from mailman_bouncerules.app.decisions import (
+    DECISION_FIELDS,
+    AnyDecision,
+    StoredDecision,
+)
 from mailman_bouncerules.app.events import (
     BounceClassified,
     BounceConfirmed,
@@ -63,6 +67,7 @@ from mailman_bouncerules.model.tables import (
     OK,
     Campaign,
     Event,
+    HeldDecision,
     Hold,
     MemberState,
     Probe,
@@ -331,11 +336,15 @@ class Ledger:
         """A circuit-breaker hold keeps the change back until an owner
         releases or discards it."""
         if hold is not None:
-            self.history.record(email, EventName.HELD, at,
-                                decision=request.decision,
-                                campaign=request.campaign, hold_id=hold.id,
-                                detail='would %s' % change,
-                                evidence=request.evidence)
+            event = self.history.record(
+                email, EventName.HELD, at, decision=request.decision,
+                campaign=request.campaign, hold_id=hold.id,
+                detail='would %s' % change, evidence=request.evidence)
+            self.store.add(HeldDecision(
+                hold_id=hold.id, list_id=self.list_id, email=email.lower(),
+                change=change, held_at=at, **{
+                    name: getattr(event, name) for name in DECISION_FIELDS},
+                campaign=event.campaign))
 
     def _record_shadow(self, member: IMember | None, email: str,
                        state: MemberState, change: Change,

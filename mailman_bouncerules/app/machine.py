@@ -19,14 +19,7 @@ from typing import Any
 
 from public import public
 
-from mailman_bouncerules.interfaces import Action, Classification, State
-
-
-@public
-class Change(StrEnum):
-    """What a bounce can call for beyond bookkeeping."""
-    REMOVE = 'remove'           # unsubscribe the member
-    CONFIRM = 'confirm'         # a confirmed bounce: stop delivery
+from mailman_bouncerules.interfaces import Action, Change, Classification, State
 
 
 @public

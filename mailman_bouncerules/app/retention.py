@@ -8,9 +8,9 @@ million, and a site that ran for years catches up over a few passes.
 What is never deleted: what a current decision still needs.  Campaigns
 and counted hard bounces make runs (a hard bounce stops counting only
 when a reset voids it); removals, confirmations, undos and re-enables
-are what `undo` reads; the history row an open probe or a held decision
-points to stays while they are open; member rows stay while the member
-has any state.
+are what `undo` reads; the history row an open probe points to stays
+while it is open, and a held decision while its hold is; member rows stay
+while the member has any state.
 """
 
 import datetime
@@ -19,7 +19,7 @@ from typing import Any
 
 from mailman.utilities.datetime import now
 from public import public
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mailman_bouncerules.app.breaker import hour_of
@@ -29,6 +29,7 @@ from mailman_bouncerules.model.tables import (
     HELD,
     PROBES_OPEN,
     Event,
+    HeldDecision,
     Hold,
     Probe,
     SeenBounce,
@@ -67,6 +68,9 @@ def prune(store: Session, at: datetime.datetime | None = None) -> int:
         days=known.probe_cooldown_days))
     deleted += _oldest(store, Probe, Probe.decided_at, probes_kept,
                        Probe.status.not_in(PROBES_OPEN))
+    deleted += _oldest(store, HeldDecision, HeldDecision.held_at, history,
+                       HeldDecision.hold_id.not_in(
+                           select(Hold.id).filter(Hold.status == HELD)))
     deleted += _oldest(store, Hold, Hold.decided_at, history,
                        Hold.status != HELD)
     deleted += _old_history(store, history)
@@ -97,11 +101,8 @@ def _expired_windows(store: Session, at: datetime.datetime) -> int:
 
 def _old_history(store: Session, before: datetime.datetime) -> int:
     """History rows older than `history_days`, except those `undo` reads
-    and those an open probe or a held decision points to."""
+    and those an open probe points to."""
     asked = select(Probe.event_id).filter(Probe.status.in_(PROBES_OPEN),
                                           Probe.event_id.is_not(None))
-    held = select(Hold.id).filter(Hold.status == HELD)
     return _oldest(store, Event, Event.at, before,
-                   Event.event.not_in(KEPT_EVENTS),
-                   Event.id.not_in(asked),
-                   or_(Event.hold_id.is_(None), Event.hold_id.not_in(held)))
+                   Event.event.not_in(KEPT_EVENTS), Event.id.not_in(asked))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, relationship
 
 from mailman_bouncerules.interfaces import (
     CampaignKind,
+    Change,
     HoldScope,
     HoldStatus,
     ProbeStatus,
@@ -234,6 +235,30 @@ class Hold(Base):
     actor: Mapped[str | None] = mapped_column(String(255))
     # When the owners were told of it (None: in the next daily digest).
     told_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+@public
+class HeldDecision(Base):
+    """A removal or confirmation a circuit-breaker hold keeps back, with
+    the decision that asked for it, until an owner releases or discards
+    the hold."""
+    __tablename__ = 'bouncerules_held'
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hold_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    list_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    email: Mapped[str] = mapped_column(String(255), nullable=False)
+    change: Mapped[Change] = mapped_column(stored(Change), nullable=False)
+    held_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    classification: Mapped[str | None] = mapped_column(String(10))
+    action: Mapped[str | None] = mapped_column(String(12))
+    rule: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str | None] = mapped_column(String(20))
+    smtp_code: Mapped[str | None] = mapped_column(String(3))
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    campaign: Mapped[str | None] = mapped_column(String(998))
+    evidence: Mapped[str | None] = mapped_column(String(12))
 
 
 @public

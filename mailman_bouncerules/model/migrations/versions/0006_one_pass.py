@@ -13,7 +13,8 @@ that their bound costs nothing until a flood reaches it.  History, seen
 bounces and probes get an index on their time, so that the runner's
 pruning pass deletes old rows in bounded batches whatever the size of the
 table.  When the owners were last told of a once-a-day notice is on the
-list's row, not a history row of its own.
+list's row, not a history row of its own; what a circuit-breaker hold
+keeps back is in a table of its own (it was read from history rows).
 """
 
 import sqlalchemy as sa
@@ -27,6 +28,36 @@ _VERIFIED = "('token', 'smtp', 'probe')"
 
 
 def upgrade() -> None:
+    op.create_table(
+        'bouncerules_held',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('hold_id', sa.Integer(), nullable=False),
+        sa.Column('list_id', sa.String(255), nullable=False),
+        sa.Column('email', sa.String(255), nullable=False),
+        sa.Column('change', sa.String(10), nullable=False),
+        sa.Column('held_at', sa.DateTime(), nullable=False),
+        sa.Column('classification', sa.String(10)),
+        sa.Column('action', sa.String(12)),
+        sa.Column('rule', sa.String(100)),
+        sa.Column('reason', sa.String(40)),
+        sa.Column('status', sa.String(20)),
+        sa.Column('smtp_code', sa.String(3)),
+        sa.Column('diagnostic', sa.Text()),
+        sa.Column('campaign', sa.String(998)),
+        sa.Column('evidence', sa.String(12)))
+    op.create_index('ix_bouncerules_held_hold_id', 'bouncerules_held',
+                    ['hold_id'])
+    # What open holds keep back was in their history rows ("would remove").
+    op.execute(
+        'INSERT INTO bouncerules_held (hold_id, list_id, email, change, '
+        'held_at, classification, action, rule, reason, status, smtp_code, '
+        'diagnostic, campaign, evidence) '
+        "SELECT e.hold_id, e.list_id, e.email, CASE WHEN e.detail = "
+        "'would remove' THEN 'remove' ELSE 'confirm' END, e.at, "
+        'e.classification, e.action, e.rule, e.reason, e.status, '
+        'e.smtp_code, e.diagnostic, e.campaign, e.evidence '
+        'FROM bouncerules_event e JOIN bouncerules_hold h ON h.id = e.hold_id '
+        "WHERE e.event = 'held' AND h.status = 'held' ORDER BY e.id")
     with op.batch_alter_table('bouncerules_member') as batch:
         batch.add_column(sa.Column('verified_failure_at', sa.DateTime(),
                                    nullable=True))
@@ -66,6 +97,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_bouncerules_held_hold_id', 'bouncerules_held')
+    op.drop_table('bouncerules_held')
     op.drop_index('ix_bouncerules_probe_decided', 'bouncerules_probe')
     op.drop_index('ix_bouncerules_seen_at', 'bouncerules_seen')
     op.drop_index('ix_bouncerules_event_at', 'bouncerules_event')
