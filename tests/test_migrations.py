@@ -85,9 +85,15 @@ def test_the_one_pass_revision_carries_what_the_history_said(tmp_path):
                         email=email, evidence=evidence,
                         counted=counted == 'true'))
             connection.execute(text(
+                "INSERT INTO bouncerules_event (id, list_id, email, event, at, "
+                "counted, rule, status) VALUES (900, 'l', 'b@x', 'bounce', "
+                "'2026-02-01 10:00:00', :no, 'user-unknown', '5.1.1')"),
+                dict(no=False))
+            connection.execute(text(
                 "INSERT INTO bouncerules_probe (list_id, email, change, status, "
-                "created_at, due_at, priority) VALUES ('l', 'b@x', 'remove', "
-                "'sent', '2026-02-01 10:00:00', '2026-02-04 10:00:00', 0)"))
+                "created_at, due_at, priority, event_id) VALUES ('l', 'b@x', "
+                "'remove', 'sent', '2026-02-01 10:00:00', "
+                "'2026-02-04 10:00:00', 0, 900)"))
             # An open hold keeps a removal back; a decided one held another.
             for number, status in ((1, 'held'), (2, 'released')):
                 connection.execute(text(
@@ -117,4 +123,8 @@ def test_the_one_pass_revision_carries_what_the_history_said(tmp_path):
             )).all()
         assert [tuple(row) for row in held] == [
             (1, 'a@x', 'remove', 'user-unknown')]
+        with engine.connect() as connection:
+            waiting = connection.execute(text(
+                'SELECT rule, reply_status FROM bouncerules_probe')).all()
+        assert [tuple(row) for row in waiting] == [('user-unknown', '5.1.1')]
         engine.dispose()

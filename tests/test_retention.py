@@ -8,10 +8,13 @@ from mailman.config import config
 from mailman.utilities.datetime import now
 from sitehelpers import (
     add_members,
+    addressed_to,
     bounce,
     dead_mailbox,
     make_list,
+    queue,
     send_campaign,
+    sent_probes,
     state,
 )
 from sqlalchemy import event, func, insert, select
@@ -19,7 +22,6 @@ from sqlalchemy import event, func, insert, select
 from mailman_bouncerules.app import retention
 from mailman_bouncerules.app.admin import ListAdmin
 from mailman_bouncerules.model.tables import (
-    PROBE_EXPIRED,
     PROBE_SENT,
     Event,
     Probe,
@@ -111,23 +113,29 @@ def test_a_year_of_history_is_pruned_and_every_decision_stays(ant):
     assert state(ant, ELLY).state == 'confirmed'
 
 
-def test_an_open_probe_keeps_the_row_that_asked_for_it(ant):
-    bounce(ant, samples.rfc3464(BART, '5.1.1', '550 5.1.1 user unknown'))
+def test_an_open_probe_keeps_its_decision_when_the_history_goes(ant):
+    notice = samples.rfc3464(BART, '5.1.1', '550 5.1.1 user unknown')
+    queue('virgin')
+    bounce(ant, notice)
     store = config.db.store
     probe = store.scalars(select(Probe)).one()
-    asked = probe.event_id
-    assert probe.status == PROBE_SENT
+    assert probe.status == PROBE_SENT and probe.rule
     for row in store.scalars(select(Event)):
         row.at = now() - 500 * DAY
     config.db.commit()
     prune_to_the_end()
-    assert store.get(Event, asked) is not None
-    # Closed, and past its cool-down: the probe and its row go.
-    probe.status, probe.decided_at = PROBE_EXPIRED, now() - 500 * DAY
+    assert count(Event) == 0
+    # The probe bounces: what it waited for is carried out, with its rule.
+    [(_recipients, sender, _probe)] = sent_probes()
+    bounce(ant, addressed_to(notice, sender))
+    assert ant.members.get_member(BART) is None
+    [removed] = store.scalars(select(Event).filter_by(event='removed'))
+    assert removed.rule == probe.rule
+    # Closed, and past its cool-down: the probe goes too.
+    probe.decided_at = now() - 500 * DAY
     config.db.commit()
     prune_to_the_end()
     assert count(Probe) == 0
-    assert count(Event, Event.id == asked) == 0
 
 
 def test_a_pass_costs_the_same_on_a_table_ten_times_larger(ant):

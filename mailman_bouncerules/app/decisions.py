@@ -6,7 +6,7 @@ from public import public
 
 from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.classify.rules.ruleset import Decision
-from mailman_bouncerules.model.tables import Event, HeldDecision
+from mailman_bouncerules.model.tables import Event, HeldDecision, Probe
 
 # HeldDecision and DECISION_FIELDS below copy a decision field for field.
 DECISION_FIELDS = ('classification', 'action', 'rule', 'reason', 'status',
@@ -15,20 +15,37 @@ DECISION_FIELDS = ('classification', 'action', 'rule', 'reason', 'status',
 
 @public
 class StoredDecision:
-    """A decision as it was kept (a held decision, or the history row that
-    asked for a probe or recorded it in shadow mode), to carry it out
+    """A decision as it was kept (held under a circuit-breaker hold, with
+    a probe, in a history row that shadow mode recorded), to carry it out
     later."""
 
-    def __init__(self, event: Event | HeldDecision,
-                 how: str = 'held by the circuit breaker and released') -> None:
+    def __init__(self, email: str, classification: str | None,
+                 action: str | None, rule: str | None, reason: str | None,
+                 status: str | None, smtp_code: str | None,
+                 diagnostic: str | None, how: str) -> None:
         self.how = how
-        self.classification = event.classification
-        self.action = event.action
-        self.rule = event.rule
-        self.reason = event.reason
+        self.classification = classification
+        self.action = action
+        self.rule = rule
+        self.reason = reason
         self.recipient = RecipientReport(
-            address=event.email, status=event.status,
-            smtp_code=event.smtp_code, diagnostic=event.diagnostic)
+            address=email, status=status, smtp_code=smtp_code,
+            diagnostic=diagnostic)
+
+    @classmethod
+    def of(cls, kept: Event | HeldDecision,
+           how: str = 'held by the circuit breaker and released'
+           ) -> 'StoredDecision':
+        return cls(kept.email, kept.classification, kept.action, kept.rule,
+                   kept.reason, kept.status, kept.smtp_code, kept.diagnostic,
+                   how)
+
+    @classmethod
+    def of_probe(cls, probe: Probe) -> 'StoredDecision':
+        return cls(probe.email, probe.classification, probe.action,
+                   probe.rule, probe.reason, probe.reply_status,
+                   probe.smtp_code, probe.diagnostic,
+                   'verified by a probe that bounced')
 
     def explain(self) -> str:
         return 'rule %s (%s), %s' % (self.rule, self.reason, self.how)

@@ -30,6 +30,15 @@ UNDOABLE = (EventName.REMOVED, EventName.CONFIRMED)
 
 
 @public
+def diagnostic_limit(evidence: EvidenceLevel | None) -> int:
+    """How much of the server's words is kept: less of what anyone could
+    have written."""
+    if evidence is None or evidence.verified:
+        return DIAGNOSTIC_LIMIT
+    return UNVERIFIED_DIAGNOSTIC_LIMIT
+
+
+@public
 class History:
     """One list's history rows."""
 
@@ -50,8 +59,7 @@ class History:
         what: dict[str, Any] = {}
         if decision is not None:
             recipient = decision.recipient
-            limit = (DIAGNOSTIC_LIMIT if evidence is None or evidence.verified
-                     else UNVERIFIED_DIAGNOSTIC_LIMIT)
+            limit = diagnostic_limit(evidence)
             what = dict(classification=decision.classification,
                         action=decision.action, rule=decision.rule,
                         reason=decision.reason, status=recipient.status,

@@ -81,7 +81,7 @@ class HeldDecisions:
                 continue
             self.ledger.carry_out(
                 member, held.email, state, held.change, at, Request(
-                    StoredDecision(held), find_campaign(
+                    StoredDecision.of(held), find_campaign(
                         self.store, self.list_id, held.campaign),
                     EvidenceLevel.of(held.evidence), verified=True))
             self.ledger.mirror(member, state, None)

@@ -81,7 +81,6 @@ log = logging.getLogger('mailman.bounce')
 class Request:
     """What asks for a removal or confirmation, and on what evidence.
 
-    `asked_by`: the history row that asked (a probe's reason);
     `verified`: whether it counts as verified, if not as the evidence's
     own level says (an owner releasing a hold verifies it); `notify`:
     whether the owners are told; `probe_note`: what precedes the history's
@@ -94,7 +93,6 @@ class Request:
     decision: AnyDecision | None = None
     campaign: Campaign | None = None
     evidence: EvidenceLevel = EvidenceLevel.UNVERIFIED
-    asked_by: Event | None = None
     verified: bool | None = None
     notify: bool = True
     probe_note: str = ''
@@ -215,7 +213,7 @@ class Ledger:
         self._note_bounce(state, decision, campaign, evidence, at,
                           of_probe=probe is not None)
         take(state, standing)
-        event = self.history.record(
+        self.history.record(
             email, EventName.BOUNCE, at, decision=decision, campaign=campaign,
             attribution=attribution, counted=counted, evidence=evidence,
             detail=str(decision.evidence) or None)
@@ -239,8 +237,8 @@ class Ledger:
                     self.prober.supersede(
                         email, at, 'verified evidence (%s)' % evidence.value)
             self.carry_out(member, email, state, change, at, Request(
-                carried, campaign, evidence, asked_by=event,
-                may_probe=may_probe, probes=probes), hold)
+                carried, campaign, evidence, may_probe=may_probe,
+                probes=probes), hold)
         self.mirror(member, state, at)
         self.store.flush()
         return Applied(state, tripped if tripped is not None and
@@ -279,9 +277,7 @@ class Ledger:
         with the decision that asked for it (its rule is why)."""
         if change is not Change.REMOVE or decision.action == Action.UNSUBSCRIBE:
             return decision
-        asked = self.store.get(Event, probe.event_id) if probe.event_id else None
-        return (StoredDecision(asked, 'verified by a probe that bounced')
-                if asked is not None else decision)
+        return StoredDecision.of_probe(probe) if probe.rule else decision
 
     # -- a removal or confirmation ----------------------------------------
 
@@ -308,7 +304,7 @@ class Ledger:
                hold: Hold | None) -> None:
         """Unverified evidence: the change waits for a probe (unless one
         suspicious report named the member among too many)."""
-        if request.asked_by is None:
+        if request.decision is None:
             return
         if not request.may_probe:
             self.history.record(
@@ -318,7 +314,8 @@ class Ledger:
                 'members (a suspicious report)' % change)
             return
         probe, why = self.prober.request(
-            email, change, request.asked_by, request.campaign, at,
+            email, change, request.decision, request.evidence,
+            request.campaign, at,
             request.probes or self._probe_facts(state, at))
         if probe is not None:
             state.probed_at = probe.created_at

@@ -54,9 +54,15 @@ from sqlalchemy.orm import Session, selectinload
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
-from mailman_bouncerules.app.machine import Change
+from mailman_bouncerules.app.decisions import AnyDecision
+from mailman_bouncerules.app.history import diagnostic_limit
 from mailman_bouncerules.config.settings import settings
-from mailman_bouncerules.interfaces import EventName, OwnerNotice
+from mailman_bouncerules.interfaces import (
+    Change,
+    EventName,
+    EvidenceLevel,
+    OwnerNotice,
+)
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
     PROBE_BOUNCED,
@@ -119,12 +125,14 @@ class Prober:
                     Probe.decided_at > cooldown))).order_by(
             Probe.id.desc())))
 
-    def request(self, email: str, change: Change, event: Event,
-                campaign: Campaign | None, at: datetime.datetime,
-                facts: 'ProbeFacts') -> tuple[Probe | None, str]:
-        """Unverified evidence (history row `event`) wants `change`:
+    def request(self, email: str, change: Change, decision: AnyDecision,
+                evidence: EvidenceLevel, campaign: Campaign | None,
+                at: datetime.datetime,
+                facts: ProbeFacts) -> tuple[Probe | None, str]:
+        """Unverified evidence (`decision`, on `evidence`) wants `change`:
         queue a probe of the member unless one is in flight or it was
-        probed alive lately (`facts`, read before).  Returns (the probe or
+        probed alive lately (`facts`, read before).  The probe keeps the
+        decision, to carry it out if it bounces.  Returns (the probe or
         None, why), the reason for the caller's history row.  Queued
         probes go out in batches (`send_queued_probes`), after the
         runner's pass over its queue; those of members with verified
@@ -133,7 +141,8 @@ class Prober:
                       if each.status in PROBES_OPEN), None)
         if probe is not None:
             if change is Change.REMOVE and probe.change != Change.REMOVE:
-                probe.change, probe.asked_by = Change.REMOVE, event
+                probe.change = Change.REMOVE
+                _keep(probe, decision, evidence)
             return probe, 'a probe is already in flight'
         if facts.recent:
             alive = max(each.decided_at for each in facts.recent
@@ -142,9 +151,9 @@ class Prober:
                           % alive.isoformat()[:10])
         probe = Probe(list_id=self.list_id, email=email.lower(),
                       change=change, status=PROBE_QUEUED, created_at=at,
-                      due_at=at, asked_by=event,
-                      priority=int(facts.failed_verifiably),
+                      due_at=at, priority=int(facts.failed_verifiably),
                       campaign=campaign.message_id if campaign else None)
+        _keep(probe, decision, evidence)
         self.store.add(probe)
         facts.recent.insert(0, probe)
         return probe, 'a probe goes out'
@@ -195,6 +204,16 @@ class Prober:
                  detail: str) -> None:
         self.store.add(Event(list_id=self.list_id, email=email, event=name,
                              at=at, detail=detail, counted=False))
+
+
+def _keep(probe: Probe, decision: AnyDecision, evidence: EvidenceLevel) -> None:
+    """The decision a probe waits to carry out, on the probe's row."""
+    recipient = decision.recipient
+    probe.classification, probe.action = decision.classification, decision.action
+    probe.rule, probe.reason = decision.rule, decision.reason
+    probe.reply_status, probe.smtp_code = recipient.status, recipient.smtp_code
+    probe.diagnostic = (recipient.diagnostic or '')[:diagnostic_limit(evidence)]
+    probe.evidence = evidence.value
 
 
 @public

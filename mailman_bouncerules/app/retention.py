@@ -8,9 +8,9 @@ million, and a site that ran for years catches up over a few passes.
 What is never deleted: what a current decision still needs.  Campaigns
 and counted hard bounces make runs (a hard bounce stops counting only
 when a reset voids it); removals, confirmations, undos and re-enables
-are what `undo` reads; the history row an open probe points to stays
-while it is open, and a held decision while its hold is; member rows stay
-while the member has any state.
+are what `undo` reads; a held decision stays while its hold is open, a
+probe (with the decision it waits to carry out) while it is; member rows
+stay while the member has any state.
 """
 
 import datetime
@@ -100,9 +100,6 @@ def _expired_windows(store: Session, at: datetime.datetime) -> int:
 
 
 def _old_history(store: Session, before: datetime.datetime) -> int:
-    """History rows older than `history_days`, except those `undo` reads
-    and those an open probe points to."""
-    asked = select(Probe.event_id).filter(Probe.status.in_(PROBES_OPEN),
-                                          Probe.event_id.is_not(None))
+    """History rows older than `history_days`, except those `undo` reads."""
     return _oldest(store, Event, Event.at, before,
-                   Event.event.not_in(KEPT_EVENTS), Event.id.not_in(asked))
+                   Event.event.not_in(KEPT_EVENTS))

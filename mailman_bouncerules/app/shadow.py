@@ -175,9 +175,9 @@ def end_shadow(ledger: Ledger, at: datetime.datetime | None = None) -> int:
                 '%d days' % (change, days))
         else:
             ledger.carry_out(member, state.email, state, change, at, Request(
-                StoredDecision(recorded, 'recorded in shadow mode'),
+                StoredDecision.of(recorded, 'recorded in shadow mode'),
                 find_campaign(store, list_id, recorded.campaign), evidence,
-                asked_by=recorded, notify=False,
+                notify=False,
                 probe_note='shadow mode ended: '))
             if evidence.verified:
                 carried_out += 1

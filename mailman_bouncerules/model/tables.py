@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import Mapped, relationship
+from sqlalchemy.orm import Mapped
 
 from mailman_bouncerules.interfaces import (
     CampaignKind,
@@ -319,14 +319,16 @@ class Probe(Base):
     # Queued: when the budget is checked again; sent: when it expires.
     due_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
-    # The decision that asked for it (to carry out its removal).
-    event_id: Mapped[int | None] = mapped_column(Integer)
-    # The same row, so that a probe and the history row that asked for it
-    # are written in one flush (no foreign key in the database: history
-    # may be pruned before the probe is).
-    asked_by: Mapped['Event | None'] = relationship(
-        'Event', primaryjoin='foreign(Probe.event_id) == Event.id',
-        viewonly=False)
+    # The decision that asked for it, carried out when the probe bounces
+    # (its rule says why the member is removed).
+    rule: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    classification: Mapped[str | None] = mapped_column(String(10))
+    action: Mapped[str | None] = mapped_column(String(12))
+    reply_status: Mapped[str | None] = mapped_column(String(20))
+    smtp_code: Mapped[str | None] = mapped_column(String(3))
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(String(12))
     campaign: Mapped[str | None] = mapped_column(String(998))
     # Sent first when the budget is short: 1 for a member with a history
     # of verified failures, 0 otherwise.

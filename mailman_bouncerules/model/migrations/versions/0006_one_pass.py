@@ -14,7 +14,8 @@ bounces and probes get an index on their time, so that the runner's
 pruning pass deletes old rows in bounded batches whatever the size of the
 table.  When the owners were last told of a once-a-day notice is on the
 list's row, not a history row of its own; what a circuit-breaker hold
-keeps back is in a table of its own (it was read from history rows).
+keeps back is in a table of its own, and what a probe waits to carry out
+on the probe's row (both were read from history rows).
 """
 
 import sqlalchemy as sa
@@ -47,6 +48,25 @@ def upgrade() -> None:
         sa.Column('evidence', sa.String(12)))
     op.create_index('ix_bouncerules_held_hold_id', 'bouncerules_held',
                     ['hold_id'])
+    # A probe keeps the decision it waits to carry out (it was read from
+    # the history row its event_id named).
+    kept = (('rule', sa.String(100), 'rule'),
+            ('reason', sa.String(40), 'reason'),
+            ('classification', sa.String(10), 'classification'),
+            ('action', sa.String(12), 'action'),
+            ('reply_status', sa.String(20), 'status'),
+            ('smtp_code', sa.String(3), 'smtp_code'),
+            ('diagnostic', sa.Text(), 'diagnostic'),
+            ('evidence', sa.String(12), 'evidence'))
+    with op.batch_alter_table('bouncerules_probe') as batch:
+        for column, type_, _source in kept:
+            batch.add_column(sa.Column(column, type_, nullable=True))
+    op.execute('UPDATE bouncerules_probe SET %s' % ', '.join(
+        '%s = (SELECT e.%s FROM bouncerules_event e '
+        'WHERE e.id = bouncerules_probe.event_id)' % (column, source)
+        for column, _type, source in kept))
+    with op.batch_alter_table('bouncerules_probe') as batch:
+        batch.drop_column('event_id')
     # What open holds keep back was in their history rows ("would remove").
     op.execute(
         'INSERT INTO bouncerules_held (hold_id, list_id, email, change, '
@@ -97,6 +117,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('bouncerules_probe') as batch:
+        batch.add_column(sa.Column('event_id', sa.Integer(), nullable=True))
+        for column in ('rule', 'reason', 'classification', 'action',
+                       'reply_status', 'smtp_code', 'diagnostic', 'evidence'):
+            batch.drop_column(column)
     op.drop_index('ix_bouncerules_held_hold_id', 'bouncerules_held')
     op.drop_table('bouncerules_held')
     op.drop_index('ix_bouncerules_probe_decided', 'bouncerules_probe')
