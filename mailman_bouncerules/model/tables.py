@@ -131,8 +131,22 @@ class HardBounce(Base):
     sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
+class DecisionColumns:
+    """What keeps a decision of the rules on a row: a history row's, a
+    held decision's (the same names, so either can be carried out)."""
+
+    classification: Mapped[str | None] = mapped_column(String(10))
+    action: Mapped[str | None] = mapped_column(String(12))
+    rule: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str | None] = mapped_column(String(20))
+    smtp_code: Mapped[str | None] = mapped_column(String(3))
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    campaign: Mapped[str | None] = mapped_column(String(998))
+
+
 @public
-class Event(Base):
+class Event(DecisionColumns, Base):
     """The history: every bounce, reset, open, confirmation and removal."""
     __tablename__ = 'bouncerules_event'
     __table_args__ = (Index('ix_bouncerules_event_member', 'list_id', 'email'),
@@ -147,14 +161,6 @@ class Event(Base):
     email: Mapped[str] = mapped_column(String(255), nullable=False)
     event: Mapped[str] = mapped_column(String(20), nullable=False)
     at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
-    classification: Mapped[str | None] = mapped_column(String(10))
-    action: Mapped[str | None] = mapped_column(String(12))
-    rule: Mapped[str | None] = mapped_column(String(100))
-    reason: Mapped[str | None] = mapped_column(String(40))
-    status: Mapped[str | None] = mapped_column(String(20))
-    smtp_code: Mapped[str | None] = mapped_column(String(3))
-    diagnostic: Mapped[str | None] = mapped_column(Text)
-    campaign: Mapped[str | None] = mapped_column(String(998))
     attribution: Mapped[str | None] = mapped_column(String(12))
     counted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     detail: Mapped[str | None] = mapped_column(Text)
@@ -238,7 +244,7 @@ class Hold(Base):
 
 
 @public
-class HeldDecision(Base):
+class HeldDecision(DecisionColumns, Base):
     """A removal or confirmation a circuit-breaker hold keeps back, with
     the decision that asked for it, until an owner releases or discards
     the hold."""
@@ -250,14 +256,6 @@ class HeldDecision(Base):
     email: Mapped[str] = mapped_column(String(255), nullable=False)
     change: Mapped[Change] = mapped_column(stored(Change), nullable=False)
     held_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
-    classification: Mapped[str | None] = mapped_column(String(10))
-    action: Mapped[str | None] = mapped_column(String(12))
-    rule: Mapped[str | None] = mapped_column(String(100))
-    reason: Mapped[str | None] = mapped_column(String(40))
-    status: Mapped[str | None] = mapped_column(String(20))
-    smtp_code: Mapped[str | None] = mapped_column(String(3))
-    diagnostic: Mapped[str | None] = mapped_column(Text)
-    campaign: Mapped[str | None] = mapped_column(String(998))
     evidence: Mapped[str | None] = mapped_column(String(12))
 
 
