@@ -152,8 +152,7 @@ class BounceHandler:
         if evidence is None:
             evidence = weigh(store, mlist.list_id, envelope, email, decision,
                              received_at)
-        named = envelope.named_email is not None and \
-            email.lower() == envelope.named_email.lower()
+        named = envelope.names(email)
         if envelope.probe is not None and named and envelope.named is None:
             campaign, how = None, Attribution.PROBE
         else:

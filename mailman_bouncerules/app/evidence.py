@@ -77,6 +77,11 @@ class Envelope:
             return self.named[1]
         return str(self.probe.email) if self.probe is not None else None
 
+    def names(self, email: str) -> bool:
+        """Does a token of this envelope name the member `email`?"""
+        named = self.named_email
+        return named is not None and email.lower() == named.lower()
+
     def may_probe(self, decision: Decision) -> bool:
         return self.sample is None or decision.recipient.address in self.sample
 
@@ -206,8 +211,7 @@ def weigh(store: Session, list_id: str, envelope: Envelope, email: str,
     """The level of evidence a bounce gives on `email`: a return token or
     an open probe that names that member verifies (once: see `spend`);
     anything else is unverified."""
-    if envelope.named_email is None or \
-            email.lower() != envelope.named_email.lower():
+    if not envelope.names(email):
         return EvidenceLevel.UNVERIFIED
     if envelope.returned is not None:
         return spend(store, list_id, EvidenceLevel.TOKEN,
