@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from public import public
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from mailman_bouncerules.app.decisions import AnyDecision
@@ -74,6 +74,16 @@ class History:
                       **what)
         self.store.add(event)
         return event
+
+    def record_all(self, rows: list[tuple[str, str, datetime.datetime,
+                                          str]]) -> None:
+        """Rows that carry no decision, (email, name, at, detail) each,
+        in one statement (a batch of probes writes them)."""
+        if rows:
+            self.store.execute(insert(Event), [dict(
+                list_id=self.list_id, email=email.lower(), event=name, at=at,
+                detail=detail, counted=False)
+                for email, name, at, detail in rows])
 
     def bound_unverified(self, email: str) -> None:
         """Keep the newest UNVERIFIED_KEPT uncounted unverified bounces of

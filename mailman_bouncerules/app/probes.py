@@ -49,13 +49,13 @@ from mailman.interfaces.member import IMember, MemberRole
 from mailman.utilities.datetime import now
 from mailman.utilities.string import expand
 from public import public
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
 from mailman_bouncerules.app.decisions import AnyDecision
-from mailman_bouncerules.app.history import diagnostic_limit
+from mailman_bouncerules.app.history import History, diagnostic_limit
 from mailman_bouncerules.config.settings import settings
 from mailman_bouncerules.interfaces import (
     Change,
@@ -72,7 +72,6 @@ from mailman_bouncerules.model.tables import (
     PROBE_SUPERSEDED,
     PROBES_OPEN,
     Campaign,
-    Event,
     ListSettings,
     MemberState,
     Probe,
@@ -108,6 +107,7 @@ class Prober:
         self.mlist = mlist
         self.store = store
         self.list_id = mlist.list_id
+        self.history = History(self.list_id, store)
 
     def open_probe(self, email: str) -> Probe | None:
         return self.store.scalars(select(Probe).filter_by(
@@ -166,7 +166,8 @@ class Prober:
         probe = self.open_probe(email)
         if probe is not None:
             probe.status, probe.decided_at = PROBE_SUPERSEDED, at
-            self._history(email, EventName.PROBE_CLOSED, at, why)
+            self.history.record(email, EventName.PROBE_CLOSED, at,
+                                detail=why)
 
     def expire(self, probe: Probe, at: datetime.datetime) -> None:
         """The probe went out and did not bounce in time: the mailbox is
@@ -174,10 +175,10 @@ class Prober:
         change = ('removal' if probe.change == Change.REMOVE
                   else 'confirmation')
         probe.status, probe.decided_at = PROBE_EXPIRED, at
-        self._history(probe.email, EventName.PROBE_EXPIRED, at,
-                      'the probe did not bounce within %d hours: the waiting '
-                      '%s is dropped' % (settings().probe_expiry_hours,
-                                         change))
+        self.history.record(probe.email, EventName.PROBE_EXPIRED, at,
+                            detail='the probe did not bounce within %d hours: '
+                            'the waiting %s is dropped' % (
+                                settings().probe_expiry_hours, change))
 
     # -- internals --------------------------------------------------------
 
@@ -200,10 +201,6 @@ class Prober:
                             at):
             notices.suspicious_report(self.mlist, named, probed)
 
-    def _history(self, email: str, name: str, at: datetime.datetime,
-                 detail: str) -> None:
-        self.store.add(Event(list_id=self.list_id, email=email, event=name,
-                             at=at, detail=detail, counted=False))
 
 
 def _keep(probe: Probe, decision: AnyDecision, evidence: EvidenceLevel) -> None:
@@ -333,15 +330,14 @@ class _ListBatch:
         self.store = store
         self.at = at
         self.texts: dict[str, str] = {}
-        self.history: list[dict[str, object]] = []
+        # Probes sent after they waited: (email, name, at, detail).
+        self.sent_late: list[tuple[str, str, datetime.datetime, str]] = []
 
     def send(self, probes: list[Probe],
              lately: dict[str, datetime.datetime]) -> None:
         with self.store.no_autoflush:
             self._send_all(probes, lately)
-        if self.history:
-            # One statement for the batch's history rows.
-            self.store.execute(insert(Event), self.history)
+        History(self.mlist.list_id, self.store).record_all(self.sent_late)
 
     def _send_all(self, probes: list[Probe],
                   lately: dict[str, datetime.datetime]) -> None:
@@ -459,10 +455,8 @@ class _ListBatch:
             hours=settings().probe_expiry_hours)
         if waited:
             # (One sent at once: the history row that asked for it says so.)
-            self.history.append(dict(
-                list_id=self.mlist.list_id, email=probe.email,
-                event=EventName.PROBE_SENT, at=self.at, counted=False,
-                detail='verifying: would %s if this probe bounces'
-                % probe.change))
+            self.sent_late.append((
+                probe.email, EventName.PROBE_SENT, self.at,
+                'verifying: would %s if this probe bounces' % probe.change))
         log.info('bouncerules: verification probe %d sent on %s',
                  probe.id, self.mlist.list_id)
