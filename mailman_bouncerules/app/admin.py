@@ -305,7 +305,7 @@ class ListAdmin:
                 shadow.forget_stock_events(self.store, self.mlist.list_id)
                 # The probes it asked for go now, not at the bounce
                 # runner's next pass.
-                send_queued_probes(self.store)
+                send_queued_probes(self.store, list_id=self.mlist.list_id)
         self.ledger = Ledger(self.mlist, self.store)
         return self.settings()
 

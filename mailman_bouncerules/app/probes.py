@@ -283,16 +283,19 @@ def process_due_probes(store: Session,
 
 
 @public
-def send_queued_probes(store: Session,
-                       at: datetime.datetime | None = None) -> int:
-    """Send the queued probes that are due, in one batch: members with a
-    history of verified failures first, within each list's budget, and
-    one a day to an address whatever the list.  A probe that cannot go
-    yet gets a new due time and waits (never dropped).  Returns how many
-    probes were looked at."""
+def send_queued_probes(store: Session, at: datetime.datetime | None = None,
+                       list_id: str | None = None) -> int:
+    """Send the queued probes that are due (of one list, if `list_id`), in
+    one batch: members with a history of verified failures first, within
+    each list's budget, and one a day to an address whatever the list.  A
+    probe that cannot go yet gets a new due time and waits (never
+    dropped).  Returns how many probes were looked at."""
     at = at or now()
-    queued = store.scalars(select(Probe).filter(
-        Probe.status == PROBE_QUEUED, Probe.due_at <= at).order_by(
+    query = select(Probe).filter(Probe.status == PROBE_QUEUED,
+                                 Probe.due_at <= at)
+    if list_id is not None:
+        query = query.filter(Probe.list_id == list_id)
+    queued = store.scalars(query.order_by(
         Probe.priority.desc(), Probe.due_at, Probe.id).limit(BATCH)).all()
     if not queued:
         return 0
