@@ -128,3 +128,33 @@ def test_the_one_pass_revision_carries_what_the_history_said(tmp_path):
                 'SELECT rule, reply_status FROM bouncerules_probe')).all()
         assert [tuple(row) for row in waiting] == [('user-unknown', '5.1.1')]
         engine.dispose()
+
+
+def test_the_member_row_reads_right_whatever_the_column_order(tmp_path):
+    """A table that migrations grew holds its columns in their order, not
+    the model's: the upsert that locks a member's row must still fill
+    each attribute from its own column."""
+    from sqlalchemy.orm import Session
+
+    from mailman_bouncerules.model.storage import upsert_locked
+    from mailman_bouncerules.model.tables import MemberState
+    engine = create_engine('sqlite:///%s' % (tmp_path / 'order.sqlite'))
+    table = MemberState.__table__
+    reversed_columns = list(reversed(table.c))
+    with engine.begin() as connection:
+        connection.execute(text('CREATE TABLE bouncerules_member (%s, '
+                                'UNIQUE (list_id, email))' % ', '.join(
+            '%s %s' % (column.name, 'INTEGER PRIMARY KEY'
+                       if column.primary_key else
+                       column.type.compile(engine.dialect))
+            for column in reversed_columns)))
+        connection.execute(text(
+            "INSERT INTO bouncerules_member (list_id, email, state, run, "
+            "reset_after, shadow, unverified_kept) VALUES "
+            "('l', 'a@x', 'hard', 2, 7, 0, 5)"))
+    with Session(engine) as session:
+        row = upsert_locked(session, MemberState, dict(
+            list_id='l', email='a@x', state='ok', run=0, reset_after=0),
+            ('list_id', 'email'))
+        assert (row.email, row.state, row.run, row.reset_after,
+                row.unverified_kept) == ('a@x', 'hard', 2, 7, 5)

@@ -53,9 +53,13 @@ def upsert_locked(session: Session, table: type[T], values: dict[str, Any],
     SQLite the write takes the database's lock).
     """
     columns: Table = table.__table__  # type: ignore[attr-defined]
+    # The columns named, in the model's order: a text statement's result
+    # is matched to them by position, and a table that migrations grew
+    # may hold its columns in another order than RETURNING * would give.
     statement = _insert(columns, tuple(values), '(%s) DO UPDATE SET %s = '
-                        'excluded.%s RETURNING *' % (
-                            ', '.join(key), key[0], key[0]))
+                        'excluded.%s RETURNING %s' % (
+                            ', '.join(key), key[0], key[0], ', '.join(
+                                column.name for column in columns.c)))
     return session.scalars(
         select(table).from_statement(statement.columns(*columns.c)),
         values, execution_options={'populate_existing': True}).one()
