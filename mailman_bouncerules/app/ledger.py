@@ -16,7 +16,7 @@ import datetime
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import zope.event
 from mailman.interfaces.mailinglist import IMailingList
@@ -86,8 +86,9 @@ class Request:
     whether the owners are told; `probe_note`: what precedes the history's
     words when a probe is asked for instead; `may_probe`: false when the
     notice was one suspicious report of many members, of whom this one
-    was not among those probed; `probes`: what a probe request needs, if
-    already read.
+    was not among those probed; `probes`: what a probe request needs, and
+    `counted`: the member's counted campaigns of the change's kind after
+    its watermark, if already read.
     """
 
     decision: AnyDecision | None = None
@@ -98,6 +99,7 @@ class Request:
     probe_note: str = ''
     may_probe: bool = True
     probes: ProbeFacts | None = None
+    counted: frozenset[int] | None = None
 
     @property
     def counts_as_verified(self) -> bool:
@@ -187,10 +189,11 @@ class Ledger:
                    and self.hard.count(email, campaign, state.reset_after))
         newest = through = 0
         confirm_after = None        # asked only for counted bounces
+        sequences = None
         if counted and campaign is not None and state.state != CONFIRMED:
             confirm_after = self.confirm_after()
-            sequences = self.hard.sequences(email, campaign.kind,
-                                            state.reset_after)
+            sequences = frozenset(self.hard.sequences(
+                email, campaign.kind, state.reset_after))
             newest = longest_run_through(sequences, max(sequences))
             through = longest_run_through(sequences, campaign.sequence)
         breaker = CircuitBreaker(self.mlist, self.store)
@@ -238,7 +241,7 @@ class Ledger:
                         email, at, 'verified evidence (%s)' % evidence.value)
             self.carry_out(member, email, state, change, at, Request(
                 carried, campaign, evidence, may_probe=may_probe,
-                probes=probes), hold)
+                probes=probes, counted=sequences), hold)
         self.mirror(member, state, at)
         self.store.flush()
         return Applied(state, tripped if tripped is not None and
@@ -289,8 +292,13 @@ class Ledger:
         hold that covers the member); its executor carries it out."""
         newest = 0
         if change is Change.CONFIRM:
-            newest = self.current_run(email, self._kind(member, request),
-                                      state.reset_after)
+            counted = request.counted
+            if counted is None:
+                counted = frozenset(self.hard.sequences(
+                    email, self._kind(member, request), state.reset_after))
+                request = replace(request, counted=counted)
+            newest = longest_run_through(counted, max(counted)) \
+                if counted else 0
         standing, effect = machine.enforce(
             standing_of(state), change, verified=request.counts_as_verified,
             shadow=self.shadow, held=hold is not None, newest_run=newest)
@@ -382,7 +390,7 @@ class Ledger:
                  hold: Hold | None) -> None:
         """Delivery stops, the owners are told."""
         kind = self._kind(member, request)
-        sequences = self.hard.sequences(email, kind, state.reset_after)
+        sequences = request.counted or frozenset()   # carry_out read them
         state.changed_at = at
         snapshot = membership.member_snapshot(member)
         membership.stop_delivery(member)
