@@ -474,8 +474,9 @@ def test_campaigns_count_their_bounces_by_class(rest):
 def test_rest_refuses_changes_while_the_plugin_is_not_active(rest,
                                                              monkeypatch):
     from mailman_bouncerules.app import availability
-    from mailman_bouncerules.rest import root
+    from mailman_bouncerules.rest import helpers, root
     monkeypatch.setattr(root, 'plugin_active', lambda: False)
+    monkeypatch.setattr(helpers, 'plugin_active', lambda: False)
     monkeypatch.setattr(availability, '_why_inactive', ['rule bad: 9.9.9'])
     status = rest('get', '').json
     assert status['active'] is False and 'rule bad' in status['why_inactive']
