@@ -96,7 +96,7 @@ def test_a_year_of_history_is_pruned_and_every_decision_stays(ant):
     deleted = prune_to_the_end()
     # Oldest first, a bounded batch a pass.
     assert max(deleted) <= 2 * retention.BATCH + 40
-    # What is younger than history_days stays; what undo reads stays.
+    # What is younger than history_lifetime stays; what undo reads stays.
     assert count(Event) < before
     assert count(Event, Event.at < now() - 401 * DAY,
                  Event.event.not_in(retention.KEPT_EVENTS)) == 0
@@ -146,7 +146,7 @@ def test_a_pass_costs_the_same_on_a_table_ten_times_larger(ant):
     engine = config.db.engine
     costs = []
     for days, start in ((60, 1), (600, 2)):
-        # All of it past history_days and past the seen bounces' month.
+        # All of it past history_lifetime and past the seen bounces' month.
         fill_history(ant.list_id, days=days, per_day=40, start=start,
                      back=450)
         statements[0] = 0

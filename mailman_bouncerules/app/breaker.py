@@ -9,7 +9,7 @@ under by spreading forgeries over posts, rules or digests:
 - **campaign**: within one campaign, failures by one rule at one domain
   (or overall) reach `breaker_min_failures` and `breaker_share` of that
   campaign's recipients there;
-- **window**: over the last `breaker_window_hours`, a list's hard failures
+- **window**: over the last `breaker_window`, a list's hard failures
   at one domain (or overall), across posts and rules, reach the same
   thresholds of the list's recipients there; failures tied to no campaign
   count in a bucket of their own, digests in theirs;
@@ -234,7 +234,7 @@ class CircuitBreaker:
         the bucket's campaigns sent in the window (at the domain); for
         failures tied to no campaign, the list's recipients as its newest
         campaign went out, else its roster."""
-        since = at - datetime.timedelta(hours=settings().breaker_window_hours)
+        since = at - settings().breaker_window
         if bucket != UNATTRIBUTED_BUCKET:
             if scope == ALL_DOMAINS:
                 delivered = self.store.scalar(select(

@@ -6,7 +6,7 @@ message from a signed envelope sender (`LIST-bounces+<token>@domain`, with
 the same token in an `X-BounceRules-Token` header, so that it comes back
 whether the bouncing server answers the envelope or returns the headers).
 If that probe bounces hard, the waiting change is carried out at once; if
-it does not bounce within `probe_expiry_hours`, the change is dropped and
+it does not bounce within `probe_expiry`, the change is dropped and
 the history says so.
 
 Why the plugin's own probes and not Mailman's `send_probe`: Mailman's probe
@@ -19,7 +19,7 @@ the site secret under their own key, and are tied to the waiting change.
 
 Limits, so that a flood of forgeries cannot make the list mail its
 members: at most one probe in flight per member; none again for
-`probe_cooldown_days` to a member whose last probe did not bounce; at most
+`probe_cooldown` to a member whose last probe did not bounce; at most
 one probe a day to one address, whatever the number of lists; a notice
 naming many members that nothing verifies gets at most `probe_sample` of
 them probed (evidence.py); and a per-list budget per hour and per day (a
@@ -30,7 +30,7 @@ waited long is still sent, never dropped), and the owners are told once a
 day.
 
 A probe verifies once: only one that is out and waiting (sent, younger
-than `probe_expiry_hours`, not closed) is found by its token.
+than `probe_expiry`, not closed) is found by its token.
 """
 
 import datetime
@@ -56,7 +56,7 @@ from zope.component import getUtility
 from mailman_bouncerules.app import notices
 from mailman_bouncerules.app.decisions import AnyDecision
 from mailman_bouncerules.app.history import History, diagnostic_limit
-from mailman_bouncerules.config.settings import settings
+from mailman_bouncerules.config.settings import in_words, settings
 from mailman_bouncerules.interfaces import (
     Change,
     EventName,
@@ -116,8 +116,8 @@ class Prober:
 
     def recent(self, email: str, at: datetime.datetime) -> list[Probe]:
         """The member's probes a new one depends on: the one in flight, and
-        those that found the mailbox alive within `probe_cooldown_days`."""
-        cooldown = at - datetime.timedelta(days=settings().probe_cooldown_days)
+        those that found the mailbox alive within `probe_cooldown`."""
+        cooldown = at - settings().probe_cooldown
         return list(self.store.scalars(select(Probe).filter_by(
             list_id=self.list_id, email=email.lower()).filter(or_(
                 Probe.status.in_(PROBES_OPEN), and_(
@@ -176,9 +176,9 @@ class Prober:
                   else 'confirmation')
         probe.status, probe.decided_at = PROBE_EXPIRED, at
         self.history.record(probe.email, EventName.PROBE_EXPIRED, at,
-                            detail='the probe did not bounce within %d hours: '
+                            detail='the probe did not bounce within %s: '
                             'the waiting %s is dropped' % (
-                                settings().probe_expiry_hours, change))
+                                in_words(settings().probe_expiry), change))
 
     # -- internals --------------------------------------------------------
 
@@ -240,14 +240,14 @@ def probe_named(store: Session, mlist: IMailingList,
                 at: datetime.datetime | None = None) -> Probe | None:
     """The probe of `mlist` that a valid token among `candidates` names,
     if it is out and waiting: sent, not yet bounced, expired, superseded
-    or closed by an owner, and younger than `probe_expiry_hours` (a bounce
+    or closed by an owner, and younger than `probe_expiry` (a bounce
     may arrive before the periodic pass expires it).  Else None: a closed
     probe changes nothing, whoever returns its token."""
     if not candidates:
         return None             # most notices: no need to read the secret
     at = at or now()
     secret = site_secret()
-    expiry = datetime.timedelta(hours=settings().probe_expiry_hours)
+    expiry = settings().probe_expiry
     for candidate in candidates:
         found = read_probe_token(secret, mlist.list_id, candidate.lower())
         if found is None:
@@ -454,8 +454,7 @@ class _ListBatch:
                      add_precedence=False, bouncerules_probe=probe.id)
         waited = probe.due_at != probe.created_at
         probe.status, probe.sent_at = PROBE_SENT, self.at
-        probe.due_at = self.at + datetime.timedelta(
-            hours=settings().probe_expiry_hours)
+        probe.due_at = self.at + settings().probe_expiry
         if waited:
             # (One sent at once: the history row that asked for it says so.)
             self.sent_late.append((

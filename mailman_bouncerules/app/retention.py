@@ -54,18 +54,16 @@ def prune(store: Session, at: datetime.datetime | None = None) -> int:
     """One pass of every step; returns how many rows were deleted."""
     at = at or now()
     known = settings()
-    history = at - datetime.timedelta(days=known.history_days)
+    history = at - known.history_lifetime
     deleted = _oldest(store, SeenBounce, SeenBounce.seen_at, at - SEEN_KEPT)
     deleted += _expired_windows(store, at)
     # Spent tokens matter while a token could still verify.
-    spent_kept = max(datetime.timedelta(days=known.return_token_days),
-                     datetime.timedelta(hours=known.probe_expiry_hours))
+    spent_kept = max(known.return_token_lifetime, known.probe_expiry)
     deleted += _oldest(store, SpentEvidence, SpentEvidence.spent_at,
                        at - 2 * spent_kept)
     # A probe that found the mailbox alive holds off the next one for
-    # probe_cooldown_days.
-    probes_kept = max(history, at - datetime.timedelta(
-        days=known.probe_cooldown_days))
+    # probe_cooldown.
+    probes_kept = max(history, at - known.probe_cooldown)
     deleted += _oldest(store, Probe, Probe.decided_at, probes_kept,
                        Probe.status.not_in(PROBES_OPEN))
     deleted += _oldest(store, HeldDecision, HeldDecision.held_at, history,
@@ -100,6 +98,6 @@ def _expired_windows(store: Session, at: datetime.datetime) -> int:
 
 
 def _old_history(store: Session, before: datetime.datetime) -> int:
-    """History rows older than `history_days`, except those `undo` reads."""
+    """History rows older than `history_lifetime`, except those `undo` reads."""
     return _oldest(store, Event, Event.at, before,
                    Event.event.not_in(KEPT_EVENTS))

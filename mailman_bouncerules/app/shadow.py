@@ -41,7 +41,7 @@ from mailman_bouncerules.app.decisions import StoredDecision
 from mailman_bouncerules.app.ledger import Ledger, Request
 from mailman_bouncerules.app.machine import Change, standing_of, take
 from mailman_bouncerules.app.policy import ListPolicy
-from mailman_bouncerules.config.settings import settings
+from mailman_bouncerules.config.settings import in_words, settings
 from mailman_bouncerules.interfaces import EventName, EvidenceLevel, State
 from mailman_bouncerules.model.tables import Event, ListSettings, MemberState
 
@@ -139,7 +139,7 @@ def end_shadow(ledger: Ledger, at: datetime.datetime | None = None) -> int:
     that still holds.
 
     A recorded removal or confirmation is carried out, silently (no old
-    decision is mailed), only if it is recent (`shadow_enforce_days`),
+    decision is mailed), only if it is recent (`shadow_enforce_within`),
     was not voided since by a sign of life (an open, a post: see
     `Ledger.reset`), and rests on verified evidence; one on unverified
     evidence gets its probe first.  Each carried-out change keeps the
@@ -148,7 +148,7 @@ def end_shadow(ledger: Ledger, at: datetime.datetime | None = None) -> int:
     at = at or now()
     ledger.shadow = False
     store, list_id = ledger.store, ledger.list_id
-    days = settings().shadow_enforce_days
+    within = settings().shadow_enforce_within
     carried_out = 0
     for state in store.scalars(select(MemberState).filter_by(
             list_id=list_id, shadow=True)).all():
@@ -168,11 +168,11 @@ def end_shadow(ledger: Ledger, at: datetime.datetime | None = None) -> int:
         take(state, machine.after_shadow_ends(
             standing_of(state), ledger.current_run(
                 state.email, campaign_kind(member), state.reset_after)))
-        if at - recorded.at > datetime.timedelta(days=days):
+        if at - recorded.at > within:
             ledger.history.record(
                 state.email, EventName.NOT_ENFORCED, at,
                 detail='shadow mode ended: the recorded %s is older than '
-                '%d days' % (change, days))
+                '%s' % (change, in_words(within)))
         else:
             ledger.carry_out(member, state.email, state, change, at, Request(
                 StoredDecision.of(recorded, 'recorded in shadow mode'),

@@ -51,8 +51,8 @@ def token_lifetime(
     for months (people open old mail), a return token only as long as a
     mail system may take to return a failure."""
     if purpose is tokens.TokenPurpose.RETURN:
-        return datetime.timedelta(days=settings().return_token_days)
-    return datetime.timedelta(days=settings().token_lifetime_days)
+        return settings().return_token_lifetime
+    return settings().token_lifetime
 
 
 @public

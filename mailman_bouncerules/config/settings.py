@@ -6,6 +6,11 @@ checked against the schema below when Mailman starts (the plugin's
 pre_hook).  An unknown key or a value that does not parse is an error that
 names the key, the value and what was expected: a typo must never become
 a silent default, least of all in a safety setting such as `shadow_mode`.
+
+Durations are written as Mailman writes its own (`3d`, `12h`, `1w2d`, read
+by lazr.config's `as_timedelta`); the keys of earlier releases, whole
+numbers with the unit in the name (`probe_expiry_hours: 72`), are still
+read.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
+from lazr.config import as_boolean, as_timedelta
 from mailman.config import config
 from mailman.config.config import external_configuration
 from public import public
@@ -31,17 +38,52 @@ class SettingsError(ValueError):
     """A setting that cannot be used; the message names key and value."""
 
 
-_TRUE = frozenset(('yes', 'on', 'true', '1'))
-_FALSE = frozenset(('no', 'off', 'false', '0'))
-
-
 def _boolean(text: str) -> bool:
-    value = text.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError('expected yes or no')
+    """Yes or no, as Mailman reads its own (lazr.config's as_boolean)."""
+    try:
+        return as_boolean(text.strip())
+    except ValueError:
+        raise ValueError('expected yes or no') from None
+
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+def _duration(shortest: timedelta,
+              longest: timedelta) -> Callable[[str], timedelta]:
+    """A duration as Mailman writes one (`3d`, `12h`, `1w2d`), within
+    bounds: past them a safety net never acts."""
+    def parse(text: str) -> timedelta:
+        expected = 'expected a duration such as 3d or 12h, from %s to %s' % (
+            _written(shortest), _written(longest))
+        try:
+            value = as_timedelta(text.strip()) if len(text) < 40 else None
+        except (ValueError, OverflowError):
+            value = None
+        if value is None or not shortest <= value <= longest:
+            raise ValueError(expected)
+        return value
+    return parse
+
+
+@public
+def in_words(duration: timedelta) -> str:
+    """A duration as a notice or a history row says it: `3 days`."""
+    for unit, length in (('day', DAY), ('hour', HOUR),
+                         ('minute', timedelta(minutes=1))):
+        if duration % length == timedelta(0):
+            count = duration // length
+            return '%d %s%s' % (count, unit, '' if count == 1 else 's')
+    return '%g seconds' % duration.total_seconds()
+
+
+def _written(duration: timedelta) -> str:
+    """A bound as the file would write it."""
+    for unit, length in (('d', DAY), ('h', HOUR)):
+        if duration % length == timedelta(0):
+            return '%d%s' % (duration // length, unit)
+    return '%gs' % duration.total_seconds()
 
 
 def _count(minimum: int, maximum: int = 10 ** 9) -> Callable[[str], int]:
@@ -70,7 +112,6 @@ def _positive(maximum: float, what: str) -> Callable[[str], float]:
 
 
 _share = _positive(1, 'a number')
-_seconds = _positive(600, 'a number of seconds')
 
 
 def _text(text: str) -> str:
@@ -103,27 +144,41 @@ SCHEMA: dict[str, _Setting] = {
     'tracker_url': _Setting(_text, ''),
     'tracker_host': _Setting(_text, '127.0.0.1'),
     'tracker_port': _Setting(_port, '8025'),
-    'token_lifetime_days': _Setting(_count(1, 36500), '180'),
-    'return_token_days': _Setting(_count(1, 60), '10'),
+    'token_lifetime': _Setting(_duration(DAY, 36500 * DAY), '180d'),
+    'return_token_lifetime': _Setting(_duration(DAY, 60 * DAY), '10d'),
     'shadow_mode': _Setting(_boolean, 'no'),
-    'shadow_enforce_days': _Setting(_count(1, 36500), '14'),
+    'shadow_enforce_within': _Setting(_duration(DAY, 36500 * DAY), '14d'),
     # The safety nets have upper bounds: past them a net never acts (a
     # breaker that needs a million failures, a probe budget that mails the
     # whole roster), which an extra zero must not do silently.
     'breaker_min_failures': _Setting(_count(2, 1000), '20'),
     'breaker_share': _Setting(_share, '0.3'),
-    'breaker_window_hours': _Setting(_count(1, 24 * 30), '24'),
+    'breaker_window': _Setting(_duration(HOUR, 30 * DAY), '24h'),
     'daily_cap_share': _Setting(_share, '0.05'),
     'daily_cap_min': _Setting(_count(1, 1000), '5'),
-    'probe_expiry_hours': _Setting(_count(1, 24 * 60), '72'),
-    'probe_cooldown_days': _Setting(_count(1, 3650), '30'),
+    'probe_expiry': _Setting(_duration(HOUR, 60 * DAY), '72h'),
+    'probe_cooldown': _Setting(_duration(DAY, 3650 * DAY), '30d'),
     'probe_hourly_share': _Setting(_positive(0.2, 'a share'), '0.05'),
     'probe_daily_share': _Setting(_positive(0.5, 'a share'), '0.2'),
     'probe_min_budget': _Setting(_count(1, 100), '10'),
     'probe_sample': _Setting(_count(0, 100), '3'),
-    'history_days': _Setting(_count(30, 36500), '400'),
+    'history_lifetime': _Setting(_duration(30 * DAY, 36500 * DAY), '400d'),
     'max_recipients_per_notice': _Setting(_count(1, 10 ** 6), '1000'),
-    'max_seconds_per_notice': _Setting(_seconds, '2'),
+    'max_time_per_notice': _Setting(
+        _duration(timedelta(milliseconds=1), 600 * timedelta(seconds=1)),
+        '2s'),
+}
+
+# The keys of earlier releases: a whole number, in the unit the key named.
+FORMER_KEYS = {
+    'token_lifetime_days': ('token_lifetime', 'd'),
+    'return_token_days': ('return_token_lifetime', 'd'),
+    'shadow_enforce_days': ('shadow_enforce_within', 'd'),
+    'breaker_window_hours': ('breaker_window', 'h'),
+    'probe_expiry_hours': ('probe_expiry', 'h'),
+    'probe_cooldown_days': ('probe_cooldown', 'd'),
+    'history_days': ('history_lifetime', 'd'),
+    'max_seconds_per_notice': ('max_time_per_notice', 's'),
 }
 
 
@@ -139,24 +194,29 @@ class Settings:
     tracker_url: str
     tracker_host: str
     tracker_port: int
-    token_lifetime_days: int
-    return_token_days: int
+    token_lifetime: timedelta
+    return_token_lifetime: timedelta
     shadow_mode: bool
-    shadow_enforce_days: int
+    shadow_enforce_within: timedelta
     breaker_min_failures: int
     breaker_share: float
-    breaker_window_hours: int
+    breaker_window: timedelta
     daily_cap_share: float
     daily_cap_min: int
-    probe_expiry_hours: int
-    probe_cooldown_days: int
+    probe_expiry: timedelta
+    probe_cooldown: timedelta
     probe_hourly_share: float
     probe_daily_share: float
     probe_min_budget: int
     probe_sample: int
-    history_days: int
+    history_lifetime: timedelta
     max_recipients_per_notice: int
-    max_seconds_per_notice: float
+    max_time_per_notice: timedelta
+
+    @property
+    def breaker_window_hours(self) -> int:
+        """The window in the whole hours the breaker counts by."""
+        return math.ceil(self.breaker_window / HOUR)
 
 
 if {field.name for field in fields(Settings)} != set(SCHEMA):
@@ -169,7 +229,8 @@ def _parse(path: str) -> Settings:
     except Exception as error:
         raise SettingsError('cannot read the settings file %s: %s'
                             % (path, error)) from error
-    given = dict(parser[SECTION]) if parser.has_section(SECTION) else {}
+    given = _former_keys_read(path, dict(parser[SECTION]) if
+                              parser.has_section(SECTION) else {})
     unknown = sorted(set(given) - set(SCHEMA))
     if unknown:
         raise SettingsError('%s: unknown setting %s in [%s] (known: %s)' % (
@@ -185,6 +246,26 @@ def _parse(path: str) -> Settings:
             raise SettingsError('%s: [%s] %s = %r: %s' % (
                 path, SECTION, name, text[:80], error)) from None
     return Settings(**values)
+
+
+def _former_keys_read(path: str, given: dict[str, str]) -> dict[str, str]:
+    """`given` with each former key as its current one (`72` in hours
+    is `72h`); a file that names both is refused."""
+    for former, (current, unit) in FORMER_KEYS.items():
+        if former not in given:
+            continue
+        if current in given:
+            raise SettingsError('%s: [%s] names both %s and %s (the first is '
+                                'the former name of the second)' % (
+                                    path, SECTION, former, current))
+        text = given.pop(former).strip()
+        if not text.replace('.', '', 1).isdigit():
+            raise SettingsError('%s: [%s] %s = %r: expected a number (or '
+                                'write %s, a duration such as 3d)' % (
+                                    path, SECTION, former, text[:80],
+                                    current))
+        given[current] = text + unit
+    return given
 
 
 @lru_cache(maxsize=8)

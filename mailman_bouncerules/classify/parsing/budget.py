@@ -85,4 +85,4 @@ def reading_limits(plugin_name: str = 'bouncerules') -> ReadingLimits:
     """How much of one bounce is read as the settings say."""
     values = settings(plugin_name)
     return ReadingLimits(max_recipients=values.max_recipients_per_notice,
-                         max_seconds=values.max_seconds_per_notice)
+                         max_seconds=values.max_time_per_notice.total_seconds())
