@@ -38,6 +38,7 @@ def test_downgrade_and_upgrade_through_every_revision(tmp_path):
         inspect(engine).get_table_names())
     assert 'evidence' in columns(engine, 'bouncerules_event')
     assert 'scope' in columns(engine, 'bouncerules_hold')
+    assert 'bouncerules_shadowed' in inspect(engine).get_table_names()
     # Mailman's own version table is never created or touched.
     assert 'alembic_version' not in inspect(engine).get_table_names()
     assert VERSION_TABLE in inspect(engine).get_table_names()
@@ -127,6 +128,46 @@ def test_the_one_pass_revision_carries_what_the_history_said(tmp_path):
             waiting = connection.execute(text(
                 'SELECT rule, reply_status FROM bouncerules_probe')).all()
         assert [tuple(row) for row in waiting] == [('user-unknown', '5.1.1')]
+        engine.dispose()
+
+
+def test_shadow_decisions_move_from_the_history_to_their_table(tmp_path):
+    for engine in _fresh_engines(tmp_path):
+        postgresql = engine.dialect.name == 'postgresql'
+        with engine.begin() as connection:
+            Base.metadata.create_all(connection)
+            command.stamp(alembic_config(connection), 'head')
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), '0006')
+        with engine.begin() as connection:
+            # a@x in shadow: removal recorded, then a newer confirmation;
+            # b@x no longer in shadow: nothing to carry.
+            for email, shadow in (('a@x', True), ('b@x', False)):
+                connection.execute(text(
+                    "INSERT INTO bouncerules_member (list_id, email, state, "
+                    "run, reset_after, shadow) VALUES ('l', :email, "
+                    "'confirmed', 3, 0, :shadow)"), dict(
+                        email=email, shadow=shadow if postgresql
+                        else int(shadow)))
+            for number, (email, event, rule) in enumerate((
+                    ('a@x', 'would-remove', 'user-unknown'),
+                    ('a@x', 'would-confirm', 'mailbox-disabled'),
+                    ('a@x', 'bounce', 'quota'),
+                    ('b@x', 'would-remove', 'user-unknown')), start=1):
+                connection.execute(text(
+                    "INSERT INTO bouncerules_event (id, list_id, email, event, "
+                    "at, counted, rule, evidence) VALUES (:id, 'l', :email, "
+                    ":event, '2026-03-0%d 10:00:00', :no, :rule, 'smtp')"
+                    % number), dict(id=number, email=email, event=event,
+                                    rule=rule, no=False))
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), 'head')
+        with engine.connect() as connection:
+            carried = connection.execute(text(
+                'SELECT email, change, rule, evidence FROM '
+                'bouncerules_shadowed')).all()
+        assert [tuple(row) for row in carried] == [
+            ('a@x', 'confirm', 'mailbox-disabled', 'smtp')]
         engine.dispose()
 
 

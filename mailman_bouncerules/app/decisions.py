@@ -6,7 +6,11 @@ from public import public
 
 from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.classify.rules.ruleset import Decision
-from mailman_bouncerules.model.tables import Event, HeldDecision, Probe
+from mailman_bouncerules.model.tables import (
+    HeldDecision,
+    Probe,
+    ShadowDecision,
+)
 
 # HeldDecision and DECISION_FIELDS below copy a decision field for field.
 DECISION_FIELDS = ('classification', 'action', 'rule', 'reason', 'status',
@@ -16,7 +20,7 @@ DECISION_FIELDS = ('classification', 'action', 'rule', 'reason', 'status',
 @public
 class StoredDecision:
     """A decision as it was kept (held under a circuit-breaker hold, with
-    a probe, in a history row that shadow mode recorded), to carry it out
+    a probe, recorded in shadow mode), to carry it out
     later."""
 
     def __init__(self, email: str, classification: str | None,
@@ -33,7 +37,7 @@ class StoredDecision:
             diagnostic=diagnostic)
 
     @classmethod
-    def of(cls, kept: Event | HeldDecision,
+    def of(cls, kept: HeldDecision | ShadowDecision,
            how: str = 'held by the circuit breaker and released'
            ) -> 'StoredDecision':
         return cls(kept.email, kept.classification, kept.action, kept.rule,

@@ -71,6 +71,7 @@ from mailman_bouncerules.model.tables import (
     Hold,
     MemberState,
     Probe,
+    ShadowDecision,
 )
 
 log = logging.getLogger('mailman.bounce')
@@ -355,15 +356,22 @@ class Ledger:
                        state: MemberState, change: Change,
                        at: datetime.datetime, request: Request,
                        hold: Hold | None) -> None:
-        """Shadow mode: what would be done is recorded."""
+        """Shadow mode: what would be done is kept, to be carried out
+        when shadow mode ends, and the history says so."""
         state.changed_at = at
-        self.history.record(
+        event = self.history.record(
             email, EventName('would-%s' % change), at,
             decision=request.decision, campaign=request.campaign,
             evidence=request.evidence,
             detail='shadow mode' if change is Change.REMOVE else
             'shadow mode: hard bounces in %d consecutive campaigns'
             % state.run)
+        # The member's row is locked: no other pass writes this one.
+        self.store.merge(ShadowDecision(
+            list_id=self.list_id, email=email.lower(), change=change,
+            decided_at=at, **{
+                name: getattr(event, name) for name in DECISION_FIELDS},
+            campaign=event.campaign))
 
     def _remove(self, member: IMember | None, email: str, state: MemberState,
                 change: Change, at: datetime.datetime, request: Request,

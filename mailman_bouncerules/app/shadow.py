@@ -31,7 +31,7 @@ from mailman.interfaces.member import (
 from mailman.model.bounce import BounceEvent
 from mailman.utilities.datetime import now
 from public import public
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from zope.component import getUtility
 
@@ -39,11 +39,15 @@ from mailman_bouncerules.app import machine
 from mailman_bouncerules.app.campaigns import campaign_kind, find_campaign
 from mailman_bouncerules.app.decisions import StoredDecision
 from mailman_bouncerules.app.ledger import Ledger, Request
-from mailman_bouncerules.app.machine import Change, standing_of, take
+from mailman_bouncerules.app.machine import standing_of, take
 from mailman_bouncerules.app.policy import ListPolicy
 from mailman_bouncerules.config.settings import in_words, settings
 from mailman_bouncerules.interfaces import EventName, EvidenceLevel, State
-from mailman_bouncerules.model.tables import Event, ListSettings, MemberState
+from mailman_bouncerules.model.tables import (
+    ListSettings,
+    MemberState,
+    ShadowDecision,
+)
 
 log = logging.getLogger('mailman.bounce')
 
@@ -149,37 +153,36 @@ def end_shadow(ledger: Ledger, at: datetime.datetime | None = None) -> int:
     ledger.shadow = False
     store, list_id = ledger.store, ledger.list_id
     within = settings().shadow_enforce_within
+    recorded = {row.email: row for row in store.scalars(
+        select(ShadowDecision).filter_by(list_id=list_id))}
     carried_out = 0
     for state in store.scalars(select(MemberState).filter_by(
             list_id=list_id, shadow=True)).all():
         state.shadow = False
         member = ledger.mlist.members.get_member(state.email)
-        recorded = store.scalars(select(Event).filter_by(
-            list_id=list_id, email=state.email).filter(
-            Event.event.in_((EventName.WOULD_REMOVE,
-                             EventName.WOULD_CONFIRM))).order_by(
-            Event.at.desc(), Event.id.desc())).first()
-        if member is None or recorded is None or \
+        decision = recorded.get(state.email)
+        if member is None or decision is None or \
                 state.state not in (State.CONFIRMED, State.REMOVED):
             continue
-        change = (Change.REMOVE if recorded.event == EventName.WOULD_REMOVE
-                  else Change.CONFIRM)
-        evidence = EvidenceLevel.of(recorded.evidence)
+        evidence = EvidenceLevel.of(decision.evidence)
         take(state, machine.after_shadow_ends(
             standing_of(state), ledger.current_run(
                 state.email, campaign_kind(member), state.reset_after)))
-        if at - recorded.at > within:
+        if at - decision.decided_at > within:
             ledger.history.record(
                 state.email, EventName.NOT_ENFORCED, at,
                 detail='shadow mode ended: the recorded %s is older than '
-                '%s' % (change, in_words(within)))
+                '%s' % (decision.change, in_words(within)))
         else:
-            ledger.carry_out(member, state.email, state, change, at, Request(
-                StoredDecision.of(recorded, 'recorded in shadow mode'),
-                find_campaign(store, list_id, recorded.campaign), evidence,
-                notify=False,
-                probe_note='shadow mode ended: '))
+            ledger.carry_out(member, state.email, state, decision.change, at,
+                             Request(StoredDecision.of(
+                                 decision, 'recorded in shadow mode'),
+                                 find_campaign(store, list_id,
+                                               decision.campaign),
+                                 evidence, notify=False,
+                                 probe_note='shadow mode ended: '))
             if evidence.verified:
                 carried_out += 1
         ledger.mirror(member, state, None)
+    store.execute(delete(ShadowDecision).filter_by(list_id=list_id))
     return carried_out

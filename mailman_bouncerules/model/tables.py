@@ -260,6 +260,20 @@ class HeldDecision(DecisionColumns, Base):
 
 
 @public
+class ShadowDecision(DecisionColumns, Base):
+    """What shadow mode recorded it would do to a member (the newest such
+    decision of each), carried out when shadow mode ends if it still
+    holds; the history keeps its `would-*` row as history."""
+    __tablename__ = 'bouncerules_shadowed'
+
+    list_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), primary_key=True)
+    change: Mapped[Change] = mapped_column(stored(Change), nullable=False)
+    decided_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    evidence: Mapped[str | None] = mapped_column(String(12))
+
+
+@public
 class SeenBounce(Base):
     """Bounce messages already processed: the same one twice changes nothing."""
     __tablename__ = 'bouncerules_seen'
