@@ -1,9 +1,12 @@
 """One of several processes handling bounces at once (test_parallel.py).
 
     python parallel_worker.py CONFIG LIST FILE...
+    python parallel_worker.py CONFIG --slice N OF
 
 Initialises Mailman from CONFIG (the test site's), then handles each bounce
-file for LIST in its own transaction, as a bounce runner slice would.
+file for LIST in its own transaction; or runs the bounce runner as slice N
+of OF over the site's bounces queue until its share is empty, batches and
+all.
 """
 
 import sys
@@ -34,5 +37,23 @@ def main(config_file, list_spec, files):
             raise
 
 
+def run_slice(config_file, number, count):
+    initialize(config_file)
+    from mailman.config import config
+
+    from mailman_bouncerules.runners.bounce import RulesBounceRunner
+    config.push('slices', '[runner.bounces]\ninstances: %d\n' % count)
+
+    class SliceRunner(RulesBounceRunner):
+        def _do_periodic(self):
+            super()._do_periodic()
+            self._stop = not self.switchboard.files
+
+    SliceRunner('bounces', number).run()
+
+
 if __name__ == '__main__':
-    main(sys.argv[1], sys.argv[2], sys.argv[3:])
+    if sys.argv[2] == '--slice':
+        run_slice(sys.argv[1], int(sys.argv[3]), int(sys.argv[4]))
+    else:
+        main(sys.argv[1], sys.argv[2], sys.argv[3:])

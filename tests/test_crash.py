@@ -1,8 +1,9 @@
 """No bounce is lost or counted twice when the bounce runner is killed.
 
-Mailman's runner removes a queue file before its periodic pass and commits
-after it; the plugin commits each bounce before that, and the duplicate
-check makes a re-delivered file harmless.  A file its runner died under
+The plugin's runner commits a batch of bounces and only then removes their
+queue files (kept as backups until then): a crash before the commit leaves
+nothing committed and the backups to recover, one after it re-delivers
+files the duplicate check makes harmless.  A file its runner died under
 three times is Mailman's to keep in the bad queue (its poison-message
 guard); the plugin's part is that such a bounce is not recorded as well.
 This kills a real runner with SIGKILL at random points and counts what was

@@ -9,6 +9,7 @@ from mailman.runners.outgoing import OutgoingRunner
 from mailman.testing.helpers import make_testable_runner
 from sitehelpers import (
     add_member,
+    add_members,
     as_message,
     bounce,
     dead_mailbox,
@@ -329,3 +330,104 @@ def test_bad_messages_in_the_bounces_queue_never_stop_the_runner(ant, data,
     assert sent_probes() == []
     assert (state(mlist, BART) is not None
             and state(mlist, BART).state == 'hard') == read
+
+
+def _queued_failures(mlist, emails, campaign):
+    for email in emails:
+        config.switchboards['bounces'].enqueue(
+            as_message(samples.rfc3464(email, '5.2.1', '550 5.2.1 disabled',
+                                       original_id=campaign)),
+            listid=mlist.list_id)
+
+
+def test_a_storm_is_committed_a_batch_at_a_time(mailman):
+    """Counting work: one commit for up to BATCH bounces, and every
+    bounce of the storm recorded once."""
+    from sqlalchemy import event
+
+    from mailman_bouncerules.runners import bounce as runner_module
+    mlist = make_list()
+    emails = ['m%d@example.org' % number for number in range(12)]
+    add_members(mlist, emails)
+    campaign = send_campaign(mlist, 1)
+    _queued_failures(mlist, emails, campaign)
+    config.db.commit()
+    commits = []
+    listener = lambda connection: commits.append(1)     # noqa: E731
+    event.listen(config.db.engine, 'commit', listener)
+    try:
+        runner = make_testable_runner(RulesBounceRunner, 'bounces')
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(runner_module, 'BATCH', 5)
+            runner.run()
+    finally:
+        event.remove(config.db.engine, 'commit', listener)
+    config.db.commit()
+    assert queue('bounces') == []
+    assert all(state(mlist, email).run == 1 for email in emails)
+    # Three batches (5, 5, 2), each its commit and the periodic pass's.
+    assert len(commits) <= 2 * 3 + 1, len(commits)
+
+
+def test_one_bad_bounce_rolls_back_its_batch_and_the_rest_are_kept(
+        mailman, monkeypatch):
+    from mailman_bouncerules.app import bounces
+    mlist = make_list()
+    emails = ['m%d@example.org' % number for number in range(5)]
+    add_members(mlist, emails)
+    campaign = send_campaign(mlist, 1)
+    _queued_failures(mlist, emails, campaign)
+    config.db.commit()
+    handle = bounces.BounceHandler.handle
+    seen = []
+
+    def explode_on_the_third(self, mlist, msg, *args, **kwargs):
+        seen.append(1)
+        if 'm2@example.org' in msg.as_string():
+            raise RuntimeError('boom')
+        return handle(self, mlist, msg, *args, **kwargs)
+    monkeypatch.setattr(bounces.BounceHandler, 'handle', explode_on_the_third)
+    queue('shunt')
+    make_testable_runner(RulesBounceRunner, 'bounces').run()
+    config.db.commit()
+    assert len(queue('shunt')) == 1
+    assert queue('bounces') == []
+    runs = {email: state(mlist, email).run if state(mlist, email) else 0
+            for email in emails}
+    assert runs == {'m0@example.org': 1, 'm1@example.org': 1,
+                    'm2@example.org': 0, 'm3@example.org': 1,
+                    'm4@example.org': 1}
+    # Counted once each: the rolled-back batch left nothing behind.
+    assert config.db.store.query(Event).filter_by(
+        event='bounce', list_id=mlist.list_id).count() == 4
+    # The batch (three files reached), then each of the five alone.
+    assert len(seen) == 3 + 5
+
+
+def test_a_file_recovered_after_a_crash_is_handled_alone(mailman,
+                                                         monkeypatch):
+    """A message that killed its runner must not take the files of its
+    batch with it to the bad queue."""
+    mlist = make_list()
+    emails = ['m%d@example.org' % number for number in range(3)]
+    add_members(mlist, emails)
+    campaign = send_campaign(mlist, 1)
+    # The one in flight when its runner died is left as a backup, which
+    # the next runner recovers (and counts) when it starts.
+    import os
+    _queued_failures(mlist, emails[2:], campaign)
+    directory = config.switchboards['bounces'].queue_directory
+    for name in os.listdir(directory):
+        os.rename(os.path.join(directory, name),
+                  os.path.join(directory, name[:-4] + '.bak'))
+    _queued_failures(mlist, emails[:2], campaign)
+    config.db.commit()
+    alone = []
+    handle_alone = RulesBounceRunner._handle_alone
+    monkeypatch.setattr(RulesBounceRunner, '_handle_alone',
+                        lambda self, queued: (alone.append(queued.msgdata),
+                                              handle_alone(self, queued)))
+    make_testable_runner(RulesBounceRunner, 'bounces').run()
+    config.db.commit()
+    assert [data['_bak_count'] for data in alone] == [1]
+    assert all(state(mlist, email).run == 1 for email in emails)
