@@ -31,7 +31,7 @@ class IRuleSet(Interface):
 
     rules = Attribute('The enabled rules, in the order they are tried.')
 
-    def decide(kind: str, recipient: Any) -> Any:
+    def decide(kind: 'Kind', recipient: Any) -> Any:
         """Return the `Decision` for one recipient of a report of `kind`."""
 
 
@@ -43,6 +43,88 @@ class IClassifier(Interface):
 
     def classify(message: Any) -> Any:
         """Return (BounceReport, list of Decision) for bytes or a Message."""
+
+
+@public
+class IBounceStandings(Interface):
+    """One list's bounce standings: what a bounce, a sign of life or an
+    owner's decision does to a member.  An adapter of IMailingList
+    (`IBounceStandings(mlist)`), as core's per-list managers are."""
+
+    def state_of(email: str, lock: bool = False) -> Any:
+        """The member's standing row (`MemberState`), or None if it never
+        had one."""
+
+    def apply(member: Any, email: str, decision: Any, campaign: Any,
+              attribution: str, at: Any, evidence: Any = None,
+              probe: Any = None, may_probe: bool = True) -> Any:
+        """Record one classified bounce and act on it as the state
+        machine says; returns what was applied (`Applied`)."""
+
+    def reset(member: Any, email: str, why: str, sequence: Any,
+              at: Any = None) -> bool:
+        """The member showed life (an open, a post): hard bounces up to
+        campaign `sequence` no longer count.  True if reset."""
+
+    def reenable(member: Any, email: str, latest_sequence: Any,
+                 at: Any = None) -> Any:
+        """An owner's decision: deliver again and forget the run."""
+
+    def undo(email: str, actor: str, latest_sequence: Any,
+             at: Any = None) -> Any:
+        """Take back the last removal or confirmation; LookupError if
+        there is none."""
+
+
+@public
+class IBounceAdmin(Interface):
+    """What a list's owners ask and do: the one implementation behind
+    `mailman bouncerules` and the REST.  An adapter of IMailingList
+    (`IBounceAdmin(mlist)`).  Answers are JSON-able rows; errors are
+    `AdminError`s (NotFoundError, ConflictError) fit to show."""
+
+    mlist = Attribute('The IMailingList it reports on and acts for.')
+
+    def stats() -> dict:
+        """The list's counts by state."""
+
+    def settings() -> dict:
+        """The list's settings."""
+
+    def configure(confirm_after: Any = None, tracking_on: Any = None,
+                  shadow_on: Any = None, report: Any = None) -> dict:
+        """Change what is given; return all the list's settings."""
+
+    def member(email: str) -> dict:
+        """One current member's row."""
+
+    def members(state: Any = None) -> list:
+        """Every current member's row (or, for state removed, each removed
+        address's), sorted by address."""
+
+    def member_rows(state: Any = None, search: Any = None) -> Any:
+        """The members' rows as a sequence the database pages."""
+
+    def history(email: str, newest_first: bool = False) -> list:
+        """A member's history."""
+
+    def record_open(email: str, campaign: Any = None) -> dict:
+        """An open of a campaign, as a tracker or an ESP reports it."""
+
+    def reenable(email: str) -> dict:
+        """Deliver to the member again; ConflictError if nothing to do."""
+
+    def undo(email: str, actor: str) -> dict:
+        """Take back the last removal or confirmation."""
+
+    def holds() -> list:
+        """The circuit breaker's holds, newest first."""
+
+    def decide_hold(hold_id: int, release: bool, actor: str) -> dict:
+        """Release or discard a hold."""
+
+    def open_rates() -> list:
+        """Each campaign's open rate."""
 
 
 # -- the vocabulary --------------------------------------------------------

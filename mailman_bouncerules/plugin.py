@@ -5,13 +5,16 @@ import sys
 
 import zope.event
 from mailman.interfaces.bounce import IBounceProcessor
+from mailman.interfaces.mailinglist import IMailingList
 from mailman.interfaces.plugin import IPlugin
 from mailman.model.bounce import BounceProcessor
 from public import public
 from zope.component import getGlobalSiteManager
 from zope.interface import implementer
 
+from mailman_bouncerules.app.admin import ListAdmin
 from mailman_bouncerules.app.availability import mark_inactive
+from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.app.processor import RulesBounceProcessor
 from mailman_bouncerules.app.subscribers import on_event
 from mailman_bouncerules.classify.classifier import Classifier
@@ -22,7 +25,11 @@ from mailman_bouncerules.config.settings import (
     SettingsError,
     configured_rules_file,
 )
-from mailman_bouncerules.interfaces import IClassifier
+from mailman_bouncerules.interfaces import (
+    IBounceAdmin,
+    IBounceStandings,
+    IClassifier,
+)
 from mailman_bouncerules.model.database import setup_tables
 from mailman_bouncerules.utilities.tokens import site_secret
 
@@ -66,13 +73,18 @@ class BounceRulesPlugin:
         runner that mailman.cfg names then act as stock Mailman's): never a
         guessed policy, never a stopped list.
         """
+        site = getGlobalSiteManager()
+        # The per-list services, reached as core reaches its own
+        # (IBanManager(mlist)); read-only answers need them even when the
+        # plugin stands down.
+        site.registerAdapter(Ledger, (IMailingList,), IBounceStandings)
+        site.registerAdapter(ListAdmin, (IMailingList,), IBounceAdmin)
         try:
             ruleset = RuleSet.from_files(configured_rules_file(self.name))
             limits = reading_limits(self.name)
         except (RulesError, SettingsError) as error:
             _fail(str(error))
             return
-        site = getGlobalSiteManager()
         site.registerUtility(Classifier(ruleset, limits), IClassifier)
         # Replaces Mailman's day-counting processor (registered by ZCML
         # before plugins load).

@@ -24,6 +24,22 @@ def test_classifier_utility_registered(mailman):
     assert decision.action == 'record'
 
 
+def test_per_list_services_are_adapters_of_the_list(mailman):
+    """As core reaches its per-list managers (IBanManager(mlist))."""
+    from zope.interface.verify import verifyObject
+
+    from mailman_bouncerules.app.admin import ListAdmin
+    from mailman_bouncerules.app.ledger import Ledger
+    from mailman_bouncerules.interfaces import IBounceAdmin, IBounceStandings
+    from sitehelpers import make_list
+    mlist = make_list()
+    admin, standings = IBounceAdmin(mlist), IBounceStandings(mlist)
+    assert isinstance(admin, ListAdmin) and admin.mlist is mlist
+    assert isinstance(standings, Ledger) and standings.mlist is mlist
+    assert verifyObject(IBounceAdmin, admin)
+    assert verifyObject(IBounceStandings, standings)
+
+
 def test_mailman_sub_command_is_found(mailman):
     from mailman.bin.mailman import Subcommands
     command = Subcommands().get_command(None, 'bouncerules')
@@ -69,7 +85,7 @@ def test_tables_created_with_their_own_version_table(mailman):
     with mailman.db.engine.connect() as connection:
         ours = connection.execute(text(
             'SELECT version_num FROM %s' % VERSION_TABLE)).scalars().all()
-    assert ours == ['0006']
+    assert ours == ['0007']
     setup_tables()                  # idempotent, as every process runs it
     with mailman.db.engine.connect() as connection:
         assert connection.execute(text(

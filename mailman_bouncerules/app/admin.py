@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 from zope.component import getUtility
+from zope.interface import implementer
 
 from mailman_bouncerules.app import shadow, tracking
 from mailman_bouncerules.app.campaigns import (
@@ -37,6 +38,7 @@ from mailman_bouncerules.interfaces import (
     Classification,
     EventName,
     EvidenceLevel,
+    IBounceAdmin,
     ReportFrequency,
 )
 from mailman_bouncerules.model.storage import (
@@ -90,8 +92,9 @@ def find_list(spec: str) -> IMailingList:
 
 
 @public
+@implementer(IBounceAdmin)
 class ListAdmin:
-    """Reports and actions for one list."""
+    """Reports and actions for one list (`IBounceAdmin(mlist)`)."""
 
     def __init__(self, mlist: IMailingList) -> None:
         self.mlist = mlist

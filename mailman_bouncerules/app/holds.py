@@ -52,7 +52,8 @@ class HeldDecisions:
         for event in done:
             if hold.domain not in ('*', event.email.rpartition('@')[2]):
                 continue
-            if self.history.last_undoable(event.email) is not event:
+            undoable = self.history.last_undoable(event.email)
+            if undoable is None or undoable.id != event.id:
                 continue
             self.ledger.undo(event.email, 'circuit-breaker', 0, at)
             state = self.ledger.locked_state(event.email)

@@ -19,12 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import zope.event
+from mailman.config import config
 from mailman.interfaces.mailinglist import IMailingList
 from mailman.interfaces.member import IMember
 from mailman.utilities.datetime import now
 from public import public
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from zope.interface import implementer
 
 from mailman_bouncerules.app import machine, membership, notices
 from mailman_bouncerules.app.breaker import CircuitBreaker
@@ -60,6 +62,7 @@ from mailman_bouncerules.interfaces import (
     Classification,
     EventName,
     EvidenceLevel,
+    IBounceStandings,
 )
 from mailman_bouncerules.model.storage import upsert_locked
 from mailman_bouncerules.model.tables import (
@@ -125,13 +128,16 @@ _Executor = Callable[..., None]
 
 
 @public
+@implementer(IBounceStandings)
 class Ledger:
-    """One list's bounce standings."""
+    """One list's bounce standings.  The bounce pass builds it with the
+    session and the list's policy it already read; elsewhere it is
+    `IBounceStandings(mlist)`."""
 
-    def __init__(self, mlist: IMailingList, store: Session,
+    def __init__(self, mlist: IMailingList, store: Session | None = None,
                  policy: ListPolicy | None = None) -> None:
         self.mlist = mlist
-        self.store = store
+        self.store = store = store or config.db.store
         self.list_id = mlist.list_id
         self.policy = policy or ListPolicy.of(store, mlist.list_id)
         # Shadow mode: decide and record as always, change nothing.

@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 from zope.component import getUtility
 
 from mailman_bouncerules.app import notices
-from mailman_bouncerules.app.admin import ListAdmin
-from mailman_bouncerules.interfaces import EventName, ReportFrequency
+from mailman_bouncerules.interfaces import EventName, IBounceAdmin, ReportFrequency
 from mailman_bouncerules.model.tables import HELD, Event, ListSettings
 from mailman_bouncerules.templates import load_template
 
@@ -55,7 +54,7 @@ def send_due_reports(store: Session) -> int:
 def render(mlist: IMailingList, store: Session, since: datetime.datetime,
            period_name: str = 'since') -> str:
     """The report's text for events after `since`."""
-    admin = ListAdmin(mlist)
+    admin = IBounceAdmin(mlist)
     events = store.scalars(select(Event).filter_by(
         list_id=mlist.list_id).filter(Event.at > since).order_by(
         Event.at, Event.id)).all()
@@ -106,7 +105,7 @@ def _changes(events: Sequence[Event]) -> str:
     return '\n'.join(lines) or '    (none)'
 
 
-def _holds(admin: ListAdmin) -> str:
+def _holds(admin: IBounceAdmin) -> str:
     lines = ['    #%d %s at %s: %d of %d by rule %s; %d held' % (
         row['id'], row['campaign'], row['domain'], row['failures'],
         row['recipients'], row['rule'], len(row['held']))
@@ -114,7 +113,7 @@ def _holds(admin: ListAdmin) -> str:
     return '\n'.join(lines) or '    (none)'
 
 
-def _campaigns(admin: ListAdmin, since: datetime.datetime) -> str:
+def _campaigns(admin: IBounceAdmin, since: datetime.datetime) -> str:
     lines = []
     for row in admin.open_rates():
         if row['sent_at'] < since.isoformat():

@@ -7,8 +7,7 @@ from mailman.interfaces.chain import AcceptEvent
 from public import public
 
 from mailman_bouncerules.app.campaigns import latest_sequence
-from mailman_bouncerules.app.ledger import Ledger
-from mailman_bouncerules.interfaces import EventName
+from mailman_bouncerules.interfaces import EventName, IBounceStandings
 
 log = logging.getLogger('mailman.bounce')
 
@@ -29,7 +28,7 @@ def on_event(event: object) -> None:
     member = mlist.members.get_member(sender)
     if member is None:
         return
-    ledger = Ledger(mlist, config.db.store)
+    ledger = IBounceStandings(mlist)
     state = ledger.state_of(sender)
     if state is None or (state.run == 0 and state.state == 'ok'):
         return

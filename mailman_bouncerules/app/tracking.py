@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 from zope.component import getUtility
 
 from mailman_bouncerules.app.campaigns import campaign_kind
-from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.config.settings import settings
-from mailman_bouncerules.interfaces import EventName
+from mailman_bouncerules.interfaces import EventName, IBounceStandings
 from mailman_bouncerules.model.storage import insert_ignoring_duplicates
 from mailman_bouncerules.model.tables import (
     OK,
@@ -132,7 +131,8 @@ def record_open(mlist: IMailingList, member: IMember, email: str,
             count=Open.count + 1))
     sequence = (campaign.sequence if campaign.kind == campaign_kind(member)
                 else 0)
-    return Ledger(mlist, store).reset(member, email, source, sequence, at)
+    return IBounceStandings(mlist).reset(member, email, source, sequence,
+                                         at)
 
 
 @public

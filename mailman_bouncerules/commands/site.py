@@ -18,10 +18,10 @@ from mailman.config import config
 from mailman.utilities.datetime import now
 
 from mailman_bouncerules.app import notices, reports
-from mailman_bouncerules.app.admin import AdminError, ListAdmin, find_list
+from mailman_bouncerules.app.admin import AdminError, find_list
 from mailman_bouncerules.app.availability import plugin_active, why_inactive
 from mailman_bouncerules.app.sitestatus import site_status
-from mailman_bouncerules.interfaces import ReportFrequency
+from mailman_bouncerules.interfaces import IBounceAdmin, ReportFrequency
 from mailman_bouncerules.model.tables import STATES
 from mailman_bouncerules.utilities.untrusted import printable
 
@@ -38,9 +38,9 @@ def refuse_while_inactive() -> None:
             % why_inactive())
 
 
-def _admin(spec: str) -> ListAdmin:
+def _admin(spec: str) -> IBounceAdmin:
     try:
-        return ListAdmin(find_list(spec))
+        return IBounceAdmin(find_list(spec))
     except AdminError as error:
         raise click.ClickException(str(error)) from None
 
@@ -254,7 +254,7 @@ def configure(spec: str, confirm_after: int | None, tracking: bool | None,
 def report(spec: str, days: int, send: bool) -> None:
     admin = _admin(spec)
     since = now() - datetime.timedelta(days=days)
-    text = reports.render(admin.mlist, admin.store, since,
+    text = reports.render(admin.mlist, config.db.store, since,
                           'last %d days' % days)
     if send:
         owners = admin.mlist.administrators.member_count

@@ -3,7 +3,8 @@ discard of one."""
 
 from typing import Any
 
-from mailman_bouncerules.app.admin import ListAdmin, Row
+from mailman_bouncerules.app.admin import Row
+from mailman_bouncerules.interfaces import IBounceAdmin
 from mailman_bouncerules.rest.helpers import (
     ACTOR,
     Action,
@@ -21,11 +22,11 @@ MAX_HOLD_ID = 2 ** 31 - 1
 class ListHolds(Collection):
     """GET the list's holds, newest first."""
 
-    def __init__(self, admin: ListAdmin) -> None:
+    def __init__(self, admin: IBounceAdmin) -> None:
         self.admin = admin
 
     @classmethod
-    def route(cls, admin: ListAdmin, segments: list[str]) -> Child:
+    def route(cls, admin: IBounceAdmin, segments: list[str]) -> Child:
         """The collection, or holds/<id>/release or holds/<id>/discard."""
         if not segments:
             return cls(admin), []
@@ -46,7 +47,7 @@ class DecideHold(Action):
 
     accepts = (('by', ACTOR),)
 
-    def __init__(self, admin: ListAdmin, hold_id: int, release: bool) -> None:
+    def __init__(self, admin: IBounceAdmin, hold_id: int, release: bool) -> None:
         self.admin = admin
         self.hold_id = hold_id
         self.release = release

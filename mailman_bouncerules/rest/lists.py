@@ -9,8 +9,8 @@ from mailman.interfaces.mailinglist import IMailingList
 from mailman.rest.helpers import child, etag, no_content, okay
 from zope.component import getUtility
 
-from mailman_bouncerules.app.admin import ListAdmin, Row
-from mailman_bouncerules.interfaces import ReportFrequency
+from mailman_bouncerules.app.admin import Row
+from mailman_bouncerules.interfaces import IBounceAdmin, ReportFrequency
 from mailman_bouncerules.rest.helpers import (
     Child,
     Collection,
@@ -33,7 +33,7 @@ class AllLists(Collection):
     """GET lists: every list with its counts."""
 
     def rows(self, params: dict[str, Any]) -> list[Row]:
-        return [dict(list_id=mlist.list_id, **ListAdmin(mlist).stats())
+        return [dict(list_id=mlist.list_id, **IBounceAdmin(mlist).stats())
                 for mlist in getUtility(IListManager).mailing_lists]
 
     def _resource_as_dict(self, resource: Row, fields: Any = None) -> Row:
@@ -45,7 +45,7 @@ class AList(PluginResource):
     """GET a list's counts and settings; PATCH its settings."""
 
     def __init__(self, mlist: IMailingList) -> None:
-        self.admin = ListAdmin(mlist)
+        self.admin = IBounceAdmin(mlist)
 
     def on_get(self, request: Request, response: Response) -> None:
         okay(response, etag(dict(self.admin.settings(), **self.admin.stats())))
@@ -82,7 +82,7 @@ class AList(PluginResource):
 class ListStats:
     """GET the counts alone."""
 
-    def __init__(self, admin: ListAdmin) -> None:
+    def __init__(self, admin: IBounceAdmin) -> None:
         self.admin = admin
 
     def on_get(self, request: Request, response: Response) -> None:
@@ -92,7 +92,7 @@ class ListStats:
 class ListCampaigns(Collection):
     """GET each campaign's open rate."""
 
-    def __init__(self, admin: ListAdmin) -> None:
+    def __init__(self, admin: IBounceAdmin) -> None:
         self.admin = admin
 
     def rows(self, params: dict[str, Any]) -> list[Row]:

@@ -8,8 +8,8 @@ from falcon import Request, Response
 from mailman.core.api import API31
 from mailman.rest.helpers import child, etag, okay
 
-from mailman_bouncerules.app.admin import ListAdmin, Row
-from mailman_bouncerules.interfaces import State
+from mailman_bouncerules.app.admin import Row
+from mailman_bouncerules.interfaces import IBounceAdmin, State
 from mailman_bouncerules.rest.helpers import (
     ACTOR,
     MAX_ADDRESS_CHARS,
@@ -33,11 +33,11 @@ class ListMembers(Collection):
     filters = (('state', word_of(State)),
                ('search', text(MAX_ADDRESS_CHARS)))
 
-    def __init__(self, admin: ListAdmin) -> None:
+    def __init__(self, admin: IBounceAdmin) -> None:
         self.admin = admin
 
     @classmethod
-    def route(cls, admin: ListAdmin, segments: list[str]) -> Child:
+    def route(cls, admin: IBounceAdmin, segments: list[str]) -> Child:
         """The collection, or the member the segments name.  A local part
         may hold '/', which the REST server splits on even when sent as
         %2F; a domain never does, so the address ends at the first
@@ -64,7 +64,7 @@ class ListMembers(Collection):
 class AMember(PluginResource):
     """GET one member's state."""
 
-    def __init__(self, admin: ListAdmin, email: str) -> None:
+    def __init__(self, admin: IBounceAdmin, email: str) -> None:
         self.admin = admin
         self.email = email
 
@@ -101,7 +101,7 @@ class MemberHistory(Collection):
 
     filters = (('order', word_of(HistoryOrder)),)
 
-    def __init__(self, admin: ListAdmin, email: str) -> None:
+    def __init__(self, admin: IBounceAdmin, email: str) -> None:
         self.admin = admin
         self.email = email
 
@@ -112,7 +112,7 @@ class MemberHistory(Collection):
 
 class _MemberAction(Action):
 
-    def __init__(self, admin: ListAdmin, email: str) -> None:
+    def __init__(self, admin: IBounceAdmin, email: str) -> None:
         self.admin = admin
         self.email = email
 
