@@ -5,16 +5,14 @@ from email import message_from_bytes
 from mailman.app.lifecycle import create_list
 from mailman.config import config
 from mailman.email.message import Message
-from mailman.interfaces.member import DeliveryMode, MemberRole
-from mailman.interfaces.usermanager import IUserManager
 from mailman.testing.helpers import get_queue_messages, make_testable_runner
-from mailman.utilities.datetime import now
 from zope.component import getUtility
 
 from mailman_bouncerules.app.campaigns import record_campaign
 from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.runners.bounce import RulesBounceRunner
 from mailman_bouncerules.tools.testing import samples
+from mailman_bouncerules.tools.testing.roster import subscribe
 
 BART = 'bart@example.org'
 
@@ -39,17 +37,7 @@ def add_member(mlist, email, digest=False):
 
 def add_members(mlist, emails, digest=False):
     """Subscribe `emails` as verified addresses, in one transaction."""
-    users = getUtility(IUserManager)
-    members = []
-    for email in emails:
-        address = users.get_address(email) or users.create_address(email)
-        address.verified_on = now()
-        member = mlist.subscribe(address, MemberRole.member)
-        if digest:
-            member.preferences.delivery_mode = DeliveryMode.plaintext_digests
-        members.append(member)
-    config.db.commit()
-    return members
+    return subscribe(mlist, emails, digest)
 
 
 def send_campaign(mlist, number, kind='post', recipients=None):

@@ -26,12 +26,12 @@ def test_classifier_utility_registered(mailman):
 
 def test_per_list_services_are_adapters_of_the_list(mailman):
     """As core reaches its per-list managers (IBanManager(mlist))."""
+    from sitehelpers import make_list
     from zope.interface.verify import verifyObject
 
     from mailman_bouncerules.app.admin import ListAdmin
     from mailman_bouncerules.app.ledger import Ledger
     from mailman_bouncerules.interfaces import IBounceAdmin, IBounceStandings
-    from sitehelpers import make_list
     mlist = make_list()
     admin, standings = IBounceAdmin(mlist), IBounceStandings(mlist)
     assert isinstance(admin, ListAdmin) and admin.mlist is mlist

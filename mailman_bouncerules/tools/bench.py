@@ -108,27 +108,10 @@ def start_site(folder: Path, database: str, smtp_port: int) -> None:
 
 
 def make_members(mlist: Any, count: int, prefix: str) -> list[str]:
-    """Subscribe `count` new addresses, as Mailman's create_address() and
-    subscribe() build them, without their one-by-one lookups (which make a
-    100,000-member list take hours to build)."""
-    from mailman.config import config
-    from mailman.interfaces.member import MemberRole
-    from mailman.model.address import Address
-    from mailman.model.member import Member
-    from mailman.model.preferences import Preferences
-    from mailman.utilities.datetime import now
+    """Subscribe `count` new addresses; their emails."""
+    from mailman_bouncerules.tools.testing.roster import subscribe
     emails = ['%s%06d@example.org' % (prefix, n) for n in range(count)]
-    store = config.db.store
-    for index, email in enumerate(emails, 1):
-        address = Address(email, '')
-        address.preferences = Preferences()
-        address.verified_on = now()
-        member = Member(MemberRole.member, mlist.list_id, address)
-        member.preferences = Preferences()
-        store.add(member)
-        if index % 5000 == 0:
-            config.db.commit()
-    config.db.commit()
+    subscribe(mlist, emails)
     return emails
 
 
