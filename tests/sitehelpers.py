@@ -74,6 +74,13 @@ def state(mlist, email):
     return Ledger(mlist, config.db.store).state_of(email)
 
 
+def history(mlist, email=BART):
+    """The member's history rows, oldest first."""
+    from mailman_bouncerules.model.tables import Event
+    return config.db.store.query(Event).filter_by(
+        list_id=mlist.list_id, email=email).order_by(Event.id).all()
+
+
 def queue(name):
     return get_queue_messages(name)
 

@@ -15,14 +15,20 @@ from pathlib import Path
 
 from conftest import DATABASE_URL
 from mailman.config import config
-from sitehelpers import add_member, add_members, make_list, refused, send_campaign
+from sitehelpers import (
+    BART,
+    add_member,
+    add_members,
+    make_list,
+    refused,
+    send_campaign,
+)
 from sqlalchemy import func, select
 
 from mailman_bouncerules.config.settings import pushed
 from mailman_bouncerules.model.tables import Event, Hold
 
 WORKER = Path(__file__).with_name('admin_worker.py')
-BART = 'bart@example.org'
 ON_POSTGRESQL = DATABASE_URL.startswith('postgresql')
 
 

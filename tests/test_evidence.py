@@ -15,12 +15,14 @@ from mailman.runners.outgoing import OutgoingRunner
 from mailman.testing.helpers import make_testable_runner
 from mailman.utilities.datetime import factory
 from sitehelpers import (
+    BART,
     add_member,
     add_members,
     addressed_to,
     as_message,
     bounce,
     failed_together,
+    history,
     make_list,
     queue,
     refused,
@@ -36,7 +38,6 @@ from mailman_bouncerules.config.settings import pushed
 from mailman_bouncerules.model.tables import Event, Hold, Probe
 from mailman_bouncerules.tools.testing import samples
 
-BART = 'bart@example.org'
 CRIS = 'cris@example.org'
 
 HTML_POST = b"""\
@@ -84,9 +85,7 @@ def forged(to, body=b'<bart@example.org>: 550 5.1.1 user unknown\n',
 
 
 def events(mlist, email):
-    return [(event.event, event.evidence) for event in
-            config.db.store.query(Event).filter_by(
-                list_id=mlist.list_id, email=email).order_by(Event.id)]
+    return [(event.event, event.evidence) for event in history(mlist, email)]
 
 
 def test_the_pixel_token_removes_nobody(tracked, smtp):

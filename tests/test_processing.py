@@ -8,12 +8,14 @@ from mailman.interfaces.member import DeliveryStatus
 from mailman.runners.outgoing import OutgoingRunner
 from mailman.testing.helpers import make_testable_runner
 from sitehelpers import (
+    BART,
     add_member,
     add_members,
     as_message,
     bounce,
     dead_mailbox,
     hard,
+    history,
     make_list,
     queue,
     send_campaign,
@@ -25,13 +27,6 @@ from zope.component import getUtility
 from mailman_bouncerules.model.tables import Event
 from mailman_bouncerules.runners.bounce import RulesBounceRunner
 from mailman_bouncerules.tools.testing import samples
-
-BART = 'bart@example.org'
-
-
-def events(mlist, email=BART):
-    return config.db.store.query(Event).filter_by(
-        list_id=mlist.list_id, email=email).order_by(Event.id).all()
 
 
 @pytest.fixture
@@ -50,7 +45,7 @@ def test_soft_bounce_is_recorded_and_member_keeps_mail(ant):
     assert member_state.state == 'soft'
     assert member_state.run == 0
     assert member.delivery_status == DeliveryStatus.enabled
-    [event] = events(mlist)
+    [event] = history(mlist)
     assert (event.classification, event.rule, event.status,
             event.campaign) == ('soft', 'mailbox-full', '5.2.2',
                                 'post-1@example.com')
@@ -63,7 +58,7 @@ def test_temporary_failure_is_recorded_not_dropped(ant):
     bounce(mlist, samples.rfc3464(BART, '4.4.1', '421 4.4.1 Connection timed '
                                   'out', action='delayed'))
     assert state(mlist, BART).state == 'soft'
-    assert events(mlist)[0].rule == 'delivery-delayed'
+    assert history(mlist)[0].rule == 'delivery-delayed'
 
 
 def test_hard_bounce_counts_once_per_campaign(ant):
@@ -74,7 +69,7 @@ def test_hard_bounce_counts_once_per_campaign(ant):
            .replace(b'<post-2@example.com>', campaign.encode()))
     member_state = state(mlist, BART)
     assert (member_state.state, member_state.run) == ('hard', 1)
-    assert [e.counted for e in events(mlist)] == [True, False]
+    assert [e.counted for e in history(mlist)] == [True, False]
     assert member.bounce_score == 1
     assert member.last_bounce_received is not None
 
@@ -87,7 +82,7 @@ def test_three_consecutive_campaigns_confirm(ant):
     assert (member_state.state, member_state.run) == ('confirmed', 3)
     assert member.delivery_status == DeliveryStatus.by_bounces
     assert member.bounce_score == 3
-    assert 'confirmed' in [e.event for e in events(mlist)]
+    assert 'confirmed' in [e.event for e in history(mlist)]
     # Not removed: still a member, listed separately.
     assert mlist.members.get_member(BART) is not None
 
@@ -123,7 +118,7 @@ def test_same_bounce_twice_changes_nothing(ant):
     data = hard(campaign)
     bounce(mlist, data, message_id='<dsn-1@relay.example.com>')
     bounce(mlist, data, message_id='<dsn-1@relay.example.com>')
-    assert len(events(mlist)) == 1
+    assert len(history(mlist)) == 1
     assert state(mlist, BART).run == 1
 
 
@@ -140,7 +135,7 @@ def test_user_unknown_removes_at_once_without_goodbye(ant):
     assert probe[0] == {BART}
     assert mlist.members.get_member(BART) is None
     assert state(mlist, BART).state == 'removed'
-    assert [e.event for e in events(mlist)] == [
+    assert [e.event for e in history(mlist)] == [
         'bounce', 'verifying', 'bounce', 'removed']
     notices = queue('virgin')
     # One notice, to the owners, none to the dead mailbox.
@@ -164,7 +159,7 @@ def test_a_dead_forwarding_target_counts_and_never_removes(ant):
     bounce(mlist, notice)
     assert member.delivery_status == DeliveryStatus.enabled
     assert (state(mlist, BART).state, state(mlist, BART).run) == ('hard', 1)
-    [event] = events(mlist)
+    [event] = history(mlist)
     assert (event.rule, event.action) == ('user-unknown', 'count')
     assert 'failed further on, at bart.new@other.example' in event.detail
     assert sent_probes() == []
@@ -201,7 +196,7 @@ def test_smtp_time_refusal_goes_through_the_rules(ant):
     getUtility(IBounceProcessor).register(mlist, BART, dsn)
     config.db.commit()
     assert mlist.members.get_member(BART) is None
-    [bounce_event, _removed] = events(mlist)
+    [bounce_event, _removed] = history(mlist)
     assert bounce_event.rule.startswith('user-unknown')
     assert bounce_event.attribution == 'time'
 
@@ -220,7 +215,7 @@ def test_non_member_bounce_changes_nothing(ant):
     bounce(mlist, samples.rfc3464('nobody@example.org', '5.1.1',
                                   '550 5.1.1 User unknown'))
     assert state(mlist, 'nobody@example.org') is None
-    assert events(mlist, 'nobody@example.org') == []
+    assert history(mlist, 'nobody@example.org') == []
 
 
 def test_bounce_for_deleted_list_is_kept_aside(mailman):
@@ -266,14 +261,14 @@ def test_time_attribution_picks_latest_campaign(ant):
     send_campaign(mlist, 2)
     bounce(mlist, samples.gmail(BART, '550 5.2.1 The email account that you '
                                 'tried to reach is disabled.'))
-    [event] = events(mlist)
+    [event] = history(mlist)
     assert (event.campaign, event.attribution) == ('post-2@example.com', 'time')
 
 
 def test_hard_bounce_before_any_campaign_is_recorded_not_counted(ant):
     mlist, _member = ant
     dead_mailbox(mlist, hard('<welcome@example.com>'))
-    [event] = events(mlist)
+    [event] = history(mlist)
     assert (event.attribution, event.counted) == ('none', False)
     assert state(mlist, BART).run == 0
 

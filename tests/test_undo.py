@@ -4,6 +4,7 @@ from mailman.config import config
 from mailman.interfaces.action import Action
 from mailman.interfaces.member import DeliveryMode, DeliveryStatus
 from sitehelpers import (
+    BART,
     add_member,
     bounce,
     dead_mailbox,
@@ -16,10 +17,6 @@ from sitehelpers import (
 
 from mailman_bouncerules.model.tables import Event
 from mailman_bouncerules.tools.testing import samples
-
-BART = 'bart@example.org'
-
-
 
 
 def test_undo_a_removal_restores_the_member_as_it_was(mailman):

@@ -10,6 +10,7 @@ from mailman.config import config
 from mailman.interfaces.member import DeliveryStatus
 from mailman.utilities.datetime import factory
 from sitehelpers import (
+    BART,
     add_member,
     add_members,
     addressed_to,
@@ -31,7 +32,6 @@ from mailman_bouncerules.model.tables import Event, Hold, Probe
 from mailman_bouncerules.tools.testing import samples
 
 MEMBERS = ['m%02d@example.org' % n for n in range(90)]
-BART = 'bart@example.org'
 
 
 @pytest.fixture
