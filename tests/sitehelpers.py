@@ -60,12 +60,19 @@ def as_message(data, message_id=None):
 
 def bounce(mlist, data, message_id=None, **msgdata):
     """Put one bounce into the bounces queue and run the runner over it."""
-    msg = as_message(data, message_id)
-    if msg.get('Message-ID') is None:
-        from email.utils import make_msgid
-        msg['Message-ID'] = make_msgid()
-    config.switchboards['bounces'].enqueue(msg, listid=mlist.list_id,
-                                           **msgdata)
+    bounces(mlist, [data], message_id, **msgdata)
+
+
+def bounces(mlist, datas, message_id=None, **msgdata):
+    """Queue several bounces, then run the runner over them once, as a
+    storm reaches it."""
+    from email.utils import make_msgid
+    for data in datas:
+        msg = as_message(data, message_id)
+        if msg.get('Message-ID') is None:
+            msg['Message-ID'] = make_msgid()
+        config.switchboards['bounces'].enqueue(msg, listid=mlist.list_id,
+                                               **msgdata)
     make_testable_runner(RulesBounceRunner, 'bounces').run()
     config.db.commit()
 

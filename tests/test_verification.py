@@ -15,6 +15,7 @@ from sitehelpers import (
     add_members,
     addressed_to,
     bounce,
+    bounces,
     dead_mailbox,
     failed_together,
     make_list,
@@ -162,11 +163,9 @@ def test_rotating_posts_and_rules_removes_nobody(ant):
 def test_digest_members_of_a_list_without_digests(mailman):
     mlist = make_list()
     readers = ['d%02d@example.org' % n for n in range(60)]
-    for email in readers:
-        add_member(mlist, email, digest=True)
-    for email in readers:
-        bounce(mlist, samples.rfc3464(email, '5.1.1',
-                                      '550 5.1.1 user unknown'))
+    add_members(mlist, readers, digest=True)
+    bounces(mlist, [samples.rfc3464(email, '5.1.1', '550 5.1.1 user unknown')
+                    for email in readers])
     assert members_left(mlist, readers) == readers
     # Unverified, they never reach the circuit breaker (a forger must not
     # steer it); the probe budget bounds the mail they cause.
