@@ -335,18 +335,25 @@ def _queued_failures(mlist, emails, campaign):
             listid=mlist.list_id)
 
 
+def _storm(count):
+    """A list of `count` members whose failures in its first post are
+    queued; (list, emails, the post's Message-ID)."""
+    mlist = make_list()
+    emails = ['m%d@example.org' % number for number in range(count)]
+    add_members(mlist, emails)
+    campaign = send_campaign(mlist, 1)
+    _queued_failures(mlist, emails, campaign)
+    config.db.commit()
+    return mlist, emails, campaign
+
+
 def test_a_storm_is_committed_a_batch_at_a_time(mailman):
     """Counting work: one commit for up to BATCH bounces, and every
     bounce of the storm recorded once."""
     from sqlalchemy import event
 
     from mailman_bouncerules.runners import bounce as runner_module
-    mlist = make_list()
-    emails = ['m%d@example.org' % number for number in range(12)]
-    add_members(mlist, emails)
-    campaign = send_campaign(mlist, 1)
-    _queued_failures(mlist, emails, campaign)
-    config.db.commit()
+    mlist, emails, _campaign = _storm(12)
     commits = []
     listener = lambda connection: commits.append(1)     # noqa: E731
     event.listen(config.db.engine, 'commit', listener)
@@ -367,12 +374,7 @@ def test_a_storm_is_committed_a_batch_at_a_time(mailman):
 def test_one_bad_bounce_rolls_back_its_batch_and_the_rest_are_kept(
         mailman, monkeypatch):
     from mailman_bouncerules.app import bounces
-    mlist = make_list()
-    emails = ['m%d@example.org' % number for number in range(5)]
-    add_members(mlist, emails)
-    campaign = send_campaign(mlist, 1)
-    _queued_failures(mlist, emails, campaign)
-    config.db.commit()
+    mlist, emails, _campaign = _storm(5)
     handle = bounces.BounceHandler.handle
     seen = []
 
