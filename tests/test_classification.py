@@ -197,6 +197,55 @@ CASES = [
      samples.rfc3464(R, '5.1.1', '550 5.1.1 RESOLVER.ADR.RecipNotFound; '
                      'not found'),
      'hard', 'unsubscribe', 'user-unknown'),
+    # A code's RFC 3463 label is the DSN generator's, not the server's.
+    ('a-status-label-is-not-the-servers-words',
+     samples.rfc3464(R, '5.1.1', '550 5.1.1 (bad destination mailbox '
+                     'address)'),
+     'hard', 'count', 'user-unknown-status'),
+    ('a-size-refusal-under-an-addressing-status',
+     samples.rfc3464(R, '5.1.1 (bad destination mailbox address)',
+                     '550 RCPT TO:<bart@example.org> max message size '
+                     'exceeded'),
+     'soft', 'record', 'message-too-big'),
+    ('user-unknown-words-beside-a-size-refusal',
+     samples.rfc3464(R, '5.1.1', '550 5.1.1 user unknown: message size '
+                     'exceeded'),
+     'soft', 'record', 'message-too-big'),
+    # Hard, in the words servers use, never only recorded.
+    ('rcpt-does-not-exist',
+     samples.rfc3464(R, '5.0.0', '550 Rcpt <bart@example.org> does not exist'),
+     'hard', 'count', 'user-unknown-unconfirmed'),
+    ('no-mailbox-found-under-a-policy-code',
+     samples.rfc3464(R, '5.7.1', '550 5.7.1 No mailbox found'),
+     'hard', 'count', 'user-unknown-policy-code'),
+    ('a-deactivated-mailbox',
+     samples.rfc3464(R, '5.0.0', '551 bart@example.org is a deactivated '
+                     'mailbox'),
+     'hard', 'count', 'mailbox-disabled'),
+    ('not-an-active-address',
+     samples.rfc3464(R, '5.0.0', '550 bart@example.org is not an active '
+                     'address at this host'),
+     'hard', 'count', 'mailbox-disabled'),
+    ('a-machine-code-for-a-bad-recipient',
+     samples.rfc3464(R, '5.0.0', '550 BAD_RECIPIENT'),
+     'hard', 'count', 'user-unknown-unconfirmed'),
+    ('a-domain-that-refuses-all-mail',
+     samples.rfc3464(R, '5.0.0', '550 Domain example.org refuses all mail'),
+     'hard', 'count', 'host-unknown'),
+    ('mailbox-could-not-be-found',
+     samples.rfc3464(R, '5.1.1', '550 5.1.1 The recipient mailbox could not '
+                     'be found'),
+     'hard', 'unsubscribe', 'user-unknown'),
+    # Provider-documented dead mailboxes: removed at once there only.
+    ('outlook-com-mailbox-unavailable',
+     samples.rfc3464(R, '5.5.0', '550 5.5.0 Requested action '
+                     'not taken: mailbox unavailable.', mta='eur.olc.'
+                     'protection.outlook.com'),
+     'hard', 'unsubscribe', 'microsoft-mailbox-unavailable'),
+    ('mailbox-unavailable-elsewhere-only-counts',
+     samples.rfc3464(R, '5.5.0', '550 5.5.0 Requested action not taken: '
+                     'mailbox unavailable.'),
+     'hard', 'count', 'mailbox-not-found'),
     # Not failures.
     ('complaint', samples.arf(R), 'complaint', 'record', 'feedback-report'),
     ('vacation', samples.vacation(R), 'soft', 'record', 'auto-reply'),
@@ -516,3 +565,17 @@ def test_an_auto_reply_from_an_international_address_names_it(classifier):
     assert (decision.recipient.address, decision.recipient.diagnostic,
             decision.rule) == ('bärt@exämple.org',
                                'auto-reply: Abwesenheit: hallo', 'auto-reply')
+
+
+def test_a_recipient_whose_own_line_says_delivered_is_no_failure(classifier):
+    """A notice that lists every recipient names the delivered ones too."""
+    assert decided(classifier, (
+        'This is the mail system at host relay.example.com.\n\n'
+        'Delivery to bart@example.org failed permanently:\n'
+        '    550 5.1.1 <bart@example.org>: Recipient address rejected: '
+        'User unknown\n\n'
+        'Delivery to carl@example.net succeeded.\n\n'
+        'Delivery to dave@example.com was not delivered: 550 5.2.2 '
+        'mailbox full\n')) == {
+        R: ('hard', 'unsubscribe', 'user-unknown'),
+        'dave@example.com': ('soft', 'record', 'mailbox-full')}

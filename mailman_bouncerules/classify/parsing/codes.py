@@ -20,6 +20,50 @@ ADDRESS = re.compile(
     r'(?:\.[^\W_](?:[\w-]*[^\W_])?)+(?![\w-])')
 
 
+# RFC 3463's names of its codes, as DSN generators write them after a code
+# ("Status: 5.1.1 (bad destination mailbox address)"): the code's label,
+# not the receiving server's words, so never evidence for a rule's text.
+_LABELS = (
+    'other undefined status', 'other address status',
+    'bad destination mailbox address', 'bad destination system address',
+    'bad destination mailbox address syntax',
+    'destination mailbox address ambiguous', 'destination address valid',
+    'destination mailbox has moved, no forwarding address',
+    "bad sender's mailbox address syntax", "bad sender's system address",
+    'other or undefined mailbox status',
+    'mailbox disabled, not accepting messages', 'mailbox full',
+    'message length exceeds administrative limit',
+    'mailing list expansion problem', 'other or undefined mail system status',
+    'mail system full', 'system not accepting network messages',
+    'system not capable of selected features', 'message too big for system',
+    'system incorrectly configured',
+    'other or undefined network or routing status', 'no answer from host',
+    'bad connection', 'routing server failure', 'directory server failure',
+    'unable to route', 'mail system congestion', 'routing loop detected',
+    'delivery time expired', 'other or undefined protocol status',
+    'invalid command', 'syntax error', 'too many recipients',
+    'invalid command arguments', 'wrong protocol version',
+    'other or undefined media error', 'media not supported',
+    'conversion required and prohibited',
+    'conversion required but not supported', 'conversion with loss performed',
+    'conversion failed', 'other or undefined security status',
+    'delivery not authorized, message refused',
+    'mailing list expansion prohibited',
+    'security conversion required but not possible',
+    'security features not supported', 'cryptographic failure',
+    'cryptographic algorithm not supported', 'message integrity failure')
+_LABEL_AFTER_CODE = re.compile(
+    r'(?<![\d.])([245]\.\d{1,3}\.\d{1,3})\s*\(\s*(?:%s)\s*\.?\s*\)' % '|'.join(
+        re.escape(label).replace(r'\ ', r'\s+') for label in _LABELS),
+    re.IGNORECASE)
+
+
+def without_status_labels(text: str) -> str:
+    """`text` with RFC 3463's label of each code dropped ("5.1.1 (bad
+    destination mailbox address)" -> "5.1.1")."""
+    return _LABEL_AFTER_CODE.sub(r'\1', text) if '(' in text else text
+
+
 # What some MTAs write in front of an address inside the same word
 # ("smtp=anne@example.org", "'anne@example.org'"): never a local part.
 _GLUED_PREFIX = re.compile(r"^(?:['`]+|(?:smtp|rfc822|to|for|recipient|addr|address)=)",

@@ -64,6 +64,16 @@ _DELAY_WORDS = re.compile(
     r'delivery (?:will be )?retr(?:y|ied)|Warning: message .{0,300} delayed)',
     re.IGNORECASE)
 _DELAY_LITERALS = required_literals(_DELAY_WORDS.pattern)
+# A recipient's own line that says its mail went through ("Delivery to
+# carl@example.net succeeded."): a notice that lists every recipient names
+# the delivered ones too, and they failed at nothing.
+_SUCCEEDED = re.compile(
+    r'\b(?:succeeded|successfully delivered|delivered successfully|'
+    r'delivery (?:was )?successful|(?:was|has been|were) delivered)\b',
+    re.IGNORECASE)
+_NOT_SUCCEEDED = re.compile(
+    r'\b(?:not|fail\w*|error|undeliver\w*|reject\w*|refused|bounced|'
+    r'unable|could ?n.t)\b|(?<![\d.])[45]\d\d\b', re.IGNORECASE)
 # A reply code may stand on the line after "said:", no further.
 _REPLY_LINE = re.compile(
     r'^.*?(?:^|said:?|<<<|error|:)[ \t]*(?:\n[ \t]*)?[245]\d\d\b.*$',
@@ -151,7 +161,9 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
     occurrences.extend((len(text), len(text), address) for address in known
                        if address not in seen)
     delayed = None      # looked up only if a status leaves it open
-    for start, _end, address in occurrences:
+    for start, end, address in occurrences:
+        if address not in known and _delivered(text, start, end):
+            continue
         window = windows.get(address, '')
         if with_preamble and (len(occurrences) == 1 or start == len(text)):
             # One recipient: the whole notice is about it, including the
@@ -268,6 +280,12 @@ def _set_apart(text: str, start: int, end: int) -> bool:
 def notice_summary(text: str) -> str | None:
     """The notice's own words, compacted: evidence when it names no one."""
     return _compact(text)[:600] or None
+
+
+def _delivered(text: str, start: int, end: int) -> bool:
+    """Does the address's own line say its mail was delivered?"""
+    line = _line_before(text, start) + ' ' + _line_after(text, end)
+    return bool(_SUCCEEDED.search(line)) and not _NOT_SUCCEEDED.search(line)
 
 
 def _line_before(text: str, position: int) -> str:

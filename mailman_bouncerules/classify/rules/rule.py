@@ -13,6 +13,7 @@ from functools import cached_property
 from public import public
 from zope.interface import implementer
 
+from mailman_bouncerules.classify.parsing.codes import without_status_labels
 from mailman_bouncerules.classify.prefilter import (
     passes,
     required_literals,
@@ -82,7 +83,10 @@ class Reading:
     @classmethod
     def of(cls, recipient: RecipientReport) -> 'Reading':
         return cls(
-            folded=(recipient.diagnostic or '').casefold(),
+            # A code's RFC 3463 label is the DSN generator's, not the
+            # server's words.
+            folded=without_status_labels(
+                recipient.diagnostic or '').casefold(),
             severity=severity_of(recipient),
             domains=suffixes(recipient.address.rpartition('@')[2]),
             hosts=suffixes(recipient.remote_mta)
