@@ -515,3 +515,31 @@ def test_site_status_says_whether_the_plugin_is_in_charge(ant, monkeypatch):
     assert 'NOT ACTIVE' in result.output and 'rule bad' in result.output
     assert mailman_command('status', 'ant@example.com').exit_code != 0
     assert mailman_command('stats', 'ant@example.com').exit_code != 0
+
+
+def test_a_member_row_says_which_actions_the_server_accepts(rest):
+    """Bart confirmed: re-enable or undo; Cris soft: re-enable; Dave ok:
+    nothing; Erin removed: her row answers, with undo."""
+    from urllib.parse import urlsplit
+
+    def actions(email):
+        answer = rest('get', 'lists/ant.example.com/members/%s' % email)
+        assert answer.status_code == 200, answer.text
+        return answer.json['state'], answer.json['actions']
+    assert actions(BART) == ('confirmed', ['reenable', 'undo'])
+    assert actions(CRIS) == ('soft', ['reenable'])
+    assert actions(DAVE) == ('ok', [])
+    assert actions('erin@example.org') == ('removed', ['undo'])
+    # The self_link of a removed address in the collection answers.
+    [entry] = rest('get', 'lists/ant.example.com/members',
+                   params={'state': 'removed'}).json['entries']
+    followed = rest.client.simulate_get(urlsplit(entry['self_link']).path,
+                                        headers=rest.headers)
+    assert followed.status_code == 200, followed.text
+    # What each offers is what the server then does: once undone, Erin's
+    # row offers nothing more to undo, and a second undo is refused.
+    assert rest('post', 'lists/ant.example.com/members/erin@example.org/'
+                'undo').status_code == 200
+    assert actions('erin@example.org') == ('ok', [])
+    assert rest('post', 'lists/ant.example.com/members/erin@example.org/'
+                'undo').status_code == 409

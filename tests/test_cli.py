@@ -98,7 +98,8 @@ def test_rules_lists_the_order_and_where_each_rule_came_from(tmp_path):
                     'text: vacances\n\n[rule.user-unknown]\naction: count\n')
     result = CliRunner().invoke(bouncerules, ['rules', '--rules', str(mine)])
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    header, *lines = result.output.splitlines()
+    assert header.split()[:3] == ['#', 'rule', 'class']
     assert lines[0].split()[:2] == ['1.', 'my-first']
     assert lines[0].rstrip().endswith(str(mine))
     [changed] = [line for line in lines if ' user-unknown ' in line]

@@ -2,6 +2,7 @@
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 
@@ -28,3 +29,10 @@ def test_demo_shows_every_state(tmp_path):
     assert state_of('fred@example.org') == ('hard', '1')    # reset by open
     assert state_of('anne@example.com') == ('ok', '0')
     assert (tmp_path / 'site' / 'var').is_dir()
+    # The commands it prints run as printed (from any directory).
+    status = result.stdout.split('Same data from the command line:\n')[1]
+    command = shlex.split(status.splitlines()[0])
+    ran = subprocess.run(command, capture_output=True, text=True,
+                         timeout=120, env=environment, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert 'elly@example.org' in ran.stdout and 'confirmed' in ran.stdout

@@ -118,11 +118,34 @@ class ListAdmin:
         return MemberRows(self, state, (search or '').strip().lower() or None)
 
     def member(self, email: str) -> Row:
-        """One current member's row, as `members()` shows it."""
-        member = self._member(email)
-        email = member.address.email.lower()
-        return _member_row(email, self.ledger.state_of(email),
-                           self._verifying(email).get(email))
+        """One member's row, as `members()` shows it, or a removed
+        address's (state removed); with `actions`, what the server would
+        accept for it now (`reenable`, `undo`), so that a panel offers
+        only those."""
+        email = (email or '').strip()
+        member = self.mlist.members.get_member(email)
+        state = self.ledger.state_of(email)
+        if member is None and (state is None or state.state != REMOVED):
+            raise NotFoundError('%s is not a member of %s'
+                                % (email, self.mlist.list_id))
+        email = member.address.email.lower() if member else email.lower()
+        row = _member_row(email, state, self._verifying(email).get(email))
+        row['actions'] = self._actions(member, email, state)
+        return row
+
+    def _actions(self, member: IMember | None, email: str,
+                 state: MemberState | None) -> list[str]:
+        """The actions `reenable()` and `undo()` would accept now."""
+        actions = []
+        if member is not None and (
+                (state is not None and state.state != OK)
+                or member.preferences.delivery_status
+                is DeliveryStatus.by_bounces):
+            actions.append('reenable')
+        if state is not None and \
+                self.ledger.history.last_undoable(email) is not None:
+            actions.append('undo')
+        return actions
 
     def _verifying(self, email: str | None = None) -> dict[str, Row]:
         """{email: the change waiting for its probe} of open probes."""

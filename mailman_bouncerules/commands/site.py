@@ -123,6 +123,12 @@ def history(spec: str, email: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
+    if not rows:
+        click.echo('No history for %s on %s.' % (email, spec))
+        return
+    click.echo('%-19s  %-9s %-9s %-11s %-24s %-7s %s' % (
+        'time (UTC)', 'event', 'class', 'action', 'rule', 'status',
+        'campaign or detail'))
     for row in rows:
         click.echo('%s  %-9s %-9s %-11s %-24s %-7s %s' % (
             row['time'][:19], row['event'], row['classification'] or '',
@@ -196,6 +202,8 @@ def holds(spec: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
+    if not rows:
+        click.echo('No circuit-breaker holds on %s.' % spec)
     for row in rows:
         click.echo('#%d %-9s %s at %s: %d of %d failed by %s; %d held' % (
             row['id'], row['status'], row['campaign'], row['domain'],

@@ -60,6 +60,8 @@ def classify(as_json: bool, rules_file: str | None,
 @click.option('--rules', 'rules_file', type=click.Path(dir_okay=False),
               help='An admin rule file applied on top of the defaults.')
 def rules(rules_file: str | None) -> None:
+    click.echo('%4s %-36s %-9s %-11s %-14s %s' % (
+        '#', 'rule', 'class', 'action', 'reason', 'from'))
     for number, rule in enumerate(_ruleset(rules_file).rules, 1):
         click.echo('%3d. %-36s %-9s %-11s %-14s %s' % (
             number, rule.name, rule.classification, rule.action, rule.reason,

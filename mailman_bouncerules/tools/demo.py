@@ -15,6 +15,7 @@ arrives too.  After each post the demo prints what happened to every
 member and why.
 """
 
+import shlex
 import shutil
 import socket
 import sys
@@ -240,10 +241,13 @@ def run(config_file: Path, sink: Sink) -> None:
             datetime.fromisoformat(gone) - datetime.fromisoformat(first))
         .total_seconds())
     say('\nStats: %s' % admin.stats())
+    # The `mailman` beside this Python: the demo runs from a virtualenv
+    # whose bin/ is seldom on the PATH.
+    mailman = shlex.quote(str(Path(sys.executable).with_name('mailman')))
     say('\nSame data from the command line:\n'
-        '  mailman -C %s --run-as-root bouncerules status %s\n'
-        '  mailman -C %s --run-as-root bouncerules history %s elly@example.org'
-        % (config_file, LIST, config_file, LIST))
+        '  %s -C %s --run-as-root bouncerules status %s\n'
+        '  %s -C %s --run-as-root bouncerules history %s elly@example.org'
+        % (mailman, config_file, LIST, mailman, config_file, LIST))
 
 
 def subscribe_verified(mlist: 'IMailingList', emails: Iterable[str]) -> None:

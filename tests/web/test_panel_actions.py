@@ -63,10 +63,17 @@ def test_bulk_goes_back_only_to_this_site(core, client):
 def test_undo_brings_a_removed_member_back(core, client):
     assert core.plugin('members', state='removed')['total_size'] == 1
     response = client.post(page('bouncerules_undo', 'erin@example.org'))
-    assert said(response)[0].startswith('Undone for erin@example.org')
+    assert said(response)[0] == ('The removal of erin@example.org was '
+                                 'undone: erin@example.org is a member '
+                                 'again and gets mail.')
     assert core.plugin('members/erin@example.org')['email'] == \
         'erin@example.org'
     assert core.plugin('members', state='removed')['total_size'] == 0
+    # Nothing is left to undo, so the page no longer offers it (its
+    # history still shows the removal).
+    shown = client.get(page('bouncerules_member', 'erin@example.org'))
+    assert b'bouncerules-undo' not in shown.content
+    assert b'data-event="removed"' in shown.content
 
 
 def test_release_and_discard_decide_holds(core, client):

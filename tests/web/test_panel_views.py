@@ -150,6 +150,15 @@ def test_a_removed_member_keeps_a_history_and_an_undo(core, owner):
     assert 'Re-enable' not in text
 
 
+def test_a_member_page_offers_only_what_the_server_accepts(core, owner):
+    """The buttons are the member row's `actions`: a fine member gets
+    none (the server would refuse a re-enable and has nothing to undo)."""
+    assert core.plugin('members/dave@example.org')['actions'] == []
+    text = text_of(logged_in(owner).get(page('bouncerules_member',
+                                             'dave@example.org')))
+    assert 'Re-enable' not in text and 'Undo the last' not in text
+
+
 def test_holds_page_shows_each_hold_with_its_buttons(core, owner):
     holds = core.plugin('holds')['entries']
     html = logged_in(owner).get(page('bouncerules_holds')).content.decode()

@@ -143,12 +143,10 @@ def member(request: HttpRequest, list_id: str, email: str) -> HttpResponse:
         answer = {'entries': [], 'total_size': 0}
     history = answer.get('entries', [])
     pages = max(1, -(-answer.get('total_size', 0) // HISTORY_PAGE_SIZE))
-    # An undo is offered where one may be due: a change on this page, or
-    # a member stopped or gone (the plugin says if nothing is to undo).
-    undoable = row is None or row.get('state') == 'confirmed' or any(
-        event['event'] in ('removed', 'confirmed') for event in history)
+    # The buttons are the actions the plugin says it would accept now.
+    actions = row.get('actions', []) if row else []
     return _page(request, list_id, 'member', email=email, member=row,
-                 history=history, undoable=undoable, page=page, pages=pages,
+                 history=history, actions=actions, page=page, pages=pages,
                  previous_page=page - 1 if page > 1 else None,
                  next_page=page + 1 if page < pages else None)
 
@@ -175,8 +173,11 @@ def reenable(request: HttpRequest, list_id: str, email: str) -> HttpResponse:
 def undo(request: HttpRequest, list_id: str, email: str) -> HttpResponse:
     def act(api: PluginAPI) -> str:
         answer = api.undo(email, _actor(request))
-        return _('Undone for %(email)s: %(what)s.') % {
-            'email': email, 'what': answer.get('undone', '')}
+        if answer.get('undone') == 'removed':
+            return _('The removal of %(email)s was undone: %(email)s is a '
+                     'member again and gets mail.') % {'email': email}
+        return _('The confirmation of %(email)s was undone: %(email)s gets '
+                 'mail again.') % {'email': email}
     return _on_member(request, list_id, email, act)
 
 
