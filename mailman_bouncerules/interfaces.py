@@ -102,7 +102,8 @@ class IBounceAdmin(Interface):
         """Every current member's row (or, for state removed, each removed
         address's), sorted by address."""
 
-    def member_rows(state: Any = None, search: Any = None) -> Any:
+    def member_rows(state: Any = None, search: Any = None,
+                    held: bool = False) -> Any:
         """The members' rows as a sequence the database pages."""
 
     def history(email: str, newest_first: bool = False) -> list:

@@ -15,6 +15,7 @@ from sitehelpers import (
     state,
 )
 
+from mailman_bouncerules.app.admin import ListAdmin
 from mailman_bouncerules.config.settings import pushed
 from mailman_bouncerules.model.tables import Event, HardBounce, Hold
 from mailman_bouncerules.tools.testing import samples
@@ -75,15 +76,25 @@ def test_release_applies_the_held_decisions(site):
     [row] = json.loads(mailman_command('holds', 'ant@example.com',
                                        '--json').output)
     assert len(row['held']) == 40
+    # Who the hold covers, what releasing it does to each, in words.
+    assert row['scope'] == 'addresses at bigmail.example'
+    assert {member['email'] for member in row['members']} == set(BIG)
+    assert {member['change'] for member in row['members']} == {'remove'}
     stats = json.loads(mailman_command('stats', 'ant@example.com',
                                        '--json').output)
     assert stats['held'] == 40
+    admin = ListAdmin(site)
+    held_rows = admin.member_rows(held=True)
+    assert len(held_rows) == 40 and {r['email'] for r in held_rows} == set(BIG)
+    assert held_rows[0]['held'] == {'hold': row['id'], 'change': 'remove'}
+    assert admin.member(BIG[0])['held'] == held_rows[0]['held']
     result = mailman_command('release', 'ant@example.com', str(row['id']),
                              '--by', 'carol')
     assert result.exit_code == 0, result.output
     stats = json.loads(mailman_command('stats', 'ant@example.com',
                                        '--json').output)
     assert stats['held'] == 0
+    assert len(admin.member_rows(held=True)) == 0
     assert all(site.members.get_member(email) is None for email in BIG)
     assert state(site, BIG[0]).state == 'removed'
     released = config.db.store.query(Event).filter_by(event='released').all()

@@ -107,15 +107,19 @@ class ListAdmin:
         return list(self.member_rows(state))
 
     def member_rows(self, state: str | None = None,
-                    search: str | None = None) -> 'MemberRows':
+                    search: str | None = None,
+                    held: bool = False) -> 'MemberRows':
         """The same rows as a sequence the database pages: its length is
         one count, a slice one query (a REST page of a 100,000-member
         roster loads that page alone).  `search`: only addresses that
-        contain it (case-insensitive), as a panel's search box asks."""
+        contain it (case-insensitive), as a panel's search box asks;
+        `held`: only members an open circuit-breaker hold keeps a change
+        back for."""
         if state is not None and state not in STATES:
             raise AdminError('Unknown state %r; one of %s'
                              % (state, ', '.join(STATES)))
-        return MemberRows(self, state, (search or '').strip().lower() or None)
+        return MemberRows(self, state, (search or '').strip().lower() or None,
+                          held)
 
     def member(self, email: str) -> Row:
         """One member's row, as `members()` shows it, or a removed
@@ -129,7 +133,8 @@ class ListAdmin:
             raise NotFoundError('%s is not a member of %s'
                                 % (email, self.mlist.list_id))
         email = member.address.email.lower() if member else email.lower()
-        row = _member_row(email, state, self._verifying(email).get(email))
+        row = _member_row(email, state, self._verifying(email).get(email),
+                          self._held(email).get(email))
         row['actions'] = self._actions(member, email, state)
         return row
 
@@ -154,6 +159,18 @@ class ListAdmin:
         if email is not None:
             query = query.filter_by(email=email.lower())
         return {row.email: {'change': row.change, 'probe': row.status}
+                for row in self.store.execute(query)}
+
+    def _held(self, email: str | None = None) -> dict[str, Row]:
+        """{email: the change an open circuit-breaker hold keeps back}."""
+        query = (select(HeldDecision.email, HeldDecision.change,
+                        HeldDecision.hold_id)
+                 .join(Hold, Hold.id == HeldDecision.hold_id)
+                 .where(HeldDecision.list_id == self.mlist.list_id,
+                        Hold.status == HELD))
+        if email is not None:
+            query = query.where(HeldDecision.email == email.lower())
+        return {row.email: {'hold': row.hold_id, 'change': row.change}
                 for row in self.store.execute(query)}
 
     def history(self, email: str, newest_first: bool = False) -> list[Row]:
@@ -274,14 +291,22 @@ class ListAdmin:
                 list_id=self.mlist.list_id).order_by(Hold.id.desc())):
             campaign = (self.store.get(Campaign, hold.campaign_id)
                         if hold.campaign_id is not None else None)
-            held = self.store.scalars(select(HeldDecision.email).filter_by(
-                hold_id=hold.id)).all()
+            held = dict(self.store.execute(select(
+                HeldDecision.email, HeldDecision.change).filter_by(
+                hold_id=hold.id).order_by(HeldDecision.email)).all())
             rows.append({
                 'id': hold.id, 'status': hold.status,
                 'campaign': campaign.message_id if campaign else None,
-                'domain': hold.domain, 'rule': hold.rule,
+                'domain': hold.domain,
+                'scope': ('all domains' if hold.domain == '*'
+                          else 'addresses at %s' % hold.domain),
+                'rule': hold.rule,
                 'failures': hold.failures, 'recipients': hold.recipients,
-                'held': sorted(set(held)), 'sample': hold.sample,
+                'held': sorted(held),
+                # What releasing the hold would do to each member.
+                'members': [{'email': email, 'change': change}
+                            for email, change in sorted(held.items())],
+                'sample': hold.sample,
                 'tripped_at': hold.tripped_at.isoformat(),
                 'decided_by': hold.actor})
         return rows
@@ -390,8 +415,9 @@ class MemberRows(Sequence):
     """A list's member rows, paged by the database (see members())."""
 
     def __init__(self, admin: ListAdmin, state: str | None,
-                 search: str | None = None) -> None:
+                 search: str | None = None, held: bool = False) -> None:
         self.admin, self.state, self.search = admin, state, search
+        self.held = held
         self.list_id = admin.mlist.list_id
 
     def _query(self) -> tuple[Select, Any]:
@@ -409,6 +435,12 @@ class MemberRows(Sequence):
             # Addresses are stored and compared lower-cased; the search
             # text is a literal, never a LIKE pattern.
             query = query.where(email.contains(self.search, autoescape=True))
+        if self.held:
+            query = query.where(email.in_(
+                select(HeldDecision.email)
+                .join(Hold, Hold.id == HeldDecision.hold_id)
+                .where(HeldDecision.list_id == self.list_id,
+                       Hold.status == HELD)))
         return query, email
 
     def __len__(self) -> int:
@@ -425,8 +457,9 @@ class MemberRows(Sequence):
         query = (query.with_only_columns(email, MemberState).order_by(email)
                  .offset(start).limit(max(0, stop - start)))
         rows = self.admin.store.execute(query).all()
-        verifying = self.admin._verifying()
-        return [_member_row(address, row_state, verifying.get(address))
+        verifying, held = self.admin._verifying(), self.admin._held()
+        return [_member_row(address, row_state, verifying.get(address),
+                            held.get(address))
                 for address, row_state in rows]
 
     def __iter__(self) -> Iterator[Row]:
@@ -434,12 +467,14 @@ class MemberRows(Sequence):
 
 
 def _member_row(email: str, state: MemberState | None,
-                verifying: Row | None = None) -> Row:
+                verifying: Row | None = None, held: Row | None = None) -> Row:
     """`shadow`: the state is what shadow mode would have done;
-    `verifying`: a change waits for its probe ({'change', 'probe'})."""
+    `verifying`: a change waits for its probe ({'change', 'probe'});
+    `held`: a change an open circuit-breaker hold keeps back ({'hold',
+    'change'})."""
     if state is None:
         return {'email': email, 'state': OK, 'run': 0, 'last_bounce': None,
-                'shadow': False, 'verifying': verifying}
+                'shadow': False, 'verifying': verifying, 'held': held}
     last = None
     if state.last_bounce_at is not None:
         last = {'time': state.last_bounce_at.isoformat(),
@@ -450,7 +485,7 @@ def _member_row(email: str, state: MemberState | None,
                 'evidence': state.last_evidence}
     return {'email': email, 'state': state.state, 'run': state.run,
             'last_bounce': last, 'shadow': state.shadow,
-            'verifying': verifying}
+            'verifying': verifying, 'held': held}
 
 
 def _event_row(event: Event) -> Row:

@@ -21,6 +21,7 @@ from mailman_bouncerules.rest.helpers import (
     PluginResource,
     actor,
     answering,
+    boolean,
     path,
     text,
     word_of,
@@ -28,10 +29,11 @@ from mailman_bouncerules.rest.helpers import (
 
 
 class ListMembers(Collection):
-    """GET members and their states [?state=hard][&search=text]."""
+    """GET members and their states [?state=hard][&search=text]
+    [&held=true]."""
 
     filters = (('state', word_of(State)),
-               ('search', text(MAX_ADDRESS_CHARS)))
+               ('search', text(MAX_ADDRESS_CHARS)), ('held', boolean))
 
     def __init__(self, admin: IBounceAdmin) -> None:
         self.admin = admin
@@ -53,7 +55,8 @@ class ListMembers(Collection):
 
     def rows(self, params: dict[str, Any]) -> Any:
         return self.admin.member_rows(params.get('state'),
-                                      params.get('search'))
+                                      params.get('search'),
+                                      params.get('held', False))
 
     def _resource_as_dict(self, resource: Row, fields: Any = None) -> Row:
         return dict(resource, self_link=API31.path_to(path(

@@ -78,7 +78,23 @@ def test_undo_brings_a_removed_member_back(core, client):
 
 def test_release_and_discard_decide_holds(core, client):
     first, second, *_others = core.plugin('holds')['entries']
-    client.post(page('bouncerules_decide_hold', str(first['id']), 'release'))
+    # Release first says what it will do, and to whom; nothing changes.
+    asked = client.post(page('bouncerules_decide_hold', str(first['id']),
+                             'release'))
+    assert asked.status_code == 200
+    removals = sum(member['change'] == 'remove'
+                   for member in first['members'])
+    assert removals and ('%d members will be removed' % removals).encode() \
+        in asked.content
+    assert first['members'][0]['email'].encode() in asked.content
+    assert core.plugin('holds')['entries'][0]['status'] == 'held'
+    # Confirmed, it is done, and the message says how many.
+    done = client.post(page('bouncerules_decide_hold', str(first['id']),
+                            'release'), {'confirmed': 'yes'})
+    assert said(done)[-1] == (
+        'Hold %d released: %d members removed, %d confirmed (their mail '
+        'stopped).' % (first['id'], removals,
+                       len(first['members']) - removals))
     response = client.post(page('bouncerules_decide_hold', str(second['id']),
                                 'discard'))
     assert said(response)[-1] == (

@@ -169,6 +169,21 @@ def test_holds_page_shows_each_hold_with_its_buttons(core, owner):
                     'release') in html
     assert 'bigmail.example' in {hold['domain'] for hold in holds}
     assert len(holds) >= 2
+    # Who each hold covers, and what releasing it would do to them.
+    for hold in holds:
+        assert 'data-hold-members="%d"' % hold['id'] in html
+        assert hold['members'][0]['email'] in html
+    assert 'would be removed' in html or 'mail would stop' in html
+
+
+def test_held_members_are_marked_and_filtered(core, owner):
+    held = core.plugin('members', held='true')
+    assert held['total_size'] > 0
+    html = logged_in(owner).get(page('bouncerules_overview')
+                                + '?held=on').content.decode()
+    shown = re.findall(r'<tr data-email="([^"]+)"', html)
+    assert shown == [row['email'] for row in held['entries']]
+    assert html.count('data-held=') == len(shown)
 
 
 def test_campaigns_say_not_tracked_never_zero_percent(core, owner):

@@ -26,6 +26,8 @@ class MemberFilterForm(forms.Form):
     q = forms.CharField(max_length=320, required=False,
                         label=_('Address contains'))
     page = forms.IntegerField(min_value=1, max_value=10 ** 9, required=False)
+    held = forms.BooleanField(required=False,
+                              label=_('Only members a hold covers'))
 
 
 class SettingsForm(forms.Form):

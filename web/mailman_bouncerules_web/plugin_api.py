@@ -74,13 +74,16 @@ class PluginAPI:
         return self._call('')
 
     def members(self, state: str | None = None, search: str | None = None,
-                page: int = 1, count: int = 50) -> dict:
-        """One page of members: {'entries', 'total_size', 'start'}."""
+                page: int = 1, count: int = 50, held: bool = False) -> dict:
+        """One page of members: {'entries', 'total_size', 'start'};
+        `held`: only those an open circuit-breaker hold covers."""
         query: dict[str, Any] = {'page': page, 'count': count}
         if state:
             query['state'] = state
         if search:
             query['search'] = search
+        if held:
+            query['held'] = 'true'
         return self._call('members?' + urlencode(query, quote_via=quote))
 
     def member(self, email: str) -> dict:

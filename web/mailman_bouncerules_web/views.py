@@ -10,6 +10,7 @@ core answered as a message.  Pages read the plugin's REST only: a refusal
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,8 @@ from mailman_bouncerules_web.plugin_api import PluginAPI, PluginError
 # Events on one page of a member's history.
 HISTORY_PAGE_SIZE = 100
 PAGE_SIZE = 50
+# Members a release confirmation names before "and N more".
+CONFIRM_SAMPLE = 10
 # The most addresses one bulk re-enable takes (one REST call each).
 MAX_BULK = 500
 
@@ -99,17 +102,19 @@ def overview(request: HttpRequest, list_id: str) -> HttpResponse:
     api = PluginAPI(list_id)
     summary = api.summary()
     form = MemberFilterForm(request.GET)
-    state, search, page = '', '', 1
+    state, search, page, held = '', '', 1, False
     if form.is_valid():
         state = form.cleaned_data['state']
         search = form.cleaned_data['q']
         page = form.cleaned_data['page'] or 1
+        held = form.cleaned_data['held']
     else:
         messages.error(request, _('Unknown filter: %s') % '; '.join(
             '%s: %s' % (name, ' '.join(errors))
             for name, errors in form.errors.items()))
     try:
-        members = api.members(state or None, search or None, page, PAGE_SIZE)
+        members = api.members(state or None, search or None, page, PAGE_SIZE,
+                              held)
     except PluginError as error:
         _refused(request, error)
         members = {'entries': [], 'total_size': 0}
@@ -119,6 +124,7 @@ def overview(request: HttpRequest, list_id: str) -> HttpResponse:
                  counts=_counts(list_id, summary),
                  members=members.get('entries', []), total=total,
                  state=state, search=search, page=page, pages=pages,
+                 held=held,
                  previous_page=page - 1 if page > 1 else None,
                  next_page=page + 1 if page < pages else None,
                  states=STATES)
@@ -224,14 +230,33 @@ def holds(request: HttpRequest, list_id: str) -> HttpResponse:
 @require_POST
 def decide_hold(request: HttpRequest, list_id: str, hold_id: str,
                 decision: str) -> HttpResponse:
+    """Discard at once (it changes no member); release only once the
+    owner has seen what it will do and confirmed it."""
     release = decision == 'release'
+    api = PluginAPI(list_id)
+    hold = next((each for each in api.holds()
+                 if each['id'] == int(hold_id)), None)
+    changes = Counter(member['change']
+                      for member in (hold or {}).get('members', []))
+    if release and hold is not None and hold['status'] == 'held' and \
+            request.POST.get('confirmed') != 'yes':
+        return _page(request, list_id, 'confirm_release', hold=hold,
+                     removals=changes['remove'],
+                     confirmations=changes['confirm'],
+                     sample=hold['members'][:CONFIRM_SAMPLE],
+                     more=max(0, len(hold['members']) - CONFIRM_SAMPLE))
     try:
-        PluginAPI(list_id).decide_hold(int(hold_id), release,
-                                       _actor(request))
-        messages.success(request, (
-            _('Hold %d released: its decisions were applied.') if release
-            else _('Hold %d discarded: its decisions were dropped.'))
-            % int(hold_id))
+        api.decide_hold(int(hold_id), release, _actor(request))
+        if release:
+            messages.success(request, _(
+                'Hold %(hold)d released: %(removed)d members removed, '
+                '%(confirmed)d confirmed (their mail stopped).') % {
+                'hold': int(hold_id), 'removed': changes['remove'],
+                'confirmed': changes['confirm']})
+        else:
+            messages.success(request, _(
+                'Hold %d discarded: its decisions were dropped.')
+                % int(hold_id))
     except PluginError as error:
         _refused(request, error)
     return redirect('bouncerules_holds', list_id=list_id)
