@@ -202,6 +202,17 @@ def test_settings_page_shows_the_plugin_s_settings(core, owner):
     form = response.context['form']
     assert form.initial == {name: settings[name] for name in (
         'confirm_after', 'shadow', 'tracking', 'report')}
+    # One settings story: which of Postorius's own bounce settings still
+    # apply, which are replaced, with a link to that page.
+    html = response.content.decode()
+    from django.urls import reverse
+    assert 'href="%s"' % reverse('list_settings', args=[
+        'ant.example.com', 'bounce_processing']) in html
+    applying = html.split('data-settings="apply"')[1].split('</li>')[0]
+    replaced = html.split('data-settings="replaced"')[1].split('</li>')[0]
+    assert 'Notify owner on removal' in applying
+    assert 'Bounce score threshold' in replaced
+    assert 'tracker_url' in html
 
 
 def test_try_a_bounce_shows_the_decision_and_why(core, owner):
