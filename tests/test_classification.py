@@ -579,3 +579,22 @@ def test_a_recipient_whose_own_line_says_delivered_is_no_failure(classifier):
         'mailbox full\n')) == {
         R: ('hard', 'unsubscribe', 'user-unknown'),
         'dave@example.com': ('soft', 'record', 'mailbox-full')}
+
+
+def test_the_server_s_words_start_where_the_server_does(classifier):
+    """"<carl@...>: host ... said: 550 ..." — the address's closing
+    bracket and colon are not part of the diagnostic; a transcript's
+    ">>>" is kept."""
+    _report, [decision] = classifier.classify(NOTICE.format(body=(
+        'This is the mail system at host relay.example.com.\n\n'
+        '<carl@example.net>: host mx.example.net[192.0.2.7] said: 550 5.1.1 '
+        'User unknown (in reply to RCPT TO command)\n')).encode())
+    assert decision.recipient.diagnostic.endswith(
+        'relay.example.com. host mx.example.net[192.0.2.7] said: 550 5.1.1 '
+        'User unknown (in reply to RCPT TO command)')
+    _report, [decision] = classifier.classify(NOTICE.format(body=(
+        '   ----- Transcript of session follows -----\n'
+        '... while talking to mx.example.org.:\n'
+        '>>> RCPT To:<bart@example.org>\n'
+        '<<< 550 5.1.1 <bart@example.org>... User unknown\n')).encode())
+    assert decision.recipient.smtp_command == 'RCPT'

@@ -64,6 +64,9 @@ _DELAY_WORDS = re.compile(
     r'delivery (?:will be )?retr(?:y|ied)|Warning: message .{0,300} delayed)',
     re.IGNORECASE)
 _DELAY_LITERALS = required_literals(_DELAY_WORDS.pattern)
+# What closes an address in prose ("<carl@example.net>: host ..."), never
+# a transcript's ">>>".
+_ADDRESS_CLOSE = re.compile(r'^[ \t]*>(?!>)[:,;]?[ \t]*')
 # A recipient's own line that says its mail went through ("Delivery to
 # carl@example.net succeeded."): a notice that lists every recipient names
 # the delivered ones too, and they failed at nothing.
@@ -164,11 +167,14 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
     for start, end, address in occurrences:
         if address not in known and _delivered(text, start, end):
             continue
-        window = windows.get(address, '')
+        # The address's own closing bracket and colon ("<carl@...>: host
+        # ... said: 550 ...") are not part of what was said.
+        window = _ADDRESS_CLOSE.sub('', windows.get(address, ''), count=1)
         if with_preamble and (len(occurrences) == 1 or start == len(text)):
             # One recipient: the whole notice is about it, including the
             # words some MTAs put before the address.
-            window = text[:min(start, _MAX_PREAMBLE)] + ' ' + window
+            window = text[:min(start, _MAX_PREAMBLE)].rstrip(
+                ' \t<"\'(') + ' ' + window
         status = first_status(window)
         if delayed is None and _is_temporary(status):
             delayed = _says_delayed(subject or '') or _says_delayed(text)
