@@ -20,8 +20,10 @@ from sitehelpers import (
     send_campaign,
     state,
 )
+from zope.component import getUtility
 
 from mailman_bouncerules.app.admin import ListAdmin, find_list
+from mailman_bouncerules.interfaces import IClassifier
 from mailman_bouncerules.model.tables import STATES, Event
 from mailman_bouncerules.tools.testing import samples
 
@@ -242,6 +244,12 @@ def test_rest_classify(rest):
     [recipient] = result.json['recipients']
     assert (recipient['classification'], recipient['action']) == (
         'soft', 'record')
+    # Why, and the trail of rules tried before the one that decided.
+    assert recipient['why'].startswith('rule %s' % recipient['rule'])
+    names = [rule.name for rule in getUtility(IClassifier).ruleset.rules]
+    assert [step[0] for step in recipient['tried']] == \
+        names[:names.index(recipient['rule'])]
+    assert all(step[1] for step in recipient['tried'])
 
 
 @pytest.mark.parametrize('method, path, kws, status', [

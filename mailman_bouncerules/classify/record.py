@@ -6,7 +6,7 @@ from typing import Any
 from public import public
 
 from mailman_bouncerules.classify.report import BounceReport
-from mailman_bouncerules.classify.rules.ruleset import Decision
+from mailman_bouncerules.classify.rules.ruleset import Decision, RuleSet
 
 
 @public
@@ -27,3 +27,29 @@ def as_record(path: str | None, report: BounceReport,
         } for decision in decisions],
         'problems': list(report.problems),
     }
+
+
+@public
+def trail(ruleset: RuleSet, kind: str,
+          decision: Decision) -> list[tuple[str, str | None]]:
+    """Each rule tried before the one that decided, with the first of its
+    tests that failed (the `explain` trail)."""
+    tried = []
+    for rule in ruleset.rules:
+        if rule.name == decision.rule:
+            break
+        tried.append((rule.name, rule.why_not(kind, decision.recipient)))
+    return tried
+
+
+@public
+def as_explained_record(report: BounceReport, decisions: list[Decision],
+                        ruleset: RuleSet) -> dict[str, Any]:
+    """`as_record` with, per recipient, why its rule decided (`why`) and
+    the rules tried before it (`tried`: [rule, the test that failed])."""
+    record = as_record(None, report, decisions)
+    for entry, decision in zip(record['recipients'], decisions, strict=True):
+        entry['why'] = decision.explain()
+        entry['tried'] = [list(step) for step in trail(
+            ruleset, report.kind, decision)]
+    return record

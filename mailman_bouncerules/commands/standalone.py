@@ -15,7 +15,7 @@ import click
 
 from mailman_bouncerules.classify.classifier import Classifier
 from mailman_bouncerules.classify.parsing.mime import MAX_MESSAGE_BYTES
-from mailman_bouncerules.classify.record import as_record
+from mailman_bouncerules.classify.record import as_record, trail
 from mailman_bouncerules.classify.report import BounceReport
 from mailman_bouncerules.classify.rules.loader import RulesError
 from mailman_bouncerules.classify.rules.ruleset import Decision, RuleSet
@@ -92,11 +92,8 @@ def explain(rules_file: str | None, file: str) -> None:
                         recipient.smtp_command or '-',
                         recipient.remote_mta or recipient.reporting_mta or '-'))
         lines.append('    words: %s' % (recipient.diagnostic or '-')[:300])
-        for rule in ruleset.rules:
-            if rule.name == decision.rule:
-                break
-            lines.append('    %-36s no: %s' % (
-                rule.name, rule.why_not(report.kind, recipient)))
+        for name, failed in trail(ruleset, report.kind, decision):
+            lines.append('    %-36s no: %s' % (name, failed))
         lines.append('    %-36s YES: %s' % (decision.rule,
                                               decision.explain()))
     if not decisions:

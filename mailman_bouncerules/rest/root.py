@@ -16,7 +16,9 @@
     GET   lists/<list>/holds                  the circuit breaker's holds
     POST  lists/<list>/holds/<id>/release     [by=<who>]  apply them
     POST  lists/<list>/holds/<id>/discard     [by=<who>]  drop them
-    POST  classify                            a raw bounce message as body
+    POST  classify                            a raw bounce message as body:
+                                              the decisions, each with why
+                                              and the rules tried before
 
 <list> is a posting address or a List-ID.  Each resource is a class in
 lists.py, members.py or holds.py; fields come as a form or as a JSON
@@ -40,7 +42,7 @@ from zope.component import getUtility
 
 from mailman_bouncerules.app.admin import NotFoundError, Row, find_list
 from mailman_bouncerules.app.availability import plugin_active, why_inactive
-from mailman_bouncerules.classify.record import as_record
+from mailman_bouncerules.classify.record import as_explained_record
 from mailman_bouncerules.interfaces import IClassifier
 from mailman_bouncerules.rest.helpers import (
     Child,
@@ -114,5 +116,7 @@ class Classify:
                         % MAX_MESSAGE_BYTES)
             return
         data = request.bounded_stream.read(length)
-        report, decisions = getUtility(IClassifier).classify(data)
-        okay(response, json.dumps(as_record(None, report, decisions)))
+        classifier = getUtility(IClassifier)
+        report, decisions = classifier.classify(data)
+        okay(response, json.dumps(as_explained_record(
+            report, decisions, classifier.ruleset)))

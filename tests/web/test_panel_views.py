@@ -225,6 +225,15 @@ def test_try_a_bounce_shows_the_decision_and_why(core, owner):
                          {'message': bounce.decode()})
     text = text_of(pasted)
     assert 'zed@example.net' in text and 'hard · unsubscribe' in text
+    # What mailing it would do: a notice to the bounce address is not
+    # proof, so a probe comes first; and why: the rules tried before.
+    assert 'verification probe first' in text
+    assert 'rule user-unknown' in text
+    html = pasted.content.decode()
+    assert html.index('bouncerules-verdict') < html.index('bouncerules-try')
+    tried = re.search(r'data-tried="zed@example.net">(.*?)</ol>', html,
+                      re.DOTALL).group(1)
+    assert '<code>feedback-report</code>' in tried
     from django.core.files.uploadedfile import SimpleUploadedFile
     uploaded = client.post(page('bouncerules_try'), {
         'upload': SimpleUploadedFile('bounce.eml', bounce)})
