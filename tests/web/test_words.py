@@ -1,0 +1,46 @@
+"""The panel says the plugin's words as an owner reads them, at the
+owner's local time."""
+
+import pytest
+from django.utils import timezone, translation
+
+from mailman_bouncerules_web.templatetags.bouncerules_words import (
+    ATTRIBUTION,
+    EVIDENCE,
+    STATES,
+    attribution_words,
+    evidence_words,
+    local_time,
+    state_words,
+)
+
+
+def test_plugin_times_are_shown_in_the_visitor_s_zone_to_the_minute():
+    with timezone.override('Europe/Berlin'):
+        assert local_time('2026-12-06T10:00:00.123456') == \
+            '2026-12-06 11:00 CET'
+    with timezone.override('Asia/Tokyo'):
+        assert local_time('2026-07-01T23:30:00') == '2026-07-02 08:30 JST'
+    assert local_time('') == '' and local_time('not a time') == 'not a time'
+
+
+def test_every_word_of_the_vocabulary_has_an_owner_s_wording():
+    # The plugin's vocabulary, where the plugin is installed beside the
+    # panel (not in the panel-alone check).
+    pytest.importorskip('zope.interface')
+    from mailman_bouncerules.interfaces import (
+        Attribution,
+        EvidenceLevel,
+        State,
+    )
+    assert set(STATES) == {state.value for state in State}
+    assert set(EVIDENCE) == {level.value for level in EvidenceLevel}
+    assert set(ATTRIBUTION) == {how.value for how in Attribution}
+    assert state_words('confirmed') == 'Confirmed bouncing: mail stopped'
+    assert evidence_words('smtp').startswith('verified')
+    assert attribution_words('message-id') == \
+        "the returned post's Message-ID"
+    # A word a newer plugin adds is shown as it is, never an error.
+    assert state_words('paused') == 'paused'
+    with translation.override('de'):
+        assert state_words('removed') == 'Entfernt'

@@ -1,0 +1,70 @@
+"""The plugin's vocabulary in an owner's words, and its times in the
+owner's time zone.
+
+The plugin's REST speaks in its stored words (`confirmed`, `smtp`,
+`message-id`) and in UTC ISO times; a list owner reads sentences and
+local times.  Each word maps to a translatable phrase; a word the map
+does not know (a newer plugin's) is shown as it is.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from django import template
+from django.utils import timezone as django_timezone
+from django.utils.dateformat import format as date_format
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+STATES = {
+    'ok': _('Fine'),
+    'soft': _('Soft bounces (mail still goes)'),
+    'hard': _('Hard bounces counted'),
+    'confirmed': _('Confirmed bouncing: mail stopped'),
+    'removed': _('Removed'),
+}
+EVIDENCE = {
+    'token': _("verified: it came back to the post's own return address"),
+    'smtp': _('verified: refused while the list delivered it'),
+    'probe': _('verified: a probe to the member bounced too'),
+    'unverified': _('not verified: a notice anyone could have sent'),
+}
+ATTRIBUTION = {
+    'token': _("the post's own return address"),
+    'message-id': _("the returned post's Message-ID"),
+    'time': _('the time it arrived'),
+    'none': _('nothing: tied to no post'),
+    'probe': _("a probe's bounce"),
+}
+
+
+@register.filter
+def state_words(state: str) -> str:
+    return str(STATES.get(state, state))
+
+
+@register.filter
+def evidence_words(level: str) -> str:
+    return str(EVIDENCE.get(level, level))
+
+
+@register.filter
+def attribution_words(how: str) -> str:
+    return str(ATTRIBUTION.get(how, how))
+
+
+@register.filter
+def local_time(stamp: str | None) -> str:
+    """A plugin time (UTC, ISO) in the visitor's time zone, to the
+    minute, with the zone's name: '2026-12-06 15:04 CET'."""
+    if not stamp:
+        return ''
+    moment = parse_datetime(stamp)
+    if moment is None:
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return date_format(django_timezone.localtime(moment), 'Y-m-d H:i T')
