@@ -45,8 +45,17 @@ def test_bulk_reenable_takes_each_selected_member(core, client):
     assert {core.plugin('members/' + email)['state']
             for email in chosen} == {'soft', 'hard'}
     back = page('bouncerules_overview') + '?state=hard'
+    # First the count and the members, and nothing changes.
+    asked = client.post(page('bouncerules_bulk_reenable'),
+                        {'email': chosen, 'next': back})
+    assert asked.status_code == 200
+    assert b'Re-enable 2 members?' in asked.content
+    assert all(email.encode() in asked.content for email in chosen)
+    assert {core.plugin('members/' + email)['state']
+            for email in chosen} == {'soft', 'hard'}
     response = client.post(page('bouncerules_bulk_reenable'),
-                           {'email': chosen, 'next': back})
+                           {'email': chosen, 'next': back,
+                            'confirmed': 'yes'})
     assert response['Location'] == back
     assert said(response) == ['2 members get mail again.']
     assert {core.plugin('members/' + email)['state']

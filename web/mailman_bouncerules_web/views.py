@@ -157,12 +157,15 @@ def member(request: HttpRequest, list_id: str, email: str) -> HttpResponse:
                  next_page=page + 1 if page < pages else None)
 
 
+def _local_path(target: str) -> str:
+    """`target` if it is a path of this site, else ''."""
+    return target if target.startswith('/') and \
+        not target.startswith('//') else ''
+
+
 def _back(request: HttpRequest, default: str) -> HttpResponse:
     """Back to the page the form was on (only a path of this site)."""
-    target = request.POST.get('next', '')
-    if not target.startswith('/') or target.startswith('//'):
-        target = default
-    return redirect(target)
+    return redirect(_local_path(request.POST.get('next', '')) or default)
 
 
 @owner_page
@@ -202,7 +205,14 @@ def _on_member(request: HttpRequest, list_id: str, email: str,
 @owner_page
 @require_POST
 def bulk_reenable(request: HttpRequest, list_id: str) -> HttpResponse:
+    """Re-enable the selected members, once the owner has seen how many
+    and whom, and confirmed."""
     emails = request.POST.getlist('email')[:MAX_BULK]
+    if emails and request.POST.get('confirmed') != 'yes':
+        return _page(request, list_id, 'confirm_bulk', emails=emails,
+                     sample=emails[:CONFIRM_SAMPLE],
+                     more=max(0, len(emails) - CONFIRM_SAMPLE),
+                     next=_local_path(request.POST.get('next', '')))
     api, done = PluginAPI(list_id), []
     for email in emails:
         try:
