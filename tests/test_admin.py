@@ -551,3 +551,13 @@ def test_a_member_row_says_which_actions_the_server_accepts(rest):
     assert actions('erin@example.org') == ('ok', [])
     assert rest('post', 'lists/ant.example.com/members/erin@example.org/'
                 'undo').status_code == 409
+
+
+def test_rest_rules_are_the_rules_in_force_in_order(rest):
+    entries = rest('get', 'rules').json['entries']
+    ruleset = getUtility(IClassifier).ruleset
+    assert [entry['name'] for entry in entries] == [
+        rule.name for rule in ruleset.rules]
+    first = entries[0]
+    assert first['description'] and first['source']
+    assert '\n' not in first['description']

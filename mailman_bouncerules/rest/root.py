@@ -16,6 +16,7 @@
     GET   lists/<list>/holds                  the circuit breaker's holds
     POST  lists/<list>/holds/<id>/release     [by=<who>]  apply them
     POST  lists/<list>/holds/<id>/discard     [by=<who>]  drop them
+    GET   rules                               the rules in force, in order
     POST  classify                            a raw bounce message as body:
                                               the decisions, each with why
                                               and the rules tried before
@@ -33,12 +34,13 @@ answer, and the root says `active` and why not.
 """
 
 import json
+from typing import Any
 
 import falcon
 from falcon import Request, Response
 from mailman.rest.helpers import bad_request, child, etag, okay
 from public import public
-from zope.component import getUtility
+from zope.component import getUtility, queryUtility
 
 from mailman_bouncerules.app.admin import NotFoundError, Row, find_list
 from mailman_bouncerules.app.availability import plugin_active, why_inactive
@@ -46,6 +48,7 @@ from mailman_bouncerules.classify.record import as_explained_record
 from mailman_bouncerules.interfaces import IClassifier
 from mailman_bouncerules.rest.helpers import (
     Child,
+    Collection,
     Context,
     NotFound,
     PluginResource,
@@ -67,7 +70,7 @@ class Root(PluginResource):
 
     def on_get(self, request: Request, response: Response) -> None:
         status: Row = dict(plugin='bouncerules', active=plugin_active(),
-                           resources=['lists', 'classify'])
+                           resources=['lists', 'classify', 'rules'])
         if not status['active']:
             status['why_inactive'] = why_inactive()
         okay(response, etag(status))
@@ -86,6 +89,26 @@ class Root(PluginResource):
     @child()
     def classify(self, context: Context, segments: list[str]) -> Child:
         return Classify(), []
+
+    @child()
+    def rules(self, context: Context, segments: list[str]) -> Child:
+        return Rules(), []
+
+
+class Rules(Collection):
+    """GET the rules in force, in the order they are tried, each with what
+    it decides and why it exists (a panel shows the description beside a
+    rule's name)."""
+
+    def rows(self, params: dict[str, Any]) -> list[Row]:
+        classifier = queryUtility(IClassifier)
+        if classifier is None:
+            return []       # not active: stock Mailman decides, no rules
+        return [{'name': rule.name, 'classification': rule.classification,
+                 'action': rule.action, 'reason': rule.reason,
+                 'description': ' '.join(rule.description.split()),
+                 'source': rule.source}
+                for rule in classifier.ruleset.rules]
 
 
 class Classify:

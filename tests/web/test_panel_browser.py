@@ -103,6 +103,13 @@ def test_an_owner_re_enables_a_confirmed_member(
     old_page = browser.find_element(By.ID, 'bouncerules-members')
     browser.find_element(By.ID, 'bouncerules-bulk').click()
     wait.until(gone(old_page))
+    # It asks first, naming the member.
+    confirm = wait.until(arrived.element_to_be_clickable(
+        (By.ID, 'bouncerules-bulk-confirmed')))
+    assert 'bart@example.org' in browser.find_element(
+        By.ID, 'bouncerules-bulk-sample').text
+    confirm.click()
+    wait.until(gone(confirm))
     wait.until(arrived.text_to_be_present_in_element(
         (By.TAG_NAME, 'body'), '1 member gets mail again.'))
     assert 'state=confirmed' in browser.current_url

@@ -7,7 +7,8 @@ its state (test_panel_actions.py does, on a core of its own).
 import re
 
 import pytest
-from conftest import LIST_ID, PASSWORD, free_port, page
+import requests
+from conftest import ADMIN, LIST_ID, PASSWORD, free_port, page
 from django.test import Client, override_settings
 
 PAGES = [('bouncerules_overview',), ('bouncerules_holds',),
@@ -129,6 +130,12 @@ def test_member_page_shows_the_whole_history(core, owner):
     assert shown == [event['event'] for event in reversed(history)]
     text = text_of(response)
     assert 'mailbox-disabled-status' in text and '5.2.1' in text
+    # Beside the rule's name, what the rule is for.
+    [about] = [rule['description'] for rule in requests.get(
+        core.url + '/3.1/plugins/bouncerules/rules', auth=ADMIN,
+        timeout=30).json()['entries']
+        if rule['name'] == 'mailbox-disabled-status']
+    assert about[:60] in text
     assert 'post-3@example.com' in text and 'Re-enable' in text
     assert 'Undo the last removal or confirmation' in text
 

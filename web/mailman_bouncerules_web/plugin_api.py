@@ -69,6 +69,15 @@ class PluginAPI:
         """The plugin's own state: {'active': bool, 'why_inactive': ...}."""
         return self._call('', base=ROOT)
 
+    def rule_descriptions(self) -> dict[str, str]:
+        """{rule name: why the rule exists} of the rules in force; none
+        from a plugin too old to say (the names are shown alone)."""
+        try:
+            rules = self._call('rules', base=ROOT).get('entries', [])
+        except PluginError:
+            return {}
+        return {rule['name']: rule['description'] for rule in rules}
+
     def summary(self) -> dict:
         """The list's counts and settings."""
         return self._call('')

@@ -39,6 +39,8 @@ HISTORY_PAGE_SIZE = 100
 PAGE_SIZE = 50
 # Members a release confirmation names before "and N more".
 CONFIRM_SAMPLE = 10
+# The pages that name rules.
+DESCRIBED_PAGES = frozenset(('overview', 'member', 'holds', 'try'))
 # The most addresses one bulk re-enable takes (one REST call each).
 MAX_BULK = 500
 
@@ -64,10 +66,14 @@ def _page(request: HttpRequest, list_id: str, template: str,
           **context: Any) -> HttpResponse:
     """Render one of the tab's pages in Postorius's frame."""
     context['list'] = List.objects.get_or_404(fqdn_listname=list_id)
-    status = PluginAPI(list_id).status()
+    api = PluginAPI(list_id)
+    status = api.status()
     # Stock Mailman in charge: the pages say so, and why, on top.
     context['inactive'] = not status.get('active', True)
     context['why_inactive'] = status.get('why_inactive') or ''
+    # What each rule is for, beside its name wherever one is shown.
+    context['descriptions'] = api.rule_descriptions() if \
+        template in DESCRIBED_PAGES else {}
     context['page_name'] = 'bouncerules_%s' % template
     context['page_title'] = _('Bounces')
     return render(request, 'bouncerules_web/%s.html' % template, context)

@@ -68,3 +68,9 @@ def local_time(stamp: str | None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return date_format(django_timezone.localtime(moment), 'Y-m-d H:i T')
+
+
+@register.filter
+def describe(rule: str, descriptions: dict[str, str]) -> str:
+    """What the rule is for, as its rule file says."""
+    return descriptions.get(rule, '') if descriptions else ''
