@@ -138,6 +138,11 @@ def test_member_page_shows_the_whole_history(core, owner):
     assert about[:60] in text
     assert 'post-3@example.com' in text and 'Re-enable' in text
     assert 'Undo the last removal or confirmation' in text
+    # What happened, in one sentence, and what each button does.
+    assert 'Delivery to this address stopped on' in text
+    assert 'hard bounces in 3 consecutive campaigns' in text
+    assert 'Re-enable: mail goes to this address again' in text
+    assert "Undo: takes back the plugin's last removal" in text
 
 
 def test_the_server_s_words_are_quoted_never_markup(core, owner):
@@ -154,6 +159,7 @@ def test_a_removed_member_keeps_a_history_and_an_undo(core, owner):
                                              'erin@example.org')))
     assert 'Not a member of this list now' in text
     assert 'removed' in text and 'Undo the last removal' in text
+    assert 'This address was removed from the list on' in text
     assert 'Re-enable' not in text
 
 

@@ -157,8 +157,18 @@ def member(request: HttpRequest, list_id: str, email: str) -> HttpResponse:
     pages = max(1, -(-answer.get('total_size', 0) // HISTORY_PAGE_SIZE))
     # The buttons are the actions the plugin says it would accept now.
     actions = row.get('actions', []) if row else []
+    # What happened, in one sentence, while it still holds: the newest
+    # removal or confirmation on this page, if nothing took it back since.
+    last_change = next((event for event in history if event['event'] in (
+        'removed', 'confirmed', 'undo', 'reenable')), None)
+    if last_change is not None and (
+            last_change['event'] not in ('removed', 'confirmed')
+            or row is None or row.get('state') not in ('removed',
+                                                      'confirmed')):
+        last_change = None
     return _page(request, list_id, 'member', email=email, member=row,
-                 history=history, actions=actions, page=page, pages=pages,
+                 history=history, actions=actions, last_change=last_change,
+                 page=page, pages=pages,
                  previous_page=page - 1 if page > 1 else None,
                  next_page=page + 1 if page < pages else None)
 
