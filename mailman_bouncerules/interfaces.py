@@ -103,7 +103,8 @@ class IBounceAdmin(Interface):
         address's), sorted by address."""
 
     def member_rows(state: Any = None, search: Any = None,
-                    held: bool = False) -> Any:
+                    held: bool = False, campaign: Any = None,
+                    bounced: Any = None) -> Any:
         """The members' rows as a sequence the database pages."""
 
     def history(email: str, newest_first: bool = False) -> list:

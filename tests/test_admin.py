@@ -561,3 +561,26 @@ def test_rest_rules_are_the_rules_in_force_in_order(rest):
     first = entries[0]
     assert first['description'] and first['source']
     assert '\n' not in first['description']
+
+
+def test_a_campaign_s_bounce_counts_lead_to_those_members(rest, ant):
+    """A campaign's "hard: N" is a link to the members it counts."""
+    campaigns = rest('get', 'lists/ant.example.com/campaigns').json['entries']
+    assert any(entry['bounces'] for entry in campaigns)
+    for entry in campaigns:
+        for classification, count in entry['bounces'].items():
+            listed = rest('get', 'lists/ant.example.com/members', params={
+                'campaign': entry['campaign'], 'bounced': classification,
+                'state': 'removed'}).json.get('entries', []) + rest(
+                'get', 'lists/ant.example.com/members', params={
+                    'campaign': entry['campaign'],
+                    'bounced': classification}).json.get('entries', [])
+            expected = {event.email for event in config.db.store.query(
+                Event).filter_by(list_id='ant.example.com', event='bounce',
+                                 campaign=entry['campaign'],
+                                 classification=classification)}
+            assert {row['email'] for row in listed} == expected
+            assert len(expected) <= count
+    answer = rest('get', 'lists/ant.example.com/members',
+                  params={'campaign': '<nope@example.com>'})
+    assert answer.status_code == 404

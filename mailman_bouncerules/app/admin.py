@@ -108,18 +108,27 @@ class ListAdmin:
 
     def member_rows(self, state: str | None = None,
                     search: str | None = None,
-                    held: bool = False) -> 'MemberRows':
+                    held: bool = False, campaign: str | None = None,
+                    bounced: str | None = None) -> 'MemberRows':
         """The same rows as a sequence the database pages: its length is
         one count, a slice one query (a REST page of a 100,000-member
         roster loads that page alone).  `search`: only addresses that
         contain it (case-insensitive), as a panel's search box asks;
         `held`: only members an open circuit-breaker hold keeps a change
-        back for."""
+        back for; `campaign` (a Message-ID): only members with a bounce
+        attributed to it, of classification `bounced` if given (a panel's
+        link from a campaign's "hard: 20")."""
         if state is not None and state not in STATES:
             raise AdminError('Unknown state %r; one of %s'
                              % (state, ', '.join(STATES)))
+        found = None
+        if campaign:
+            found = find_campaign(self.store, self.mlist.list_id, campaign)
+            if found is None:
+                raise NotFoundError('No campaign %s on %s'
+                                    % (campaign, self.mlist.list_id))
         return MemberRows(self, state, (search or '').strip().lower() or None,
-                          held)
+                          held, found.message_id if found else None, bounced)
 
     def member(self, email: str) -> Row:
         """One member's row, as `members()` shows it, or a removed
@@ -415,9 +424,11 @@ class MemberRows(Sequence):
     """A list's member rows, paged by the database (see members())."""
 
     def __init__(self, admin: ListAdmin, state: str | None,
-                 search: str | None = None, held: bool = False) -> None:
+                 search: str | None = None, held: bool = False,
+                 campaign: str | None = None,
+                 bounced: str | None = None) -> None:
         self.admin, self.state, self.search = admin, state, search
-        self.held = held
+        self.held, self.campaign, self.bounced = held, campaign, bounced
         self.list_id = admin.mlist.list_id
 
     def _query(self) -> tuple[Select, Any]:
@@ -441,6 +452,13 @@ class MemberRows(Sequence):
                 .join(Hold, Hold.id == HeldDecision.hold_id)
                 .where(HeldDecision.list_id == self.list_id,
                        Hold.status == HELD)))
+        if self.campaign:
+            bounced = select(Event.email).where(
+                Event.list_id == self.list_id, Event.event == EventName.BOUNCE,
+                Event.campaign == self.campaign)
+            if self.bounced:
+                bounced = bounced.where(Event.classification == self.bounced)
+            query = query.where(email.in_(bounced))
         return query, email
 
     def __len__(self) -> int:

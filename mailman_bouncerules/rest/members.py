@@ -9,7 +9,7 @@ from mailman.core.api import API31
 from mailman.rest.helpers import child, etag, okay
 
 from mailman_bouncerules.app.admin import Row
-from mailman_bouncerules.interfaces import IBounceAdmin, State
+from mailman_bouncerules.interfaces import Classification, IBounceAdmin, State
 from mailman_bouncerules.rest.helpers import (
     ACTOR,
     MAX_ADDRESS_CHARS,
@@ -30,10 +30,11 @@ from mailman_bouncerules.rest.helpers import (
 
 class ListMembers(Collection):
     """GET members and their states [?state=hard][&search=text]
-    [&held=true]."""
+    [&held=true][&campaign=<Message-ID>[&bounced=hard]]."""
 
     filters = (('state', word_of(State)),
-               ('search', text(MAX_ADDRESS_CHARS)), ('held', boolean))
+               ('search', text(MAX_ADDRESS_CHARS)), ('held', boolean),
+               ('campaign', text(998)), ('bounced', word_of(Classification)))
 
     def __init__(self, admin: IBounceAdmin) -> None:
         self.admin = admin
@@ -56,7 +57,9 @@ class ListMembers(Collection):
     def rows(self, params: dict[str, Any]) -> Any:
         return self.admin.member_rows(params.get('state'),
                                       params.get('search'),
-                                      params.get('held', False))
+                                      params.get('held', False),
+                                      params.get('campaign'),
+                                      params.get('bounced'))
 
     def _resource_as_dict(self, resource: Row, fields: Any = None) -> Row:
         return dict(resource, self_link=API31.path_to(path(

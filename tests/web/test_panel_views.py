@@ -199,6 +199,24 @@ def test_held_members_are_marked_and_filtered(core, owner):
     assert html.count('data-held=') == len(shown)
 
 
+def test_a_campaign_s_counts_lead_to_its_members(core, owner):
+    from urllib.parse import quote
+    campaign = next(entry for entry in core.plugin('campaigns')['entries']
+                    if entry['bounces'].get('hard'))
+    client = logged_in(owner)
+    html = client.get(page('bouncerules_campaigns')).content.decode()
+    links = re.findall(r'data-bounced="hard" href="([^"]+)"', html)
+    target = next(link for link in links
+                  if 'campaign=%s&' % quote(campaign['campaign'], safe='/')
+                  in link.replace('&amp;', '&'))
+    listed = client.get(target.replace('&amp;', '&')).content.decode()
+    shown = set(re.findall(r'<tr data-email="([^"]+)"', listed))
+    expected = {row['email'] for row in core.plugin(
+        'members', campaign=campaign['campaign'], bounced='hard')['entries']}
+    assert shown == expected and shown
+    assert 'bouncerules-campaign-filter' in listed
+
+
 def test_campaigns_say_not_tracked_never_zero_percent(core, owner):
     campaigns = core.plugin('campaigns')['entries']
     response = logged_in(owner).get(page('bouncerules_campaigns'))

@@ -28,6 +28,11 @@ class MemberFilterForm(forms.Form):
     page = forms.IntegerField(min_value=1, max_value=10 ** 9, required=False)
     held = forms.BooleanField(required=False,
                               label=_('Only members a hold covers'))
+    # From a campaign's counts: its members with a bounce of one class.
+    campaign = forms.CharField(max_length=998, required=False)
+    bounced = forms.ChoiceField(required=False, choices=(
+        ('', ''), ('hard', 'hard'), ('soft', 'soft'),
+        ('complaint', 'complaint')))
 
 
 class SettingsForm(forms.Form):

@@ -83,9 +83,13 @@ class PluginAPI:
         return self._call('')
 
     def members(self, state: str | None = None, search: str | None = None,
-                page: int = 1, count: int = 50, held: bool = False) -> dict:
+                page: int = 1, count: int = 50, held: bool = False,
+                campaign: str | None = None,
+                bounced: str | None = None) -> dict:
         """One page of members: {'entries', 'total_size', 'start'};
-        `held`: only those an open circuit-breaker hold covers."""
+        `held`: only those an open circuit-breaker hold covers;
+        `campaign`, `bounced`: only those with a bounce (of that class) in
+        that campaign."""
         query: dict[str, Any] = {'page': page, 'count': count}
         if state:
             query['state'] = state
@@ -93,6 +97,10 @@ class PluginAPI:
             query['search'] = search
         if held:
             query['held'] = 'true'
+        if campaign:
+            query['campaign'] = campaign
+            if bounced:
+                query['bounced'] = bounced
         return self._call('members?' + urlencode(query, quote_via=quote))
 
     def member(self, email: str) -> dict:

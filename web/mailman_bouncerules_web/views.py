@@ -108,19 +108,21 @@ def overview(request: HttpRequest, list_id: str) -> HttpResponse:
     api = PluginAPI(list_id)
     summary = api.summary()
     form = MemberFilterForm(request.GET)
-    state, search, page, held = '', '', 1, False
+    state, search, page, held, campaign, bounced = '', '', 1, False, '', ''
     if form.is_valid():
         state = form.cleaned_data['state']
         search = form.cleaned_data['q']
         page = form.cleaned_data['page'] or 1
         held = form.cleaned_data['held']
+        campaign = form.cleaned_data['campaign']
+        bounced = form.cleaned_data['bounced']
     else:
         messages.error(request, _('Unknown filter: %s') % '; '.join(
             '%s: %s' % (name, ' '.join(errors))
             for name, errors in form.errors.items()))
     try:
         members = api.members(state or None, search or None, page, PAGE_SIZE,
-                              held)
+                              held, campaign or None, bounced or None)
     except PluginError as error:
         _refused(request, error)
         members = {'entries': [], 'total_size': 0}
@@ -130,7 +132,7 @@ def overview(request: HttpRequest, list_id: str) -> HttpResponse:
                  counts=_counts(list_id, summary),
                  members=members.get('entries', []), total=total,
                  state=state, search=search, page=page, pages=pages,
-                 held=held,
+                 held=held, campaign=campaign, bounced=bounced,
                  previous_page=page - 1 if page > 1 else None,
                  next_page=page + 1 if page < pages else None,
                  states=STATES)
