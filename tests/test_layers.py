@@ -77,3 +77,16 @@ def test_each_layer_imports_only_those_below_it():
                     (PACKAGE / folder).is_dir():
                 wrong.append((name, target))
     assert wrong == []
+
+
+def test_interface_unions_are_never_evaluated_at_run_time():
+    """`IMember | None` is a TypeError under zope.interface 5.5 (Debian
+    12's): an annotation that holds one must not be evaluated, so its
+    module defers annotations."""
+    import re
+    union = re.compile(r'\bI[A-Z][A-Za-z]+ \| None\b|\bNone \| I[A-Z][A-Za-z]+')
+    eager = [str(path.relative_to(PACKAGE.parent))
+             for path in PACKAGE.rglob('*.py')
+             if union.search(path.read_text())
+             and 'from __future__ import annotations' not in path.read_text()]
+    assert eager == []

@@ -5,6 +5,8 @@ Errors are `AdminError`s with a message fit to show; the command line
 prints them, REST turns them into 400 or 404.
 """
 
+from __future__ import annotations
+
 import datetime
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -109,7 +111,7 @@ class ListAdmin:
     def member_rows(self, state: str | None = None,
                     search: str | None = None,
                     held: bool = False, campaign: str | None = None,
-                    bounced: str | None = None) -> 'MemberRows':
+                    bounced: str | None = None) -> MemberRows:
         """The same rows as a sequence the database pages: its length is
         one count, a slice one query (a REST page of a 100,000-member
         roster loads that page alone).  `search`: only addresses that
