@@ -116,12 +116,14 @@ class word_of(enum_validator):
 
     def __init__(self, enum_class: type[Enum]) -> None:
         super().__init__(enum_class)
+        # Kept here: core's own attribute names differ between releases.
+        self.enum_class = enum_class
         self.words = tuple(item.value for item in enum_class)
 
     def __call__(self, value: Any) -> Any:
         if value not in self.words:
             raise ValueError('one of %s' % ', '.join(self.words))
-        return self._enum_class(value)
+        return self.enum_class(value)
 
 
 ACTOR = text(100)
