@@ -174,11 +174,9 @@ class ListAdmin:
 
     def _held(self, email: str | None = None) -> dict[str, Row]:
         """{email: the change an open circuit-breaker hold keeps back}."""
-        query = (select(HeldDecision.email, HeldDecision.change,
-                        HeldDecision.hold_id)
-                 .join(Hold, Hold.id == HeldDecision.hold_id)
-                 .where(HeldDecision.list_id == self.mlist.list_id,
-                        Hold.status == HELD))
+        query = _under_open_holds(
+            select(HeldDecision.email, HeldDecision.change,
+                   HeldDecision.hold_id), self.mlist.list_id)
         if email is not None:
             query = query.where(HeldDecision.email == email.lower())
         return {row.email: {'hold': row.hold_id, 'change': row.change}
@@ -205,12 +203,9 @@ class ListAdmin:
             select(func.count()).select_from(MemberState).filter_by(
                 list_id=self.mlist.list_id, state=REMOVED))
         # Members whose decisions wait for an owner under an open hold.
-        held = self.store.scalar(
+        held = self.store.scalar(_under_open_holds(
             select(func.count(func.distinct(HeldDecision.email)))
-            .select_from(HeldDecision)
-            .join(Hold, Hold.id == HeldDecision.hold_id)
-            .where(HeldDecision.list_id == self.mlist.list_id,
-                   Hold.status == HELD))
+            .select_from(HeldDecision), self.mlist.list_id))
         # Hard failures nothing verified, in the last week: reports anyone
         # could have sent, counted apart from the members' states.
         unverified = self.store.scalar(
@@ -415,6 +410,12 @@ def _roster(list_id: str) -> tuple[Select, Any, Any]:
     return query, email, state
 
 
+def _under_open_holds(query: Select, list_id: str) -> Select:
+    """`query` over the list's held decisions, those of open holds only."""
+    return (query.join(Hold, Hold.id == HeldDecision.hold_id)
+            .where(HeldDecision.list_id == list_id, Hold.status == HELD))
+
+
 def _member_states(list_id: str) -> Select:
     """(state, how many) of the list's current members."""
     query, _email, state = _roster(list_id)
@@ -449,11 +450,8 @@ class MemberRows(Sequence):
             # text is a literal, never a LIKE pattern.
             query = query.where(email.contains(self.search, autoescape=True))
         if self.held:
-            query = query.where(email.in_(
-                select(HeldDecision.email)
-                .join(Hold, Hold.id == HeldDecision.hold_id)
-                .where(HeldDecision.list_id == self.list_id,
-                       Hold.status == HELD)))
+            query = query.where(email.in_(_under_open_holds(
+                select(HeldDecision.email), self.list_id)))
         if self.campaign:
             bounced = select(Event.email).where(
                 Event.list_id == self.list_id, Event.event == EventName.BOUNCE,
