@@ -331,3 +331,49 @@ def test_a_plugin_not_active_is_a_banner_on_every_page(core, owner,
         assert 'NOT ACTIVE' in text and 'rule bad: status 9.9.9' in text
     monkeypatch.undo()
     assert 'NOT ACTIVE' not in text_of(client.get(page(*PAGES[0])))
+
+
+def test_postorius_s_bounce_page_says_which_settings_the_rules_replace(
+        core, owner):
+    client = logged_in(owner)
+    html = client.get(page('list_settings', 'bounce_processing')
+                      ).content.decode()
+    notice = html.index('data-bouncerules="deciding"')
+    form = html.rindex('<form', 0, html.index('list_settings"'))
+    assert notice < form
+    assert 'Notify owner on removal' in html[notice:html.index('</div>',
+                                                                notice)]
+    # The scoring settings' labels are marked, the ones that apply not.
+    rows = re.findall(r'<label class="control-label(.*?)</label>.*?'
+                      r' name="(\w+)"', html, re.DOTALL)
+    assert {name for label, name in rows
+            if 'data-bouncerules="replaced"' in label} == {
+        'bounce_score_threshold', 'bounce_info_stale_after',
+        'bounce_notify_owner_on_bounce_increment',
+        'bounce_you_are_disabled_warnings',
+        'bounce_you_are_disabled_warnings_interval'}
+    assert 'process_bounces' in {name for label, name in rows}
+    # Postorius's other sections are as Postorius drew them.
+    other = client.get(page('list_settings', 'list_identity')).content
+    assert b'data-bouncerules' not in other
+
+
+def test_the_bounce_page_notice_follows_who_decides():
+    from mailman_bouncerules_web.templatetags.bouncerules_stock import marked
+    drawn = ('<p>menu</p><form>'
+             '<label class="control-label">Bounce score threshold</label>'
+             '<input name="bounce_score_threshold">'
+             '<label class="control-label">Process bounces</label>'
+             '<input name="process_bounces">'
+             # A version without the label: the previous one is not taken.
+             '<input name="bounce_info_stale_after"></form>')
+    shadow = marked(drawn, LIST_ID, 'shadow')
+    assert 'shadow mode' in shadow and 'still decides' in shadow
+    assert 'data-bouncerules="replaced"' not in shadow
+    assert shadow.index('shadow mode') < shadow.index('<form')
+    assert 'not active' in marked(drawn, LIST_ID, 'inactive')
+    deciding = marked(drawn, LIST_ID, 'deciding')
+    assert deciding.count('data-bouncerules="replaced"') == 1
+    assert deciding.index('replaced') < deciding.index('Process bounces')
+    # No answer from the plugin: Postorius's page, untouched.
+    assert marked(drawn, LIST_ID, None) == drawn

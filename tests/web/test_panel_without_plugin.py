@@ -15,3 +15,7 @@ def test_a_core_without_the_plugin_is_said_so(core_without_plugin, owner):
     # Postorius's own list page still works, with the tab in its menu.
     summary = client.get(page('list_summary'))
     assert summary.status_code == 200 and b'>Bounces</a>' in summary.content
+    # Postorius's Bounce Processing page: as Postorius draws it.
+    bounce = client.get(page('list_settings', 'bounce_processing'))
+    assert bounce.status_code == 200
+    assert b'data-bouncerules' not in bounce.content
