@@ -7,7 +7,9 @@ from django.utils import timezone, translation
 from mailman_bouncerules_web.templatetags.bouncerules_words import (
     ATTRIBUTION,
     EVIDENCE,
+    HOLD_STATUS,
     STATES,
+    actor_words,
     attribution_words,
     evidence_words,
     local_time,
@@ -31,11 +33,13 @@ def test_every_word_of_the_vocabulary_has_an_owner_s_wording():
     from mailman_bouncerules.interfaces import (
         Attribution,
         EvidenceLevel,
+        HoldStatus,
         State,
     )
     assert set(STATES) == {state.value for state in State}
     assert set(EVIDENCE) == {level.value for level in EvidenceLevel}
     assert set(ATTRIBUTION) == {how.value for how in Attribution}
+    assert set(HOLD_STATUS) == {status.value for status in HoldStatus}
     assert state_words('confirmed') == 'Confirmed bouncing: mail stopped'
     assert evidence_words('smtp').startswith('verified')
     assert attribution_words('message-id') == \
@@ -44,3 +48,12 @@ def test_every_word_of_the_vocabulary_has_an_owner_s_wording():
     assert state_words('paused') == 'paused'
     with translation.override('de'):
         assert state_words('removed') == 'Entfernt'
+
+
+def test_who_acted_is_said_as_an_owner_reads_it():
+    assert actor_words('rest:web:ann') == 'ann, in this panel'
+    assert actor_words('rest:cron') == 'cron, through the REST API'
+    # The command line records the login name: shown as it is.
+    assert actor_words('root') == 'root'
+    with translation.override('de'):
+        assert actor_words('rest:web:ann') != 'ann, in this panel'

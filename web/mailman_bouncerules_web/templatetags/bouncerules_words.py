@@ -40,6 +40,15 @@ ATTRIBUTION = {
     'probe': _("a probe's bounce"),
 }
 
+HOLD_STATUS = {
+    'held': _('held: waiting for you'),
+    'released': _('released: carried out'),
+    'discarded': _('discarded: nobody changed'),
+}
+# Who acted, as the plugin records it: REST's callers are 'rest:<by>', the
+# panel's own 'rest:web:<user>'; the command line records the login name.
+PANEL_ACTOR, REST_ACTOR = 'rest:web:', 'rest:'
+
 
 @register.filter
 def state_words(state: str) -> str:
@@ -54,6 +63,24 @@ def evidence_words(level: str) -> str:
 @register.filter
 def attribution_words(how: str) -> str:
     return str(ATTRIBUTION.get(how, how))
+
+
+@register.filter
+def hold_status_words(status: str) -> str:
+    return str(HOLD_STATUS.get(status, status))
+
+
+@register.filter
+def actor_words(actor: str) -> str:
+    """'ann, in this panel' for 'rest:web:ann'; 'cron, through the REST
+    API' for 'rest:cron'; a login name from the command line as it is."""
+    if actor.startswith(PANEL_ACTOR):
+        return str(_('%(who)s, in this panel') % {
+            'who': actor[len(PANEL_ACTOR):]})
+    if actor.startswith(REST_ACTOR):
+        return str(_('%(who)s, through the REST API') % {
+            'who': actor[len(REST_ACTOR):]})
+    return actor
 
 
 @register.filter
