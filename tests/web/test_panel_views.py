@@ -85,6 +85,18 @@ def test_overview_counts_are_the_plugin_s(core, owner):
                          % state, html)
         assert card and int(card.group(1)) == summary[state], state
     assert summary['held'] == 40 and summary['confirmed'] == 1
+    # The outlined card is the table's view, and counts what it lists.
+    first = re.search(r'<a class="card([^"]*)"[^>]*data-count="">\s*<div'
+                      r'[^>]*><div[^>]*>(\d+)<', html)
+    assert 'border-primary' in first.group(1)
+    assert int(first.group(2)) == core.plugin(
+        'members', count=1, page=1)['total_size'] == summary['members']
+    assert '%d getting mail' % summary['active'] in html
+    hard = logged_in(owner).get(page('bouncerules_overview'),
+                                {'state': 'hard'}).content.decode()
+    outlined = re.findall(r'class="card[^"]*border-primary"[^>]*'
+                          r'data-count="(\w*)"', hard)
+    assert outlined == ['hard']
 
 
 def test_overview_filters_by_state_and_searches(core, owner):

@@ -82,7 +82,11 @@ def _page(request: HttpRequest, list_id: str, template: str,
 def _counts(list_id: str, summary: dict) -> list[tuple[str, str, int, str]]:
     """(state filter, label, how many, where it links) of the overview."""
     members = reverse('bouncerules_overview', args=[list_id])
-    cards = [('', _('Active'), summary.get('active', 0), members)]
+    # All current members, as the unfiltered table counts them; confirmed
+    # members are among them but get no mail.
+    cards = [('', _('Members, %(active)d getting mail') % {
+        'active': summary.get('active', 0)},
+        summary.get('members', summary.get('active', 0)), members)]
     for state, label in (('soft', _('Soft')), ('hard', _('Hard')),
                          ('confirmed', _('Confirmed')),
                          ('removed', _('Removed'))):
@@ -135,7 +139,10 @@ def overview(request: HttpRequest, list_id: str) -> HttpResponse:
                  held=held, campaign=campaign, bounced=bounced,
                  previous_page=page - 1 if page > 1 else None,
                  next_page=page + 1 if page < pages else None,
-                 states=STATES)
+                 states=STATES,
+                 # The card outlined: the view the table shows, if a card's.
+                 card=('held' if held else state) if not (
+                     search or campaign) else None)
 
 
 @owner_page

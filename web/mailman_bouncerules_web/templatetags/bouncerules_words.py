@@ -22,7 +22,7 @@ register = template.Library()
 STATES = {
     'ok': _('Fine'),
     'soft': _('Soft bounces (mail still goes)'),
-    'hard': _('Hard bounces counted'),
+    'hard': _('Hard bounces (mail still goes)'),
     'confirmed': _('Confirmed bouncing: mail stopped'),
     'removed': _('Removed'),
 }
