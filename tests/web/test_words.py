@@ -5,12 +5,16 @@ import pytest
 from django.utils import timezone, translation
 
 from mailman_bouncerules_web.templatetags.bouncerules_words import (
+    ACTIONS,
     ATTRIBUTION,
+    EVENTS,
     EVIDENCE,
     HOLD_STATUS,
     STATES,
+    action_words,
     actor_words,
     attribution_words,
+    event_words,
     evidence_words,
     local_time,
     state_words,
@@ -31,7 +35,9 @@ def test_every_word_of_the_vocabulary_has_an_owner_s_wording():
     # panel (not in the panel-alone check).
     pytest.importorskip('zope.interface')
     from mailman_bouncerules.interfaces import (
+        Action,
         Attribution,
+        EventName,
         EvidenceLevel,
         HoldStatus,
         State,
@@ -40,6 +46,12 @@ def test_every_word_of_the_vocabulary_has_an_owner_s_wording():
     assert set(EVIDENCE) == {level.value for level in EvidenceLevel}
     assert set(ATTRIBUTION) == {how.value for how in Attribution}
     assert set(HOLD_STATUS) == {status.value for status in HoldStatus}
+    assert set(EVENTS) == {event.value for event in EventName}
+    assert {action for action, counted in ACTIONS} == {
+        action.value for action in Action}
+    assert action_words('count', True) == 'counted toward stopping mail'
+    assert action_words('count', False).startswith('not counted')
+    assert event_words('probe-expired').endswith('mailbox alive')
     assert state_words('confirmed') == 'Confirmed bouncing: mail stopped'
     assert evidence_words('smtp').startswith('verified')
     assert attribution_words('message-id') == \

@@ -40,6 +40,36 @@ ATTRIBUTION = {
     'probe': _("a probe's bounce"),
 }
 
+EVENTS = {
+    'bounce': _('bounce'),
+    'open': _('opened a post: count reset'),
+    'post': _('posted to the list: count reset'),
+    'reenable': _('re-enabled'),
+    'undo': _('undone'),
+    'confirmed': _('confirmed bouncing: mail stopped'),
+    'removed': _('removed from the list'),
+    'would-confirm': _('would stop mail (shadow mode)'),
+    'would-remove': _('would remove (shadow mode)'),
+    'verifying': _('verifying: a probe goes out first'),
+    'unverified': _('not verified: nothing changed'),
+    'not-enforced': _('not carried out'),
+    'held': _('held by the circuit breaker'),
+    'released': _('hold released'),
+    'discarded': _('hold discarded'),
+    'probe-sent': _('probe sent'),
+    'probe-closed': _('probe no longer needed'),
+    'probe-expired': _('probe did not bounce: mailbox alive'),
+}
+# What a bounce's rule asks for, and for a counting rule whether this one
+# counted (a bounce tied to no post, or to a campaign already counted, is
+# not); what then happened is the history's next row.
+ACTIONS = {
+    ('unsubscribe', False): _('the rule removes at once'),
+    ('count', True): _('counted toward stopping mail'),
+    ('count', False): _('not counted: tied to no post, or its post already '
+                        'counted'),
+    ('record', False): _('recorded only'),
+}
 HOLD_STATUS = {
     'held': _('held: waiting for you'),
     'released': _('released: carried out'),
@@ -63,6 +93,18 @@ def evidence_words(level: str) -> str:
 @register.filter
 def attribution_words(how: str) -> str:
     return str(ATTRIBUTION.get(how, how))
+
+
+@register.filter
+def event_words(event: str) -> str:
+    return str(EVENTS.get(event, event))
+
+
+@register.filter
+def action_words(action: str, counted: bool) -> str:
+    """What a bounce with this rule action did ('counted toward stopping
+    mail'); an action a newer plugin adds is shown as it is."""
+    return str(ACTIONS.get((action, bool(counted)), action))
 
 
 @register.filter
