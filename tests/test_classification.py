@@ -598,3 +598,28 @@ def test_the_server_s_words_start_where_the_server_does(classifier):
         '>>> RCPT To:<bart@example.org>\n'
         '<<< 550 5.1.1 <bart@example.org>... User unknown\n')).encode())
     assert decision.recipient.smtp_command == 'RCPT'
+
+
+def test_a_groupware_server_s_own_directory_lookup_removes(classifier):
+    """Domino and Exchange 2000/2003 report a user missing from the
+    directory of the server that holds the mailbox, with no SMTP reply;
+    Exchange's 'not recognized' without its Unknown Recipient status is
+    also its routing fault, and only counted."""
+    domino = decided(classifier, (
+        'Your message was not delivered to: bart@example.org\n'
+        'because: User Bart Member (bart@example.org) not listed in Domino '
+        'Directory\n'))
+    assert domino[R] == ('hard', 'unsubscribe',
+                         'user-unknown-in-receiving-directory')
+    exchange = ('Your message did not reach some or all of the intended '
+                'recipients.\n\nbart@example.org on 1/2/2003 10:00 AM\n'
+                '  The recipient name is not recognized\n'
+                '  MSEXCH:IMS:EXAMPLE:SITE:SERVER1 0 (000C05A6) %s\n')
+    assert decided(classifier, exchange % 'Unknown Recipient')[R][1] == \
+        'unsubscribe'
+    assert decided(classifier, exchange % 'Host Unknown')[R][1] != \
+        'unsubscribe'
+    # Its words beside a full mailbox: counted, never removed.
+    assert decided(classifier, (
+        'bart@example.org: User not listed in public Name & Address Book; '
+        'mailbox full\n'))[R][1] != 'unsubscribe'
