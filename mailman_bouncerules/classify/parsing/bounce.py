@@ -217,11 +217,23 @@ def _original_identity(returned: Message | None,
         token=found.get(TOKEN_HEADER.lower()))
 
 
+# The notice's own headers the reading looks at.
+_READ_HEADERS = frozenset({
+    'subject', 'from', 'sender', 'return-path', 'to', 'cc', 'reply-to',
+    'x-failed-recipients', 'x-mailfrom'})
+
+
 def _header_map(message: Message) -> dict[str, list[str]]:
-    """{lower-case name: [values]}: one pass instead of a scan per lookup."""
+    """{lower-case name: [values]} of the headers read: one pass instead of
+    a scan per lookup, and only those values decoded (a notice carries
+    dozens of Received and provider headers nobody reads)."""
     headers: dict[str, list[str]] = {}
-    for name, value in message.items():
-        headers.setdefault(name.lower(), []).append(header_text(value))
+    fetch = message.policy.header_fetch_parse
+    for name, value in message.raw_items():
+        key = name.lower()
+        if key in _READ_HEADERS:
+            headers.setdefault(key, []).append(
+                header_text(fetch(name, value)))
     return headers
 
 
