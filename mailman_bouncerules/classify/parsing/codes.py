@@ -116,21 +116,28 @@ def strip_address(value: str) -> str | None:
 # reply to RCPT TO is about the address; the same words after DATA come
 # from a filter that read the message (Japanese carriers answer filtered
 # senders this way), so the rules need to tell them apart.
+# Each phrase with a word it cannot match without (case-folded): a plain
+# substring test skips the expression on the many texts that lack it.
 _COMMAND_PHRASES = (
-    re.compile(r'in\s+reply\s+to\s+(?:the\s+)?(?:end\s+of\s+)?'
-               r'(DATA|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b', re.IGNORECASE),
-    re.compile(r'\bafter\s+(?:end\s+of\s+)?'
-               r'(data|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b', re.IGNORECASE),
-    re.compile(r"(?:did not|does not|didn't|doesn't) like (?:our )?"
-               r'(RCPT TO|recipient|MAIL FROM|sender|DATA)\b', re.IGNORECASE),
+    ('reply', re.compile(
+        r'in\s+reply\s+to\s+(?:the\s+)?(?:end\s+of\s+)?'
+        r'(DATA|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b', re.IGNORECASE)),
+    ('after', re.compile(
+        r'\bafter\s+(?:end\s+of\s+)?'
+        r'(data|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b', re.IGNORECASE)),
+    (' like ', re.compile(
+        r"(?:did not|does not|didn't|doesn't) like (?:our )?"
+        r'(RCPT TO|recipient|MAIL FROM|sender|DATA)\b', re.IGNORECASE)),
     # qmail-remote, having tried every MX: "Sorry, no SMTP connection got
     # far enough; most progress was RCPT TO response; remote host ... said:
     # 550 ...": the reply quoted answers that command.
-    re.compile(r'\bmost\s+progress\s+was\s+(RCPT(?:\s+TO)?|MAIL(?:\s+FROM)?|'
-               r'DATA|HELO|EHLO)\b', re.IGNORECASE),
+    ('progress', re.compile(
+        r'\bmost\s+progress\s+was\s+(RCPT(?:\s+TO)?|MAIL(?:\s+FROM)?|'
+        r'DATA|HELO|EHLO)\b', re.IGNORECASE)),
     # A command named as the protocol's, before the host that answered it:
     # "SMTP:RCPT host 192.0.2.8: 553 ...".
-    re.compile(r'\bSMTP:(RCPT|MAIL|DATA|HELO|EHLO)\s+host\b', re.IGNORECASE),
+    ('smtp:', re.compile(r'\bSMTP:(RCPT|MAIL|DATA|HELO|EHLO)\s+host\b',
+                         re.IGNORECASE)),
 )
 _TRANSCRIPT = re.compile(r'^[ \t]*>>>[ \t]*(DATA|RCPT TO|MAIL FROM|HELO|EHLO|QUIT|\.)'
                          r'|^[ \t]*<<<[ \t]*([45]\d\d)', re.IGNORECASE | re.MULTILINE)
@@ -146,7 +153,9 @@ def smtp_command(text: str | None) -> str | None:
     if not text:
         return None
     last_command, answered = None, None
-    for match in _TRANSCRIPT.finditer(text):
+    transcript = (_TRANSCRIPT.finditer(text)
+                  if '>>>' in text or '<<<' in text else ())
+    for match in transcript:
         if match.group(1):
             if answered is not None:
                 break
@@ -167,8 +176,9 @@ def smtp_command(text: str | None) -> str | None:
                 return answered
     if answered is not None:
         return answered
-    for pattern in _COMMAND_PHRASES:
-        phrase = pattern.search(text)
+    folded = text.casefold()
+    for literal, pattern in _COMMAND_PHRASES:
+        phrase = pattern.search(text) if literal in folded else None
         if phrase:
             return _COMMAND_NAMES.get(' '.join(phrase.group(1).lower().split()))
     return None

@@ -22,6 +22,9 @@ from mailman_bouncerules.classify.prefilter import (
 from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.interfaces import Action, Classification, IRule, Severity
 
+# An expression with the literal sets one of each of which it needs.
+Search = tuple[re.Pattern[str], list[set[str]] | None]
+
 CLASSIFICATIONS = tuple(Classification)
 ACTIONS = tuple(Action)
 SEVERITIES = tuple(Severity)
@@ -136,7 +139,7 @@ class Rule:
         object.__setattr__(self, '_host_set', frozenset(self.hosts))
 
     @cached_property
-    def _searches(self) -> tuple[tuple[re.Pattern[str], list[set[str]] | None], ...]:
+    def _searches(self) -> tuple[Search, ...]:
         """Each top-level alternative of the words, compiled alone, with the
         literals it needs.  Worked out when the rule first reads words, not
         at load: a command that classifies one bounce reaches few rules'
@@ -148,6 +151,14 @@ class Rule:
     @cached_property
     def _gate(self) -> tuple[str, ...] | None:
         return _gate(self._searches)
+
+    @cached_property
+    def _veto_searches(self) -> tuple[Search, ...]:
+        """The `unless` words as the text's are: each alternative alone,
+        with the literals it needs (worked out on first use)."""
+        return tuple((branch, required_literals(branch.pattern))
+                     for regex in self.vetoes
+                     for branch in split_alternatives(regex))
 
     @property
     def places(self) -> frozenset[str] | None:
@@ -241,8 +252,7 @@ class Rule:
                 return 'text', None, matched
         if self.any_of and not matched & self.any_of:
             return 'any_of', None, matched
-        if self.vetoes and any(regex.search(recipient.diagnostic or '')
-                               for regex in self.vetoes):
+        if self.vetoes and self._vetoed(recipient.diagnostic or ''):
             return 'unless', None, matched  # the notice says something else
         return None, text, matched
 
@@ -264,6 +274,15 @@ class Rule:
                 if found:
                     return found.group(0)
         return None
+
+    def _vetoed(self, diagnostic: str) -> bool:
+        """Do the `unless` words appear anywhere in the diagnostic?  Codes'
+        labels included: a veto errs toward keeping the member."""
+        folded = diagnostic.casefold()
+        for regex, literal_sets in self._veto_searches:
+            if passes(literal_sets, folded) and regex.search(diagnostic):
+                return True
+        return False
 
     def _facts(self, kind: str, recipient: RecipientReport) -> tuple[str, ...]:
         facts: list[str] = []
