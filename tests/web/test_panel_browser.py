@@ -172,6 +172,8 @@ def test_an_owner_sees_who_a_hold_covers_releases_it_and_undoes_one(
         By.CSS_SELECTOR, '#bouncerules-holds tr[data-hold="%s"]' % hold)
     assert released.get_attribute('data-status') == 'released'
     assert 'in this panel' in released.text
+    assert '%d members\' decisions carried out' % len(mine) in released.text
+    assert 'held' not in released.text.replace('Hold', '')
 
     # One of them: what happened, in a sentence, and the one button the
     # plugin accepts now; after the undo, no button promises more.

@@ -10,6 +10,7 @@ from mailman_bouncerules_web.templatetags.bouncerules_words import (
     EVENTS,
     EVIDENCE,
     HOLD_STATUS,
+    REASONS,
     STATES,
     action_words,
     actor_words,
@@ -17,6 +18,7 @@ from mailman_bouncerules_web.templatetags.bouncerules_words import (
     event_words,
     evidence_words,
     local_time,
+    reason_words,
     state_words,
 )
 
@@ -69,3 +71,13 @@ def test_who_acted_is_said_as_an_owner_reads_it():
     assert actor_words('root') == 'root'
     with translation.override('de'):
         assert actor_words('rest:web:ann') != 'ann, in this panel'
+
+
+def test_every_reason_of_the_default_rules_has_an_owner_s_wording():
+    pytest.importorskip('zope.interface')
+    from mailman_bouncerules.classify.rules.ruleset import RuleSet
+    reasons = {rule.reason for rule in RuleSet.from_files().rules}
+    assert reasons <= set(REASONS), reasons - set(REASONS)
+    assert reason_words('suspend') == 'mailbox disabled'
+    # An admin's own reason word is shown as it is.
+    assert reason_words('our-own') == 'our-own'

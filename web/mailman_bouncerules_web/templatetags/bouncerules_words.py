@@ -60,6 +60,31 @@ EVENTS = {
     'probe-closed': _('probe no longer needed'),
     'probe-expired': _('probe did not bounce: mailbox alive'),
 }
+# A rule's reason word (the rules file's `reason:`), as an owner reads it.
+REASONS = {
+    'userunknown': _('no such mailbox'),
+    'hostunknown': _("the address's domain does not exist"),
+    'hasmoved': _('the address has moved'),
+    'suspend': _('mailbox disabled'),
+    'mailboxfull': _('mailbox full'),
+    'mesgtoobig': _('message too big'),
+    'filtered': _("refused by the recipient's filter"),
+    'blocked': _("the list server's address is blocked"),
+    'rejected': _("the list's sender address was refused"),
+    'policyviolation': _('refused by a policy'),
+    'authfailure': _("the list's mail failed authentication"),
+    'requireptr': _("the list server's reverse DNS was refused"),
+    'norelaying': _('relaying refused'),
+    'toomanyconn': _('too many messages or connections at once'),
+    'networkerror': _('a network error'),
+    'systemerror': _("the receiving server's own error"),
+    'mailererror': _('a mail program error'),
+    'temporary': _('a temporary failure'),
+    'delayed': _('delivery delayed, still trying'),
+    'vacation': _('an automatic reply'),
+    'feedback': _('a spam complaint'),
+    'undefined': _('a failure no rule names'),
+}
 # What a bounce's rule asks for, and for a counting rule whether this one
 # counted (a bounce tied to no post, or to a campaign already counted, is
 # not); what then happened is the history's next row.
@@ -105,6 +130,11 @@ def action_words(action: str, counted: bool) -> str:
     """What a bounce with this rule action did ('counted toward stopping
     mail'); an action a newer plugin adds is shown as it is."""
     return str(ACTIONS.get((action, bool(counted)), action))
+
+
+@register.filter
+def reason_words(reason: str) -> str:
+    return str(REASONS.get(reason, reason))
 
 
 @register.filter
