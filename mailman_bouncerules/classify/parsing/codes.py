@@ -118,27 +118,22 @@ def strip_address(value: str) -> str | None:
 # senders this way), so the rules need to tell them apart.
 # Each phrase with a word it cannot match without (case-folded): a plain
 # substring test skips the expression on the many texts that lack it.
-_COMMAND_PHRASES = (
-    ('reply', re.compile(
-        r'in\s+reply\s+to\s+(?:the\s+)?(?:end\s+of\s+)?'
-        r'(DATA|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b', re.IGNORECASE)),
-    ('after', re.compile(
-        r'\bafter\s+(?:end\s+of\s+)?'
-        r'(data|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b', re.IGNORECASE)),
-    (' like ', re.compile(
-        r"(?:did not|does not|didn't|doesn't) like (?:our )?"
-        r'(RCPT TO|recipient|MAIL FROM|sender|DATA)\b', re.IGNORECASE)),
-    # qmail-remote, having tried every MX: "Sorry, no SMTP connection got
-    # far enough; most progress was RCPT TO response; remote host ... said:
-    # 550 ...": the reply quoted answers that command.
-    ('progress', re.compile(
-        r'\bmost\s+progress\s+was\s+(RCPT(?:\s+TO)?|MAIL(?:\s+FROM)?|'
-        r'DATA|HELO|EHLO)\b', re.IGNORECASE)),
-    # A command named as the protocol's, before the host that answered it:
-    # "SMTP:RCPT host 192.0.2.8: 553 ...".
-    ('smtp:', re.compile(r'\bSMTP:(RCPT|MAIL|DATA|HELO|EHLO)\s+host\b',
-                         re.IGNORECASE)),
-)
+_COMMAND_PHRASES = tuple(
+    (literal, re.compile(pattern, re.IGNORECASE)) for literal, pattern in (
+        ('reply', r'in\s+reply\s+to\s+(?:the\s+)?(?:end\s+of\s+)?'
+                  r'(DATA|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b'),
+        ('after', r'\bafter\s+(?:end\s+of\s+)?'
+                  r'(data|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b'),
+        (' like ', r"(?:did not|does not|didn't|doesn't) like (?:our )?"
+                   r'(RCPT TO|recipient|MAIL FROM|sender|DATA)\b'),
+        # qmail-remote, having tried every MX: "Sorry, no SMTP connection
+        # got far enough; most progress was RCPT TO response; remote host
+        # ... said: 550 ...": the reply quoted answers that command.
+        ('progress', r'\bmost\s+progress\s+was\s+(RCPT(?:\s+TO)?|'
+                     r'MAIL(?:\s+FROM)?|DATA|HELO|EHLO)\b'),
+        # A command named as the protocol's, before the host that answered
+        # it: "SMTP:RCPT host 192.0.2.8: 553 ...".
+        ('smtp:', r'\bSMTP:(RCPT|MAIL|DATA|HELO|EHLO)\s+host\b')))
 _TRANSCRIPT = re.compile(r'^[ \t]*>>>[ \t]*(DATA|RCPT TO|MAIL FROM|HELO|EHLO|QUIT|\.)'
                          r'|^[ \t]*<<<[ \t]*([45]\d\d)', re.IGNORECASE | re.MULTILINE)
 _NO_RECIPIENTS = re.compile(r'no (?:valid )?recipients|need RCPT', re.IGNORECASE)

@@ -9,7 +9,9 @@ does not know (a newer plugin's) is shown as it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
+from typing import Any
 
 from django import template
 from django.utils import timezone as django_timezone
@@ -105,24 +107,22 @@ HOLD_STATUS = {
 PANEL_ACTOR, REST_ACTOR = 'rest:web:', 'rest:'
 
 
-@register.filter
-def state_words(state: str) -> str:
-    return str(STATES.get(state, state))
+def _words_of(words: dict[str, Any]) -> Callable[[str], str]:
+    """A filter saying a word of `words` as an owner reads it; a word the
+    map does not know (a newer plugin's) is shown as it is."""
+    def say(word: str) -> str:
+        return str(words.get(word, word))
+    return say
 
 
-@register.filter
-def evidence_words(level: str) -> str:
-    return str(EVIDENCE.get(level, level))
-
-
-@register.filter
-def attribution_words(how: str) -> str:
-    return str(ATTRIBUTION.get(how, how))
-
-
-@register.filter
-def event_words(event: str) -> str:
-    return str(EVENTS.get(event, event))
+state_words = register.filter('state_words', _words_of(STATES))
+evidence_words = register.filter('evidence_words', _words_of(EVIDENCE))
+attribution_words = register.filter('attribution_words',
+                                    _words_of(ATTRIBUTION))
+event_words = register.filter('event_words', _words_of(EVENTS))
+reason_words = register.filter('reason_words', _words_of(REASONS))
+hold_status_words = register.filter('hold_status_words',
+                                    _words_of(HOLD_STATUS))
 
 
 @register.filter
@@ -130,16 +130,6 @@ def action_words(action: str, counted: bool) -> str:
     """What a bounce with this rule action did ('counted toward stopping
     mail'); an action a newer plugin adds is shown as it is."""
     return str(ACTIONS.get((action, bool(counted)), action))
-
-
-@register.filter
-def reason_words(reason: str) -> str:
-    return str(REASONS.get(reason, reason))
-
-
-@register.filter
-def hold_status_words(status: str) -> str:
-    return str(HOLD_STATUS.get(status, status))
 
 
 @register.filter
