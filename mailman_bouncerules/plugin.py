@@ -18,12 +18,13 @@ from mailman_bouncerules.app.ledger import Ledger
 from mailman_bouncerules.app.processor import RulesBounceProcessor
 from mailman_bouncerules.app.subscribers import on_event
 from mailman_bouncerules.classify.classifier import Classifier
-from mailman_bouncerules.classify.parsing.budget import reading_limits
+from mailman_bouncerules.classify.parsing.budget import ReadingLimits
 from mailman_bouncerules.classify.rules.loader import RulesError
 from mailman_bouncerules.classify.rules.ruleset import RuleSet
 from mailman_bouncerules.config.settings import (
     SettingsError,
     configured_rules_file,
+    settings,
 )
 from mailman_bouncerules.interfaces import (
     IBounceAdmin,
@@ -36,6 +37,15 @@ from mailman_bouncerules.utilities.tokens import site_secret
 log = logging.getLogger('mailman.plugins')
 # Where admins look first; plugins.log alone is easy to miss.
 error_log = logging.getLogger('mailman.error')
+
+
+def reading_limits(plugin_name: str) -> ReadingLimits:
+    """How much of one bounce is read, as the settings say (the classifier
+    itself reads no settings: `bouncerules classify` starts without
+    Mailman)."""
+    values = settings(plugin_name)
+    return ReadingLimits(max_recipients=values.max_recipients_per_notice,
+                         max_seconds=values.max_time_per_notice.total_seconds())
 
 
 def _fail(reason: str) -> None:

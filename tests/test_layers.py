@@ -90,3 +90,17 @@ def test_interface_unions_are_never_evaluated_at_run_time():
              if union.search(path.read_text())
              and 'from __future__ import annotations' not in path.read_text()]
     assert eager == []
+
+
+def test_the_standalone_classifier_starts_without_mailman():
+    """`bouncerules classify` reads a bounce with no Mailman site: its
+    import path must not pull in Mailman's configuration (lazr.config and
+    core's startup cost a tenth of a second there)."""
+    import subprocess
+    import sys
+    loaded = subprocess.run(
+        [sys.executable, '-c',
+         'import sys, mailman_bouncerules.commands.standalone\n'
+         'print(" ".join(sorted({m.split(".")[0] for m in sys.modules})))'],
+        capture_output=True, text=True, check=True).stdout.split()
+    assert not {'mailman', 'lazr', 'sqlalchemy', 'falcon'} & set(loaded)

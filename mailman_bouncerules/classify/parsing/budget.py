@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from public import public
 
 from mailman_bouncerules.classify.report import RecipientReport
-from mailman_bouncerules.config.settings import settings
 
 # A bounce's useful part comes first; what follows is mostly the returned
 # original.  A few MiB of text is plenty.
@@ -78,11 +77,3 @@ class Reading:
     def note(self, problem: str) -> None:
         if problem not in self.problems:
             self.problems.append(problem)
-
-
-@public
-def reading_limits(plugin_name: str = 'bouncerules') -> ReadingLimits:
-    """How much of one bounce is read as the settings say."""
-    values = settings(plugin_name)
-    return ReadingLimits(max_recipients=values.max_recipients_per_notice,
-                         max_seconds=values.max_time_per_notice.total_seconds())
