@@ -115,3 +115,13 @@ def test_fuzz_rule_files_load_or_fail_clearly(tmp_path_factory, lines):
     else:
         assert all(rule.action in ('unsubscribe', 'count', 'record')
                    for rule in rules)
+
+
+def test_property_tests_never_measure_wall_time():
+    """conftest's Hypothesis profile: no deadline per example, no "input
+    generation is slow" check, whatever machine runs them."""
+    from hypothesis import HealthCheck
+    from hypothesis import settings as hypothesis_settings
+    assert hypothesis_settings.default.deadline is None
+    assert HealthCheck.too_slow in \
+        hypothesis_settings.default.suppress_health_check
