@@ -93,8 +93,8 @@ REASONS = {
 ACTIONS = {
     ('unsubscribe', False): _('the rule removes at once'),
     ('count', True): _('counted toward stopping mail'),
-    ('count', False): _('not counted: tied to no post, or its post already '
-                        'counted'),
+    ('count', False): _('not counted on its own (a probe\'s bounce, one '
+                        'tied to no post, or a post already counted)'),
     ('record', False): _('recorded only'),
 }
 HOLD_STATUS = {
