@@ -144,9 +144,7 @@ class Rule:
         literals it needs.  Worked out when the rule first reads words, not
         at load: a command that classifies one bounce reaches few rules'
         words, and this is most of the cost of loading the rules."""
-        return tuple((branch, required_literals(branch.pattern))
-                     for regex in self.texts
-                     for branch in split_alternatives(regex))
+        return _split_searches(self.texts)
 
     @cached_property
     def _gate(self) -> tuple[str, ...] | None:
@@ -156,9 +154,7 @@ class Rule:
     def _veto_searches(self) -> tuple[Search, ...]:
         """The `unless` words as the text's are: each alternative alone,
         with the literals it needs (worked out on first use)."""
-        return tuple((branch, required_literals(branch.pattern))
-                     for regex in self.vetoes
-                     for branch in split_alternatives(regex))
+        return _split_searches(self.vetoes)
 
     @property
     def places(self) -> frozenset[str] | None:
@@ -300,6 +296,13 @@ class Rule:
         if self.hosts and host:
             facts.append('host %s' % host)
         return tuple(facts)
+
+
+def _split_searches(regexes: Iterable[re.Pattern[str]]) -> tuple[Search, ...]:
+    """Each top-level alternative of `regexes`, compiled alone, with the
+    literals it needs."""
+    return tuple((branch, required_literals(branch.pattern))
+                 for regex in regexes for branch in split_alternatives(regex))
 
 
 def _gate(searches: Iterable[tuple[re.Pattern[str], list[set[str]] | None]]
