@@ -53,32 +53,30 @@ def _standing(list_id: str) -> str | None:
 
 
 def _notice(list_id: str, standing: str) -> SafeString:
-    overview = reverse('bouncerules_overview', args=[list_id])
+    links = [reverse('bouncerules_overview', args=[list_id])]
     if standing == 'deciding':
-        settings = reverse('bouncerules_settings', args=[list_id])
-        return format_html(
-            '<div class="alert alert-info" data-bouncerules="{}">{}</div>',
-            standing, format_html(_(
-                '<strong>The bounce rules decide this list\'s bounces</strong>'
-                ' (<a href="{}">Bounces</a>). Still applying here: Process '
-                'Bounces, Notify owner on disable, Notify owner on removal '
-                'and Forward unrecognized bounces. The settings marked '
-                '"not used" are Mailman\'s bounce score, which the rules '
-                'replace: they count campaigns in a row with a hard bounce '
-                'instead (<a href="{}">Bounces → Settings</a>).'),
-                overview, settings))
-    if standing == 'shadow':
+        style = 'alert-info'
+        links.append(reverse('bouncerules_settings', args=[list_id]))
+        text = _('<strong>The bounce rules decide this list\'s bounces</strong>'
+                 ' (<a href="{}">Bounces</a>). Still applying here: Process '
+                 'Bounces, Notify owner on disable, Notify owner on removal '
+                 'and Forward unrecognized bounces. The settings marked '
+                 '"not used" are Mailman\'s bounce score, which the rules '
+                 'replace: they count campaigns in a row with a hard bounce '
+                 'instead (<a href="{}">Bounces → Settings</a>).')
+    elif standing == 'shadow':
+        style = 'alert-secondary'
         text = _('<strong>The bounce rules are in shadow mode on this '
                  'list</strong> (<a href="{}">Bounces</a>): Mailman\'s own '
                  'bounce scoring, set on this page, still decides; the rules '
                  'only record what they would do.')
     else:
+        style = 'alert-secondary'
         text = _('<strong>The bounce rules plugin is not active on this '
                  'site</strong> (<a href="{}">Bounces</a> says why): '
                  'Mailman\'s own bounce scoring, set on this page, decides.')
-    return format_html(
-        '<div class="alert alert-secondary" data-bouncerules="{}">{}</div>',
-        standing, format_html(text, overview))
+    return format_html('<div class="alert {}" data-bouncerules="{}">{}</div>',
+                       style, standing, format_html(text, *links))
 
 
 def _mark_replaced(html: str) -> str:
