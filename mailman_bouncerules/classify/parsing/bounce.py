@@ -8,7 +8,7 @@ from flufl.bounce import all_failures
 
 from mailman_bouncerules.classify.parsing import dsn, freetext, kinds, ses
 from mailman_bouncerules.classify.parsing.budget import Reading, ReadingLimits
-from mailman_bouncerules.classify.parsing.codes import ADDRESS, clean_address
+from mailman_bouncerules.classify.parsing.codes import clean_address, find_addresses
 from mailman_bouncerules.classify.parsing.mime import (
     DELIVERY_STATUS_TYPES,
     FEEDBACK_TYPE,
@@ -242,7 +242,7 @@ def _addresses_in(headers: dict[str, list[str]], *names: str) -> tuple[str, ...]
     for name in names:
         for value in headers.get(name, ()):
             found.extend(filter(None, (clean_address(match.group(0))
-                                       for match in ADDRESS.finditer(value))))
+                                       for match in find_addresses(value))))
     return tuple(dict.fromkeys(found))
 
 
@@ -329,7 +329,7 @@ def _returned_recipient(returned: Message | None, notice: str,
     else:
         match = _INLINE_TO.search(quoted)
         to_header = match.group(1) if match else ''
-    to = [match.group(0).lower() for match in ADDRESS.finditer(to_header)]
+    to = [match.group(0).lower() for match in find_addresses(to_header)]
     if len(set(to)) != 1:
         return []
     return list(freetext.recipients_in_text(notice, known=(to[0],)))[:1]

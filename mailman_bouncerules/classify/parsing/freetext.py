@@ -13,13 +13,13 @@ from collections import Counter
 from collections.abc import Collection, Iterator
 
 from mailman_bouncerules.classify.parsing.codes import (
-    ADDRESS,
     clean_address,
+    find_addresses,
     first_smtp_code,
     first_status,
     smtp_command,
 )
-from mailman_bouncerules.classify.prefilter import passes, required_literals
+from mailman_bouncerules.classify.prefilter import Gated
 from mailman_bouncerules.classify.report import RecipientReport
 
 # Where the notification ends and the returned original begins: a line
@@ -47,23 +47,22 @@ _RETURNED_MARKER = re.compile(
     re.IGNORECASE | re.MULTILINE)
 # A line that introduces the sender or the message, not a recipient.
 # Read in the few characters before an address only (_CONTEXT_CHARS).
-_NOT_A_RECIPIENT_CONTEXT = re.compile(
+_NOT_A_RECIPIENT_CONTEXT = Gated(re.compile(
     r'(?:\bfrom|sender|MAIL FROM|envelope-from|Return-Path|Reply-To|'
     r'Message-I[dD]|References|In-Reply-To|helo|ehlo|contact|postmaster at|'
     r'please (?:send|contact|write)|sent by|mailto|https?://\S*)[ \t]*[:=]?[ \t]*<?$',
-    re.IGNORECASE)
+    re.IGNORECASE))
 _CONTEXT_CHARS = 120
 _SYSTEM_LOCAL_PARTS = frozenset((
     'mailer-daemon', 'postmaster', 'mail-daemon', 'maildaemon', 'daemon',
     'root', 'abuse', 'noreply', 'no-reply', 'nobody', 'double-bounce'))
-_DELAY_WORDS = re.compile(
+_DELAY_WORDS = Gated(re.compile(
     r'\b(?:has been delayed|delivery (?:is )?delayed|\(delay\)|'
     r'will (?:continue|keep) (?:to )?tr(?:y|ying)|still trying|'
     r'could not (?:be )?sen[dt] (?:the )?message for (?:the )?past|'
     r'not yet been delivered|is being retried|temporarily deferred|'
     r'delivery (?:will be )?retr(?:y|ied)|Warning: message .{0,300} delayed)',
-    re.IGNORECASE)
-_DELAY_LITERALS = required_literals(_DELAY_WORDS.pattern)
+    re.IGNORECASE))
 # What closes an address in prose ("<carl@example.net>: host ..."), never
 # a transcript's ">>>".
 _ADDRESS_CLOSE = re.compile(r'^[ \t]*>(?!>)[:,;]?[ \t]*')
@@ -126,7 +125,7 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
     mentioned: Counter[str] = Counter()
     redirected: set[int] = set()
     seen = set()
-    for match in ADDRESS.finditer(text):
+    for match in find_addresses(text):
         if limit is not None and len(occurrences) >= limit:
             break
         address = clean_address(match.group(0))
@@ -138,7 +137,8 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
         if address is None or address in ignored:
             continue
         before = _line_before(text, match.start())
-        if _HIDDEN_REDIRECT.search(before):
+        folded_before = before.casefold()
+        if _HIDDEN_REDIRECT.search(before, folded_before):
             # Exim hides the address it redirected to: the failure is of
             # this one, the list's recipient, and its lines say so.
             seen.add(address)
@@ -147,14 +147,14 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
             continue
         if redirected and occurrences[-1][0] in redirected and \
                 match.start() - occurrences[-1][1] < _MAX_WINDOW and \
-                _RCPT_BEFORE.search(before):
+                _RCPT_BEFORE.search(before, folded_before):
             # ... and the hidden address, in its RCPT TO, is no recipient
             # of the list's: a mention of the one it was generated from.
             mentions.append((match.start(), match.end(), occurrences[-1][2]))
             continue
         if address not in known and (
                 address.partition('@')[0] in _SYSTEM_LOCAL_PARTS
-                or _NOT_A_RECIPIENT_CONTEXT.search(before)
+                or _NOT_A_RECIPIENT_CONTEXT.search(before, folded_before)
                 or (address in unlikely
                     and not _set_apart(text, match.start(), match.end()))):
             continue
@@ -222,9 +222,9 @@ def _own_lines(text: str, occurrences: list[tuple[int, int, str]],
 
 # Exim's line for a recipient redirected to a hidden address, and the
 # RCPT TO that then names the hidden one.
-_HIDDEN_REDIRECT = re.compile(r'undisclosed address[ \t]*\(generated from[ \t]*<?$',
-                              re.IGNORECASE)
-_RCPT_BEFORE = re.compile(r'RCPT TO:[ \t]*<?$', re.IGNORECASE)
+_HIDDEN_REDIRECT = Gated(re.compile(
+    r'undisclosed address[ \t]*\(generated from[ \t]*<?$', re.IGNORECASE))
+_RCPT_BEFORE = Gated(re.compile(r'RCPT TO:[ \t]*<?$', re.IGNORECASE))
 # How many later mentions of one recipient add lines to its text, and how
 # far back a line's start is looked for (both bound the work on crafted
 # notices that repeat one address over and over).
@@ -261,8 +261,7 @@ def _same_line(text: str, first: int, second: int) -> bool:
 
 
 def _says_delayed(text: str) -> bool:
-    return (passes(_DELAY_LITERALS, text.casefold())
-            and _DELAY_WORDS.search(text) is not None)
+    return _DELAY_WORDS.search(text) is not None
 
 
 def _set_apart(text: str, start: int, end: int) -> bool:

@@ -156,5 +156,20 @@ def walk_notification(message: Message) -> Iterator[tuple[Message, str]]:
         if mime_type.startswith('multipart/') and part.is_multipart():
             payload = part.get_payload()
             if isinstance(payload, list):
-                stack[0:0] = [sub for sub in payload
-                              if isinstance(sub, Message)]
+                subparts = [sub for sub in payload if isinstance(sub, Message)]
+                if mime_type == 'multipart/alternative':
+                    subparts = _one_alternative(subparts)
+                stack[0:0] = subparts
+
+
+def _one_alternative(parts: list[Message]) -> list[Message]:
+    """The plain-text version of a multipart/alternative, when it has one.
+
+    Its parts are versions of the same text (RFC 2046 section 5.1.4):
+    reading the HTML one as well reads every word twice and converts the
+    longest of them.  Without a plain one, all are read.
+    """
+    for part in parts:
+        if content_type(part) == 'text/plain':
+            return [part]
+    return parts

@@ -1,0 +1,105 @@
+"""The parser's shortcuts read exactly what the plain expressions read."""
+
+import re
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailman_bouncerules.classify.parsing import freetext
+from mailman_bouncerules.classify.parsing.codes import (
+    ADDRESS,
+    STATUS,
+    find_addresses,
+)
+from mailman_bouncerules.classify.parsing.mime import walk_notification
+from mailman_bouncerules.classify.prefilter import Gated
+
+# Pieces that make addresses, near-addresses and the characters the
+# address expression's look back and look ahead treat specially.
+ADDRESS_PIECES = ['a', 'Bé', '@', '.', '-', '_', ' ', '\n', '<', '>', '@@',
+                  'x.org', '..', "'", '!', 'ß', '\u0661', '\udc80', '\ufffd',
+                  'smtp=', 'carl@example.net', '-bounces@']
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(ADDRESS_PIECES) | st.text(max_size=4),
+                max_size=20))
+def test_addresses_found_from_the_ats_are_the_expressions_matches(pieces):
+    text = ''.join(pieces)
+    assert [m.span() for m in find_addresses(text)] == [
+        m.span() for m in ADDRESS.finditer(text)]
+
+
+# The status expression as first written: the look back before the digit.
+LOOK_BACK_FIRST = re.compile(
+    r'(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)')
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(['5', '4', '2', '1', '0', '.', ' ', 'x',
+                                 '5.1.1', '4.7.0', '10']), max_size=16))
+def test_status_codes_are_found_where_the_look_back_first_finds_them(pieces):
+    text = ''.join(pieces)
+    assert [(m.span(), m.groups()) for m in STATUS.finditer(text)] == [
+        (m.span(), m.groups()) for m in LOOK_BACK_FIRST.finditer(text)]
+
+
+GATED = [freetext._NOT_A_RECIPIENT_CONTEXT, freetext._HIDDEN_REDIRECT,
+         freetext._RCPT_BEFORE, freetext._DELAY_WORDS]
+CONTEXT_WORDS = ['From', 'sender', 'RCPT TO:', 'undisclosed address',
+                 '(generated from', 'http://x', 'Reply-To', 'has been delayed',
+                 'will keep trying', ' ', ':', '<', '=', 'ÜSER', 'K\u212a']
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(CONTEXT_WORDS) | st.text(max_size=6),
+                max_size=10))
+def test_a_gated_expression_finds_what_the_expression_finds(pieces):
+    text = ''.join(pieces)
+    for gated in GATED:
+        found = gated.search(text)
+        plain = gated.regex.search(text)
+        assert (found and found.span()) == (plain and plain.span())
+
+
+def test_the_gate_skips_the_search_on_a_text_without_its_words():
+    class Counting:
+        pattern = r'undisclosed address'
+        flags = 0
+        searched = 0
+
+        def search(self, text):
+            self.searched += 1
+            return None
+
+    counting = Counting()
+    gated = Gated(re.compile(counting.pattern))
+    gated.regex = counting
+    gated.search('550 5.1.1 user unknown')
+    assert counting.searched == 0
+    gated.search('an Undisclosed Address here')
+    assert counting.searched == 1
+
+
+def _alternative(*types):
+    """A report whose human part is a multipart/alternative of `types`."""
+    message = MIMEMultipart('report', report_type='delivery-status')
+    alternative = MIMEMultipart('alternative')
+    for subtype in types:
+        alternative.attach(MIMEText('words', subtype))
+    message.attach(alternative)
+    return message
+
+
+def test_only_the_plain_text_of_an_alternative_is_read():
+    read = [mime_type for _part, mime_type
+            in walk_notification(_alternative('html', 'plain'))]
+    assert 'text/plain' in read and 'text/html' not in read
+
+
+def test_an_alternative_without_plain_text_is_read_whole():
+    read = [mime_type for _part, mime_type
+            in walk_notification(_alternative('html', 'enriched'))]
+    assert read.count('text/html') == 1 and 'text/enriched' in read
