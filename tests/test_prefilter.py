@@ -11,7 +11,9 @@ from mailman_bouncerules.classify.prefilter import (
     required_literals,
     split_alternatives,
 )
+from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.classify.rules.loader import load_rules
+from mailman_bouncerules.classify.rules.rule import Rule
 
 DEFAULT_BRANCHES = [branch for rule in load_rules() for regex in rule.texts
                     for branch in split_alternatives(regex)]
@@ -59,3 +61,25 @@ def test_prefilter_agrees_on_examples(text):
     for branch in DEFAULT_BRANCHES:
         if branch.search(text):
             assert passes(required_literals(branch.pattern), text.casefold())
+
+
+def _rule_with_words(*lines):
+    return Rule(name='words', classification='hard', action='count',
+                reason='test', texts=tuple(re.compile(line, re.IGNORECASE)
+                                           for line in lines))
+
+
+def _evidence(rule, words):
+    evidence = rule.match('bounce', RecipientReport(
+        address='anne@example.org', diagnostic=words))
+    return evidence and evidence.text
+
+
+def test_only_the_branches_whose_words_appear_are_tried_in_their_order():
+    rule = _rule_with_words(r'mailbox (?:is )?full|no such user',
+                            r'quota exceeded')
+    assert _evidence(rule, 'Quota exceeded; no such user') == 'no such user'
+    assert _evidence(rule, 'quota EXCEEDED') == 'quota EXCEEDED'
+    assert _evidence(rule, 'mailbox is full, quota exceeded') == \
+        'mailbox is full'
+    assert _evidence(rule, 'user unknown') is None

@@ -147,7 +147,7 @@ class Rule:
         return _split_searches(self.texts)
 
     @cached_property
-    def _gate(self) -> tuple[str, ...] | None:
+    def _gate(self) -> dict[str, tuple[int, ...]] | None:
         return _gate(self._searches)
 
     @cached_property
@@ -258,13 +258,16 @@ class Rule:
             or status.startswith(self._status_prefixes))
 
     def _search(self, diagnostic: str, folded: str) -> str | None:
-        if self._gate is not None:
-            for literal in self._gate:
+        if self._gate is None:
+            branches: Iterable[int] = range(len(self._searches))
+        else:
+            possible: set[int] = set()
+            for literal, indices in self._gate.items():
                 if literal in folded:
-                    break
-            else:
-                return None         # no branch can match
-        for regex, literal_sets in self._searches:
+                    possible.update(indices)
+            branches = sorted(possible)     # in order: the first match is
+        for index in branches:              # the evidence
+            regex, literal_sets = self._searches[index]
             if passes(literal_sets, folded):
                 found = regex.search(diagnostic)
                 if found:
@@ -306,12 +309,18 @@ def _split_searches(regexes: Iterable[re.Pattern[str]]) -> tuple[Search, ...]:
 
 
 def _gate(searches: Iterable[tuple[re.Pattern[str], list[set[str]] | None]]
-          ) -> tuple[str, ...] | None:
-    """One literal of each branch's most selective set: a text holding none
-    of them matches no branch, and a single pass over them says so."""
-    gate: set[str] = set()
-    for _regex, literal_sets in searches:
+          ) -> dict[str, tuple[int, ...]] | None:
+    """{literal: the branches that need it}, with one literal set of each
+    branch, its most selective.  A text holding none of the literals
+    matches no branch, and a single pass over them says so; one that
+    holds some can match only the branches those literals are for, and
+    only those are tried."""
+    gate: dict[str, list[int]] = {}
+    for index, (_regex, literal_sets) in enumerate(searches):
         if literal_sets is None:
             return None
-        gate |= max(literal_sets, key=lambda literals: min(map(len, literals)))
-    return tuple(sorted(gate, key=len, reverse=True))
+        for literal in max(literal_sets,
+                           key=lambda literals: min(map(len, literals))):
+            gate.setdefault(literal, []).append(index)
+    return {literal: tuple(gate[literal])
+            for literal in sorted(gate, key=len, reverse=True)}
