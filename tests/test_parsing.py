@@ -47,10 +47,13 @@ def test_status_codes_are_found_where_the_look_back_first_finds_them(pieces):
 
 
 GATED = [freetext._NOT_A_RECIPIENT_CONTEXT, freetext._HIDDEN_REDIRECT,
-         freetext._RCPT_BEFORE, freetext._DELAY_WORDS]
+         freetext._RCPT_BEFORE, freetext._DELAY_WORDS, freetext._SUCCEEDED,
+         freetext._REMOTE_HOST]
 CONTEXT_WORDS = ['From', 'sender', 'RCPT TO:', 'undisclosed address',
                  '(generated from', 'http://x', 'Reply-To', 'has been delayed',
-                 'will keep trying', ' ', ':', '<', '=', 'ÜSER', 'K\u212a']
+                 'will keep trying', ' ', ':', '<', '=', 'ÜSER', 'K\u212a',
+                 'was delivered', 'Succeeded', 'host ', 'mx.example.org',
+                 '[', 'HOST']
 
 
 @settings(max_examples=300)
@@ -103,3 +106,13 @@ def test_an_alternative_without_plain_text_is_read_whole():
     read = [mime_type for _part, mime_type
             in walk_notification(_alternative('html', 'enriched'))]
     assert read.count('text/html') == 1 and 'text/enriched' in read
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(['said:', '550', '5.1.1', '<<<', 'error',
+                                 ':', ' ', '\n', 'x', '2', '45']),
+                max_size=14))
+def test_reply_lines_are_the_expressions_lines(pieces):
+    window = ''.join(pieces)
+    assert freetext._reply_lines(window) == '\n'.join(
+        freetext._REPLY_LINE.findall(window))

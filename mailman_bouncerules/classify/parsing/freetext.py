@@ -69,10 +69,10 @@ _ADDRESS_CLOSE = re.compile(r'^[ \t]*>(?!>)[:,;]?[ \t]*')
 # A recipient's own line that says its mail went through ("Delivery to
 # carl@example.net succeeded."): a notice that lists every recipient names
 # the delivered ones too, and they failed at nothing.
-_SUCCEEDED = re.compile(
+_SUCCEEDED = Gated(re.compile(
     r'\b(?:succeeded|successfully delivered|delivered successfully|'
     r'delivery (?:was )?successful|(?:was|has been|were) delivered)\b',
-    re.IGNORECASE)
+    re.IGNORECASE))
 _NOT_SUCCEEDED = re.compile(
     r'\b(?:not|fail\w*|error|undeliver\w*|reject\w*|refused|bounced|'
     r'unable|could ?n.t)\b|(?<![\d.])[45]\d\d\b', re.IGNORECASE)
@@ -80,12 +80,14 @@ _NOT_SUCCEEDED = re.compile(
 _REPLY_LINE = re.compile(
     r'^.*?(?:^|said:?|<<<|error|:)[ \t]*(?:\n[ \t]*)?[245]\d\d\b.*$',
     re.MULTILINE)
+# A reply code anywhere: a window without one has no reply line.
+_ANY_REPLY_CODE = re.compile(r'[245]\d\d')
 _MAX_WINDOW = 1200
 # The remote server as Postfix, Exim and Sendmail name it in prose:
 # "host mx.example.org[192.0.2.1] said:", "host mx.example.org [192.0.2.1]".
-_REMOTE_HOST = re.compile(
+_REMOTE_HOST = Gated(re.compile(
     r'\bhost ([a-z0-9](?:[a-z0-9-]{0,62}\.)+[a-z]{2,63})[ \t]?\[',
-    re.IGNORECASE)
+    re.IGNORECASE))
 # A lone recipient's diagnosis includes the notice's words before its
 # address: the first few thousand characters of them.
 _MAX_PREAMBLE = 8000
@@ -313,6 +315,8 @@ def _is_temporary(status: str | None) -> bool:
 
 def _reply_lines(window: str) -> str:
     """Only lines that carry a reply can carry its code; skip dates, IPs."""
+    if _ANY_REPLY_CODE.search(window) is None:
+        return ''
     return '\n'.join(_REPLY_LINE.findall(window))
 
 
