@@ -7,13 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailman_bouncerules.classify.prefilter import (
+    LiteralScanner,
     passes,
     required_literals,
     split_alternatives,
 )
 from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.classify.rules.loader import load_rules
-from mailman_bouncerules.classify.rules.rule import Rule
+from mailman_bouncerules.classify.rules.rule import Reading, Rule
+from mailman_bouncerules.classify.rules.ruleset import SCANNER_AFTER, RuleSet
+from mailman_bouncerules.interfaces import Kind
 
 DEFAULT_BRANCHES = [branch for rule in load_rules() for regex in rule.texts
                     for branch in split_alternatives(regex)]
@@ -83,3 +86,47 @@ def test_only_the_branches_whose_words_appear_are_tried_in_their_order():
     assert _evidence(rule, 'mailbox is full, quota exceeded') == \
         'mailbox is full'
     assert _evidence(rule, 'user unknown') is None
+
+
+# Literals that overlap, nest and share prefixes, as the rules' do.
+SCANNED = ['user', 'user unknown', 'unknown', 'know', 'ser', 'no such',
+           'no such user', 'such', 'a.b', '(x)', 'ss', 'uu']
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(SCANNED + ['u', 's', ' ', 'n', 'o', 'x']),
+                max_size=12))
+def test_the_scanner_finds_exactly_the_literals_the_text_holds(pieces):
+    text = ''.join(pieces)
+    assert LiteralScanner(SCANNED).present(text) == {
+        literal for literal in SCANNED if literal in text}
+
+
+def test_a_scanner_of_no_literals_finds_none():
+    assert LiteralScanner([]).present('user unknown') == frozenset()
+
+
+def test_the_rule_sets_scan_decides_as_each_rule_searching_alone():
+    rules = load_rules()
+    report = RecipientReport(
+        address='anne@example.org', status='5.1.1', smtp_code='550',
+        diagnostic='550 5.1.1 <anne@example.org>: Recipient address '
+                   'rejected: User unknown in local recipient table')
+    alone = [rule.match('bounce', report) for rule in rules]
+    scanner = LiteralScanner(literal for rule in rules
+                             for literal in rule.gate_literals)
+    reading = Reading.of(report, scanner)
+    assert reading.present
+    assert [rule.match('bounce', report, reading) for rule in rules] == alone
+
+
+def test_a_rule_set_scans_for_all_literals_only_once_it_decides_often():
+    ruleset = RuleSet(load_rules())
+    report = RecipientReport(address='anne@example.org', status='5.1.1',
+                             diagnostic='550 5.1.1 User unknown')
+    first = ruleset.decide(Kind.BOUNCE, report)
+    assert '_scanner' not in vars(ruleset)      # one bounce: no scan built
+    for _decision in range(SCANNER_AFTER):
+        later = ruleset.decide(Kind.BOUNCE, report)
+    assert '_scanner' in vars(ruleset)
+    assert (later.rule, later.evidence) == (first.rule, first.evidence)

@@ -11,6 +11,7 @@ always runs.
 """
 
 import re
+from collections.abc import Iterable
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
 from typing import Any
@@ -69,6 +70,62 @@ class Gated:
                       text.casefold() if folded is None else folded):
             return None
         return self.regex.search(text)
+
+
+class LiteralScanner:
+    """Which of many literals a text holds, in one pass over the text.
+
+    The literals are compiled into one expression shaped like a trie, so
+    that at each position the search follows the text's characters
+    instead of trying every literal.  At each position where a literal
+    starts, the search finds the longest one starting there; every other
+    literal starting there is a prefix of it, and is added from a table.
+    The next search starts one character later, so literals that overlap
+    are all found: the set is exactly `{l for l in literals if l in text}`.
+    """
+
+    def __init__(self, literals: Iterable[str]) -> None:
+        self.literals = frozenset(literals)
+        self._expression = re.compile(_trie(self.literals)) \
+            if self.literals else None
+        self._with_prefixes = {
+            literal: frozenset(shorter for shorter in self.literals
+                               if literal.startswith(shorter))
+            for literal in self.literals}
+
+    def present(self, folded_text: str) -> frozenset[str]:
+        if self._expression is None:
+            return frozenset()
+        found: set[str] = set()
+        search = self._expression.search
+        position = 0
+        while (match := search(folded_text, position)) is not None:
+            found.update(self._with_prefixes[match.group()])
+            position = match.start() + 1
+        return frozenset(found)
+
+
+def _trie(literals: Iterable[str]) -> str:
+    """An expression matching the longest of `literals` at a position:
+    their characters as a tree, alternatives sorted, an optional tail
+    where a literal ends and a longer one goes on (greedy, so the longer
+    is tried first)."""
+    tree: dict[str, dict] = {}
+    for literal in literals:
+        node = tree
+        for char in literal:
+            node = node.setdefault(char, {})
+        node[''] = {}
+
+    def expression(node: dict[str, dict]) -> str:
+        branches = [re.escape(char) + expression(child)
+                    for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ''
+        body = branches[0] if len(branches) == 1 \
+            else '(?:%s)' % '|'.join(branches)
+        return '(?:%s)?' % body if '' in node else body
+    return expression(tree)
 
 
 def _necessary(items: list[Any]) -> list[set[str]]:

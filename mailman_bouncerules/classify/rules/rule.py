@@ -15,6 +15,7 @@ from zope.interface import implementer
 
 from mailman_bouncerules.classify.parsing.codes import without_status_labels
 from mailman_bouncerules.classify.prefilter import (
+    LiteralScanner,
     passes,
     required_literals,
     split_alternatives,
@@ -82,18 +83,23 @@ class Reading:
     severity: Severity
     domains: frozenset[str]         # the recipient's domain and parents
     hosts: frozenset[str]           # the remote and reporting MTAs', ditto
+    # The rules' literals the folded diagnostic holds, when a rule set
+    # scanned for them all at once; None: each rule looks for its own.
+    present: frozenset[str] | None = None
 
     @classmethod
-    def of(cls, recipient: RecipientReport) -> 'Reading':
+    def of(cls, recipient: RecipientReport,
+           scanner: LiteralScanner | None = None) -> 'Reading':
+        # A code's RFC 3463 label is the DSN generator's, not the server's
+        # words.
+        folded = without_status_labels(recipient.diagnostic or '').casefold()
         return cls(
-            # A code's RFC 3463 label is the DSN generator's, not the
-            # server's words.
-            folded=without_status_labels(
-                recipient.diagnostic or '').casefold(),
+            folded=folded,
             severity=severity_of(recipient),
             domains=suffixes(recipient.address.rpartition('@')[2]),
             hosts=suffixes(recipient.remote_mta)
-            | suffixes(recipient.reporting_mta))
+            | suffixes(recipient.reporting_mta),
+            present=scanner.present(folded) if scanner else None)
 
 
 @public
@@ -149,6 +155,13 @@ class Rule:
     @cached_property
     def _gate(self) -> dict[str, tuple[int, ...]] | None:
         return _gate(self._searches)
+
+    @property
+    def gate_literals(self) -> frozenset[str]:
+        """The literals of which the diagnostic must hold one for the
+        rule's words to match; empty when that cannot be told (or the
+        rule has no words), and the words are then always searched."""
+        return frozenset(self._gate or ())
 
     @cached_property
     def _veto_searches(self) -> tuple[Search, ...]:
@@ -241,7 +254,7 @@ class Rule:
         text = None
         if self.texts and not ('text' in self.any_of
                                and matched & self.any_of):
-            text = self._search(recipient.diagnostic or '', reading.folded)
+            text = self._search(recipient.diagnostic or '', reading)
             if text is not None:
                 matched.add('text')
             elif 'text' not in self.any_of:
@@ -257,18 +270,24 @@ class Rule:
             status in self._exact_statuses
             or status.startswith(self._status_prefixes))
 
-    def _search(self, diagnostic: str, folded: str) -> str | None:
-        if self._gate is None:
+    def _search(self, diagnostic: str, reading: Reading) -> str | None:
+        gate = self._gate
+        if gate is None:
             branches: Iterable[int] = range(len(self._searches))
         else:
             possible: set[int] = set()
-            for literal, indices in self._gate.items():
-                if literal in folded:
-                    possible.update(indices)
+            if reading.present is not None:
+                for literal in reading.present:
+                    if literal in gate:
+                        possible.update(gate[literal])
+            else:
+                for literal, indices in gate.items():
+                    if literal in reading.folded:
+                        possible.update(indices)
             branches = sorted(possible)     # in order: the first match is
         for index in branches:              # the evidence
             regex, literal_sets = self._searches[index]
-            if passes(literal_sets, folded):
+            if passes(literal_sets, reading.folded):
                 found = regex.search(diagnostic)
                 if found:
                     return found.group(0)
