@@ -12,6 +12,7 @@ from mailman_bouncerules.classify.parsing.codes import (
     ADDRESS,
     STATUS,
     find_addresses,
+    first_smtp_code,
 )
 from mailman_bouncerules.classify.parsing.mime import walk_notification
 from mailman_bouncerules.classify.prefilter import Gated
@@ -108,11 +109,17 @@ def test_an_alternative_without_plain_text_is_read_whole():
     assert read.count('text/html') == 1 and 'text/enriched' in read
 
 
-@settings(max_examples=300)
+@settings(max_examples=500)
 @given(st.lists(st.sampled_from(['said:', '550', '5.1.1', '<<<', 'error',
-                                 ':', ' ', '\n', 'x', '2', '45']),
-                max_size=14))
-def test_reply_lines_are_the_expressions_lines(pieces):
+                                 ':', ' ', '\n', 'x', '2', '45', '-', '.']),
+                max_size=16))
+def test_the_reply_code_is_the_first_code_of_the_reply_lines(pieces):
     window = ''.join(pieces)
-    assert freetext._reply_lines(window) == '\n'.join(
-        freetext._REPLY_LINE.findall(window))
+    assert freetext._reply_code(window) == first_smtp_code(
+        '\n'.join(freetext._REPLY_LINE.findall(window)))
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet='ab \n\t', max_size=60), st.integers(1, 12))
+def test_a_compacted_text_is_its_words_cut_at_the_limit(text, limit):
+    assert freetext._compact(text, limit) == ' '.join(text.split())[:limit]

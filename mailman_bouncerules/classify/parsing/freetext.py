@@ -185,7 +185,7 @@ def recipients_in_text(text: str, ignored: Collection[str] = frozenset(),
             address=address,
             action='delayed' if delayed and _is_temporary(status) else 'failed',
             status=status,
-            smtp_code=first_smtp_code(_reply_lines(window)),
+            smtp_code=_reply_code(window),
             diagnostic=_compact(window) or None,
             smtp_command=smtp_command(window),
             remote_mta=host.group(1).lower() if host else None)
@@ -286,7 +286,7 @@ def _set_apart(text: str, start: int, end: int) -> bool:
 
 def notice_summary(text: str) -> str | None:
     """The notice's own words, compacted: evidence when it names no one."""
-    return _compact(text)[:600] or None
+    return _compact(text, 600) or None
 
 
 def _delivered(text: str, start: int, end: int) -> bool:
@@ -313,12 +313,31 @@ def _is_temporary(status: str | None) -> bool:
     return status is None or status.startswith('4')
 
 
-def _reply_lines(window: str) -> str:
-    """Only lines that carry a reply can carry its code; skip dates, IPs."""
-    if _ANY_REPLY_CODE.search(window) is None:
-        return ''
-    return '\n'.join(_REPLY_LINE.findall(window))
+def _reply_code(window: str) -> str | None:
+    """The first reply code on a line that carries a reply (skip dates,
+    IPs).  A reply line holds a code on itself or the line after, so the
+    lines before the one above the first code are skipped, and the lines
+    after the first with a code are not read."""
+    first_code = _ANY_REPLY_CODE.search(window)
+    if first_code is None:
+        return None
+    line = window.rfind('\n', 0, first_code.start())
+    start = window.rfind('\n', 0, line) + 1 if line > 0 else 0
+    for reply_line in _REPLY_LINE.finditer(window, start):
+        code = first_smtp_code(reply_line.group())
+        if code is not None:
+            return code
+    return None
 
 
-def _compact(text: str) -> str:
-    return ' '.join(text.split())[:_MAX_WINDOW]
+def _compact(text: str, limit: int = _MAX_WINDOW) -> str:
+    """The text's words, one blank between each, at most `limit`
+    characters of them.  A prefix of the text compacts to a prefix of the
+    whole compacted (a word cut at its end is a prefix of that word), so
+    only as much of a long notice as the limit needs is split."""
+    size = 2 * limit
+    while True:
+        compacted = ' '.join(text[:size].split())
+        if len(compacted) >= limit or size >= len(text):
+            return compacted[:limit]
+        size *= 4
