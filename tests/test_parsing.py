@@ -1,13 +1,14 @@
 """The parser's shortcuts read exactly what the plain expressions read."""
 
 import re
+from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailman_bouncerules.classify.parsing import freetext
+from mailman_bouncerules.classify.parsing import freetext, mime
 from mailman_bouncerules.classify.parsing.codes import (
     ADDRESS,
     STATUS,
@@ -123,3 +124,21 @@ def test_the_reply_code_is_the_first_code_of_the_reply_lines(pieces):
 @given(st.text(alphabet='ab \n\t', max_size=60), st.integers(1, 12))
 def test_a_compacted_text_is_its_words_cut_at_the_limit(text, limit):
     assert freetext._compact(text, limit) == ' '.join(text.split())[:limit]
+
+
+CONTENT_TYPE_PIECES = ['text/plain', ';', ' ', 'charset=', '"utf-8"',
+                       'us-ascii', "charset*=iso-8859-1''%E9", 'CHARSET=',
+                       'Latin1', '(comment)', '"', '=', 'x']
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(CONTENT_TYPE_PIECES) | st.text(max_size=3),
+                max_size=8))
+def test_the_declared_charset_is_what_the_email_package_reads(pieces):
+    part = Message()
+    try:
+        part['Content-Type'] = ''.join(pieces)
+        expected = part.get_content_charset()
+    except Exception:
+        expected = None
+    assert mime._declared_charset(part) == expected

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from email.header import Header, decode_header
 from email.message import Message
 from email.policy import compat32
+from functools import lru_cache
 
 # A bounce's useful part comes first; what follows is mostly the returned
 # original.  Reading a few MiB is plenty and bounds the work on huge mail.
@@ -98,10 +99,7 @@ def decoded_text(part: Message, limit: int = MAX_TEXT_CHARS) -> str:
 
 
 def _charsets(part: Message) -> Iterator[str]:
-    try:
-        declared = part.get_content_charset()
-    except Exception:
-        declared = None
+    declared = _declared_charset(part)
     if declared:
         yield declared
     # Japanese carriers send undeclared ISO-2022-JP; it is 7-bit, so try it
@@ -109,6 +107,33 @@ def _charsets(part: Message) -> Iterator[str]:
     yield 'utf-8'
     yield 'iso-2022-jp'
     yield 'cp1252'
+
+
+def _declared_charset(part: Message) -> str | None:
+    """The part's charset parameter, as `get_content_charset()` reads it.
+
+    Parsing the parameters is most of the cost of decoding a short part,
+    and notices repeat a few Content-Type values ("text/plain;
+    charset=us-ascii"): each value is parsed once.
+    """
+    value = part.get('content-type')
+    if isinstance(value, str):
+        return _charset_of_content_type(value)
+    return _charset_of(part)
+
+
+@lru_cache(maxsize=256)
+def _charset_of_content_type(value: str) -> str | None:
+    holder = Message()
+    holder['Content-Type'] = value
+    return _charset_of(holder)
+
+
+def _charset_of(part: Message) -> str | None:
+    try:
+        return part.get_content_charset()
+    except Exception:
+        return None
 
 
 def html_to_text(html: str) -> str:
