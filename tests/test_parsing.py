@@ -142,3 +142,16 @@ def test_the_declared_charset_is_what_the_email_package_reads(pieces):
     except Exception:
         expected = None
     assert mime._declared_charset(part) == expected
+
+
+# Field values as the parser gets them from bytes: ASCII, and any other
+# byte escaped.
+@settings(max_examples=300)
+@given(st.binary(max_size=12).map(
+    lambda raw: raw.decode('ascii', 'surrogateescape')))
+def test_a_field_reads_as_the_email_package_gives_it(value):
+    block = Message()
+    block['Diagnostic-Code'] = value
+    name, raw = next(block.raw_items())
+    assert mime.field_text(block, name, raw) == mime.header_text(
+        block['Diagnostic-Code'])

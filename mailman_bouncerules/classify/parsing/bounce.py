@@ -14,7 +14,7 @@ from mailman_bouncerules.classify.parsing.mime import (
     FEEDBACK_TYPE,
     RETURNED_MESSAGE_TYPES,
     decoded_text,
-    header_text,
+    field_text,
     html_to_text,
     load_message,
     walk_notification,
@@ -170,8 +170,8 @@ def _delivery_status_text(part: Message, max_recipients: int) -> str:
         # message: its per-message fields, and the per-recipient ones as
         # that message's body.
         return '\n\n'.join(
-            '\n'.join('%s: %s' % (name, header_text(value))
-                      for name, value in block.items())
+            '\n'.join('%s: %s' % (name, field_text(block, name, value))
+                      for name, value in block.raw_items())
             + ('\n\n' + decoded_text(block) if _has_body(block) else '')
             for block in payload[:max_recipients + 2]
             if isinstance(block, Message))
@@ -228,12 +228,11 @@ def _header_map(message: Message) -> dict[str, list[str]]:
     a scan per lookup, and only those values decoded (a notice carries
     dozens of Received and provider headers nobody reads)."""
     headers: dict[str, list[str]] = {}
-    fetch = message.policy.header_fetch_parse
     for name, value in message.raw_items():
         key = name.lower()
         if key in _READ_HEADERS:
             headers.setdefault(key, []).append(
-                header_text(fetch(name, value)))
+                field_text(message, name, value))
     return headers
 
 

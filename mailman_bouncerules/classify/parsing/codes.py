@@ -134,10 +134,11 @@ def strip_address(value: str) -> str | None:
     package with their bytes escaped; they are read as UTF-8 here.
     """
     value = str(value or '')
-    try:
-        value = value.encode('utf-8', 'surrogateescape').decode('utf-8')
-    except UnicodeError:
-        pass
+    if not value.isascii():
+        try:
+            value = value.encode('utf-8', 'surrogateescape').decode('utf-8')
+        except UnicodeError:
+            pass
     match = next(find_addresses(value), None)
     if match is None:
         return None

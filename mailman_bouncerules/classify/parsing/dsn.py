@@ -118,10 +118,13 @@ def _most_specific(reported: str | None, replied: str | None) -> str | None:
     return reported
 
 
+_TYPE_PREFIX = re.compile(r'\s*[A-Za-z0-9-]{2,12}\s*')
+
+
 def _typed_value(value: str) -> str:
     """Drop the RFC 3464 type prefix: 'smtp; 550 ...' -> '550 ...'."""
     head, sep, rest = value.partition(';')
-    if sep and re.fullmatch(r'\s*[A-Za-z0-9-]{2,12}\s*', head):
+    if sep and _TYPE_PREFIX.fullmatch(head):
         return rest.strip()
     return value.strip()
 

@@ -13,6 +13,7 @@ from email.header import Header, decode_header
 from email.message import Message
 from email.policy import compat32
 from functools import lru_cache
+from typing import Any
 
 # A bounce's useful part comes first; what follows is mostly the returned
 # original.  Reading a few MiB is plenty and bounds the work on huge mail.
@@ -68,6 +69,15 @@ def header_text(value: object) -> str:
         except (LookupError, UnicodeDecodeError):
             text.append(chunk.decode('cp1252', 'replace'))
     return ''.join(text)
+
+
+def field_text(part: Message, name: str, raw_value: Any) -> str:
+    """`header_text` of a field as `part.items()` would give it, from the
+    raw value `part.raw_items()` gives: plain ASCII comes back unchanged,
+    and only other values go through the email package's policy."""
+    if isinstance(raw_value, str) and raw_value.isascii():
+        return raw_value
+    return header_text(part.policy.header_fetch_parse(name, raw_value))
 
 
 def content_type(part: Message) -> str:
