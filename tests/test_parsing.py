@@ -8,7 +8,7 @@ from email.mime.text import MIMEText
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailman_bouncerules.classify.parsing import freetext, mime
+from mailman_bouncerules.classify.parsing import bounce, freetext, mime
 from mailman_bouncerules.classify.parsing.codes import (
     ADDRESS,
     STATUS,
@@ -155,3 +155,18 @@ def test_a_field_reads_as_the_email_package_gives_it(value):
     name, raw = next(block.raw_items())
     assert mime.field_text(block, name, raw) == mime.header_text(
         block['Diagnostic-Code'])
+
+
+def test_the_originals_identity_is_each_headers_first_value():
+    returned = Message()
+    returned['Received'] = 'from a by b'
+    returned['message-id'] = '<first@example.org>'
+    returned['Message-ID'] = '<second@example.org>'
+    returned['List-Id'] = ''
+    returned['List-Id'] = '<later.example.org>'
+    returned['X-BounceRules-Token'] = 'a\n  b'
+    original = bounce._original_identity(returned, 'List-Id: <quoted.org>')
+    assert original.message_id == '<first@example.org>'
+    # An empty first List-Id is no List-Id: the quoted one stands.
+    assert original.list_id == '<quoted.org>'
+    assert original.token == 'a b'

@@ -200,16 +200,27 @@ def _returned_headers(part: Message) -> Message | None:
         return None
 
 
+_IDENTITY_HEADERS = frozenset(
+    ('message-id', 'list-id', 'message-id-hash', TOKEN_HEADER.lower()))
+
+
 def _original_identity(returned: Message | None,
                        quoted: str) -> OriginalMessage:
-    found = {}
+    found: dict[str, str] = {}
     if returned is not None:
-        for name in ('Message-ID', 'List-Id', 'Message-ID-Hash', TOKEN_HEADER):
-            value = returned.get(name)
-            if value:
-                found[name.lower()] = ' '.join(str(value).split())
-    for name, value in _HEADERS_IN_TEXT.findall(quoted):
-        found.setdefault(name.lower(), value.strip())
+        # One pass over the original's headers, a post's dozens, each
+        # name's first value as `returned.get(name)` gives it.
+        first: dict[str, object] = {}
+        fetch = returned.policy.header_fetch_parse
+        for name, value in returned.raw_items():
+            key = name.lower()
+            if key in _IDENTITY_HEADERS and key not in first:
+                first[key] = fetch(name, value)
+        for key, fetched in first.items():
+            if fetched:
+                found[key] = ' '.join(str(fetched).split())
+    for name, quoted_value in _HEADERS_IN_TEXT.findall(quoted):
+        found.setdefault(name.lower(), quoted_value.strip())
     return OriginalMessage(
         message_id=found.get('message-id'),
         message_id_hash=found.get('message-id-hash'),
