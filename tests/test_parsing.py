@@ -8,7 +8,7 @@ from email.mime.text import MIMEText
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailman_bouncerules.classify.parsing import bounce, freetext, mime
+from mailman_bouncerules.classify.parsing import bounce, codes, freetext, mime
 from mailman_bouncerules.classify.parsing.codes import (
     ADDRESS,
     STATUS,
@@ -170,3 +170,19 @@ def test_the_originals_identity_is_each_headers_first_value():
     # An empty first List-Id is no List-Id: the quoted one stands.
     assert original.list_id == '<quoted.org>'
     assert original.token == 'a b'
+
+
+LABEL_LOOK_BACK_FIRST = re.compile(
+    codes._LABEL_AFTER_CODE.pattern.replace(
+        r'([245](?<![\d.][245])\.', r'(?<![\d.])([245]\.'), re.IGNORECASE)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(['5.1.1', '4.2.2', '1', '.', ' ', '(',
+                                 ')', 'bad destination mailbox address',
+                                 'Mailbox Full', 'x']), max_size=10))
+def test_labels_are_dropped_where_the_look_back_first_drops_them(pieces):
+    text = ''.join(pieces)
+    assert LABEL_LOOK_BACK_FIRST.pattern != codes._LABEL_AFTER_CODE.pattern
+    assert codes.without_status_labels(text) == (
+        LABEL_LOOK_BACK_FIRST.sub(r'\1', text) if '(' in text else text)

@@ -85,7 +85,8 @@ _LABELS = (
     'security features not supported', 'cryptographic failure',
     'cryptographic algorithm not supported', 'message integrity failure')
 _LABEL_AFTER_CODE = re.compile(
-    r'(?<![\d.])([245]\.\d{1,3}\.\d{1,3})\s*\(\s*(?:%s)\s*\.?\s*\)' % '|'.join(
+    r'([245](?<![\d.][245])\.\d{1,3}\.\d{1,3})\s*\(\s*(?:%s)\s*\.?\s*\)'
+    % '|'.join(
         re.escape(label).replace(r'\ ', r'\s+') for label in _LABELS),
     re.IGNORECASE)
 

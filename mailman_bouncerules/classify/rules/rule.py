@@ -156,7 +156,7 @@ class Rule:
     def _gate(self) -> dict[str, tuple[int, ...]] | None:
         return _gate(self._searches)
 
-    @property
+    @cached_property
     def gate_literals(self) -> frozenset[str]:
         """The literals of which the diagnostic must hold one for the
         rule's words to match; empty when that cannot be told (or the
@@ -277,9 +277,8 @@ class Rule:
         else:
             possible: set[int] = set()
             if reading.present is not None:
-                for literal in reading.present:
-                    if literal in gate:
-                        possible.update(gate[literal])
+                for literal in reading.present & self.gate_literals:
+                    possible.update(gate[literal])
             else:
                 for literal, indices in gate.items():
                     if literal in reading.folded:
