@@ -55,21 +55,32 @@ class Gated:
 
     For the parser's fixed expressions that run on every address or
     window: most texts lack every word they need, and a substring test
-    says so for a fraction of a search's cost.
+    says so for a fraction of a search's cost.  An expression of
+    top-level alternatives is searched one alternative at a time, each
+    behind every literal set it needs (a shared set holds only the best
+    literal of each): the leftmost match, the earlier alternative where
+    two start together, is the one the whole expression finds.
     """
 
     def __init__(self, regex: re.Pattern[str]) -> None:
         self.regex = regex
-        self.literals = required_literals(regex.pattern)
+        self.branches = [(branch, required_literals(branch.pattern))
+                         for branch in split_alternatives(regex)]
 
     def search(self, text: str, folded: str | None = None
                ) -> re.Match[str] | None:
         """`regex.search(text)`; `folded` is `text.casefold()` where the
         caller already has it."""
-        if not passes(self.literals,
-                      text.casefold() if folded is None else folded):
-            return None
-        return self.regex.search(text)
+        if folded is None:
+            folded = text.casefold()
+        leftmost = None
+        for branch, literals in self.branches:
+            if passes(literals, folded):
+                found = branch.search(text)
+                if found is not None and (
+                        leftmost is None or found.start() < leftmost.start()):
+                    leftmost = found
+        return leftmost
 
 
 class LiteralScanner:

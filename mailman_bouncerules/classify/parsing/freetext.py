@@ -57,11 +57,11 @@ _SYSTEM_LOCAL_PARTS = frozenset((
     'mailer-daemon', 'postmaster', 'mail-daemon', 'maildaemon', 'daemon',
     'root', 'abuse', 'noreply', 'no-reply', 'nobody', 'double-bounce'))
 _DELAY_WORDS = Gated(re.compile(
-    r'\b(?:has been delayed|delivery (?:is )?delayed|\(delay\)|'
-    r'will (?:continue|keep) (?:to )?tr(?:y|ying)|still trying|'
-    r'could not (?:be )?sen[dt] (?:the )?message for (?:the )?past|'
-    r'not yet been delivered|is being retried|temporarily deferred|'
-    r'delivery (?:will be )?retr(?:y|ied)|Warning: message .{0,300} delayed)',
+    r'\bhas been delayed|\bdelivery (?:is )?delayed|\b\(delay\)|'
+    r'\bwill (?:continue|keep) (?:to )?tr(?:y|ying)|\bstill trying|'
+    r'\bcould not (?:be )?sen[dt] (?:the )?message for (?:the )?past|'
+    r'\bnot yet been delivered|\bis being retried|\btemporarily deferred|'
+    r'\bdelivery (?:will be )?retr(?:y|ied)|\bWarning: message .{0,300} delayed',
     re.IGNORECASE))
 # What closes an address in prose ("<carl@example.net>: host ..."), never
 # a transcript's ">>>".
