@@ -122,7 +122,8 @@ def _parse(message: Message, reading: Reading) -> BounceReport:
     for text in status_texts:
         recipients.extend(islice(dsn.recipient_blocks(text),
                                  enough - len(recipients)))
-    looks_like_bounce = _looks_like_bounce(headers, subject)
+    addresses = _header_addresses(headers)
+    looks_like_bounce = _looks_like_bounce(headers, addresses, subject)
     # Prose alone names failed recipients only in a notice from a mail
     # system: a person's reply that quotes "550 5.1.1 user unknown for
     # carl@..." is no bounce of carl's.
@@ -131,9 +132,9 @@ def _parse(message: Message, reading: Reading) -> BounceReport:
     ) else list(
         freetext.recipients_in_text(
             notice, with_preamble=not recipients,
-            ignored=_addresses_in(headers, 'from', 'sender', 'return-path'),
-            unlikely=_addresses_in(headers, 'to', 'cc', 'reply-to'),
-            known=_addresses_in(headers, 'x-failed-recipients')[:enough],
+            ignored=_addresses_in(addresses, 'from', 'sender', 'return-path'),
+            unlikely=_addresses_in(addresses, 'to', 'cc', 'reply-to'),
+            known=_addresses_in(addresses, 'x-failed-recipients')[:enough],
             subject=subject, limit=enough))
     if (not recipients and not looks_like_bounce
             and kinds.is_auto_reply(message)):
@@ -247,18 +248,30 @@ def _header_map(message: Message) -> dict[str, list[str]]:
     return headers
 
 
-def _addresses_in(headers: dict[str, list[str]], *names: str) -> tuple[str, ...]:
-    found: list[str] = []
-    for name in names:
-        for value in headers.get(name, ()):
-            found.extend(filter(None, (clean_address(match.group(0))
-                                       for match in find_addresses(value))))
-    return tuple(dict.fromkeys(found))
+# The notice's headers that name addresses.
+_ADDRESS_HEADERS = ('from', 'sender', 'return-path', 'to', 'cc', 'reply-to',
+                    'x-failed-recipients')
 
 
-def _looks_like_bounce(headers: dict[str, list[str]], subject: str) -> bool:
+def _header_addresses(headers: dict[str, list[str]]) -> dict[str, list[str]]:
+    """{header name: the addresses in its values}, each header read once:
+    the reading asks for the sender's headers twice."""
+    return {name: [address for value in headers[name]
+                   for match in find_addresses(value)
+                   if (address := clean_address(match.group(0)))]
+            for name in _ADDRESS_HEADERS if name in headers}
+
+
+def _addresses_in(addresses: dict[str, list[str]],
+                  *names: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(address for name in names
+                               for address in addresses.get(name, ())))
+
+
+def _looks_like_bounce(headers: dict[str, list[str]],
+                       addresses: dict[str, list[str]], subject: str) -> bool:
     """Sent by a mail system about a failure, going by its envelope."""
-    sender = ' '.join(_addresses_in(headers, 'from', 'return-path'))
+    sender = ' '.join(_addresses_in(addresses, 'from', 'return-path'))
     return bool(_SYSTEM_SENDER.search(sender)
                 or (_BOUNCE_SUBJECT.search(subject)
                     and not _REPLY_SUBJECT.match(subject))
