@@ -130,3 +130,13 @@ def test_a_rule_set_scans_for_all_literals_only_once_it_decides_often():
         later = ruleset.decide(Kind.BOUNCE, report)
     assert '_scanner' in vars(ruleset)
     assert (later.rule, later.evidence) == (first.rule, first.evidence)
+
+
+def test_a_rule_that_needs_words_is_needed_only_where_they_are():
+    needs_words = _rule_with_words(r'no such user')
+    either = Rule(name='either', classification='hard', action='count',
+                  reason='test', statuses=('5.1.1',), any_of=frozenset(
+                      ('status', 'text')),
+                  texts=(re.compile('no such user'),))
+    assert needs_words.needed_literals == {'no such user'}
+    assert either.needed_literals is None       # its status alone can do

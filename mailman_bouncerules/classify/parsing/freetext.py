@@ -335,7 +335,7 @@ def _compact(text: str, limit: int = _MAX_WINDOW) -> str:
     characters of them.  A prefix of the text compacts to a prefix of the
     whole compacted (a word cut at its end is a prefix of that word), so
     only as much of a long notice as the limit needs is split."""
-    size = 2 * limit
+    size = limit + limit // 2
     while True:
         compacted = ' '.join(text[:size].split())
         if len(compacted) >= limit or size >= len(text):

@@ -157,6 +157,15 @@ class Rule:
         return _gate(self._searches)
 
     @cached_property
+    def needed_literals(self) -> frozenset[str] | None:
+        """The literals of which the diagnostic must hold one for the rule
+        to match at all: its gate, when its words must match; None when
+        that cannot be told."""
+        if self.texts and 'text' not in self.any_of and self.gate_literals:
+            return self.gate_literals
+        return None
+
+    @cached_property
     def gate_literals(self) -> frozenset[str]:
         """The literals of which the diagnostic must hold one for the
         rule's words to match; empty when that cannot be told (or the

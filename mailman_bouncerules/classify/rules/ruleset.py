@@ -17,6 +17,9 @@ UNMATCHED = 'no-rule-matched'
 # How many decisions a rule set makes before it scans for all its rules'
 # literals at once (see `RuleSet.decide`).
 SCANNER_AFTER = 20
+# A rule, the places one of which it needs, the literals one of which its
+# words need (None: no such test).
+Tried = tuple[Rule, frozenset[str] | None, frozenset[str] | None]
 
 
 @public
@@ -42,13 +45,25 @@ class RuleSet:
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = list(rules)
         self._decisions = 0
-        # A provider's rules are a third of the file and match only at
-        # that provider: one set test skips each of them elsewhere.
-        self._tried = [(rule, rule.places) for rule in self.rules]
+        # Each rule with what lets one set test skip it: the places one of
+        # which it needs (a provider's rules are a third of the file and
+        # match only at that provider), and the literals one of which its
+        # words need (known once the rule set scans, see `_scanned`).
+        self._tried: list[Tried] = [(rule, rule.places, None)
+                                    for rule in self.rules]
 
     @classmethod
     def from_files(cls, admin_path: str | None = None) -> "RuleSet":
         return cls(load_rules(admin_path))
+
+    @cached_property
+    def _scanned(self) -> list[Tried]:
+        """`_tried` with the literals one of which a rule's words need,
+        where they must match: most rules' words are missing from most
+        diagnostics, and where the scan found none of the literals the
+        rule cannot match."""
+        return [(rule, places, rule.needed_literals)
+                for rule, places, _needed in self._tried]
 
     @cached_property
     def _scanner(self) -> LiteralScanner:
@@ -62,11 +77,17 @@ class RuleSet:
         # cost of one decision's reading: a command that decides a bounce
         # or two does better without it, a runner far better with it.
         self._decisions += 1
-        reading = Reading.of(recipient, self._scanner
-                             if self._decisions > SCANNER_AFTER else None)
+        if self._decisions <= SCANNER_AFTER:
+            reading, tried = Reading.of(recipient), self._tried
+        else:
+            reading = Reading.of(recipient, self._scanner)
+            tried = self._scanned
         places = reading.domains | reading.hosts
-        for rule, rule_places in self._tried:
+        present = reading.present or frozenset()
+        for rule, rule_places, needed in tried:
             if rule_places is not None and rule_places.isdisjoint(places):
+                continue
+            if needed is not None and needed.isdisjoint(present):
                 continue
             evidence = rule.match(kind, recipient, reading)
             if evidence is not None:
