@@ -12,6 +12,7 @@ always runs.
 
 import re
 from collections.abc import Iterable
+from functools import cached_property
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
 from typing import Any
@@ -64,8 +65,14 @@ class Gated:
 
     def __init__(self, regex: re.Pattern[str]) -> None:
         self.regex = regex
-        self.branches = [(branch, required_literals(branch.pattern))
-                         for branch in split_alternatives(regex)]
+
+    @cached_property
+    def branches(self) -> list[tuple[re.Pattern[str], list[set[str]] | None]]:
+        """Each alternative, compiled alone, with its literal sets: worked
+        out at the first search, not at import (a command that reads one
+        bounce may never need them)."""
+        return [(branch, required_literals(branch.pattern))
+                for branch in split_alternatives(self.regex)]
 
     def search(self, text: str, folded: str | None = None
                ) -> re.Match[str] | None:
