@@ -199,3 +199,12 @@ def test_labels_are_dropped_where_the_look_back_first_drops_them(pieces):
     assert LABEL_LOOK_BACK_FIRST.pattern != codes._LABEL_AFTER_CODE.pattern
     assert codes.without_status_labels(text) == (
         LABEL_LOOK_BACK_FIRST.sub(r'\1', text) if '(' in text else text)
+
+
+def test_only_short_content_types_are_kept():
+    mime._charset_of_content_type.cache_clear()
+    for size in (20, 10_000):
+        part = Message()
+        part['Content-Type'] = 'text/plain; charset=utf-8; x=' + 'y' * size
+        assert mime._declared_charset(part) == 'utf-8'
+    assert mime._charset_of_content_type.cache_info().currsize == 1

@@ -124,12 +124,18 @@ def _declared_charset(part: Message) -> str | None:
 
     Parsing the parameters is most of the cost of decoding a short part,
     and notices repeat a few Content-Type values ("text/plain;
-    charset=us-ascii"): each value is parsed once.
+    charset=us-ascii"): each value is parsed once.  Only short values are
+    kept, so that crafted ones cannot fill the memory.
     """
     value = part.get('content-type')
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value) <= _CACHED_CONTENT_TYPE:
         return _charset_of_content_type(value)
     return _charset_of(part)
+
+
+# The longest Content-Type value whose charset is kept: honest ones are
+# a few dozen characters.
+_CACHED_CONTENT_TYPE = 200
 
 
 @lru_cache(maxsize=256)
