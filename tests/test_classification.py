@@ -623,3 +623,30 @@ def test_a_groupware_server_s_own_directory_lookup_removes(classifier):
     assert decided(classifier, (
         'bart@example.org: User not listed in public Name & Address Book; '
         'mailbox full\n'))[R][1] != 'unsubscribe'
+
+
+def test_each_distinct_reading_is_decided_once():
+    """Thirty members at one domain refused alike: one decision, thirty
+    copies, each with its own recipient; a member elsewhere or refused
+    otherwise is decided on its own."""
+    same = '550 5.1.1 User unknown'
+    extra = [('m%d@example.org' % n, '5.1.1', same, 'failed')
+             for n in range(29)]
+    extra += [('zed@example.net', '5.1.1', same, 'failed'),
+              ('amy@example.org', '4.2.2', '452 4.2.2 Mailbox full',
+               'failed')]
+    message = samples.rfc3464(R, '5.1.1', same, extra_recipients=extra)
+    classifier = Classifier()
+    decided = []
+    decide = classifier.ruleset.decide
+    classifier.ruleset.decide = lambda kind, recipient: decided.append(
+        recipient.address) or decide(kind, recipient)
+    report, decisions = classifier.classify(message)
+    assert decided == [R, 'zed@example.net', 'amy@example.org']
+    assert [d.recipient.address for d in decisions] == (
+        [R] + [address for address, *_rest in extra])
+    alone = Classifier()
+    assert [(d.rule, d.action, str(d.evidence)) for d in decisions] == [
+        (d.rule, d.action, str(d.evidence))
+        for d in (alone.ruleset.decide(report.kind, d.recipient)
+                  for d in decisions)]

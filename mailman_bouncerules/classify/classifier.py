@@ -1,5 +1,6 @@
 """Parse a bounce and apply the rules: the whole classification step."""
 
+from dataclasses import replace
 from email.message import Message
 
 from public import public
@@ -8,6 +9,7 @@ from zope.interface import implementer
 from mailman_bouncerules.classify.parsing import parse_bounce
 from mailman_bouncerules.classify.parsing.budget import ReadingLimits
 from mailman_bouncerules.classify.report import BounceReport
+from mailman_bouncerules.classify.rules.rule import what_rules_read
 from mailman_bouncerules.classify.rules.ruleset import Decision, RuleSet
 from mailman_bouncerules.interfaces import IClassifier
 
@@ -35,9 +37,18 @@ class Classifier:
         reading = self.limits.start()
         report = parse_bounce(message, reading)
         decisions = []
+        # A notice often says the same of many recipients (one domain's
+        # members, one filter's refusal): each distinct reading is decided
+        # once.
+        decided: dict[tuple, Decision] = {}
         for recipient in report.failures:
             if reading.out_of_time():
                 report.problems.extend(reading.problems)
                 break
-            decisions.append(self.ruleset.decide(report.kind, recipient))
+            alike = what_rules_read(recipient)
+            if alike in decided:
+                decisions.append(replace(decided[alike], recipient=recipient))
+            else:
+                decided[alike] = self.ruleset.decide(report.kind, recipient)
+                decisions.append(decided[alike])
         return report, decisions

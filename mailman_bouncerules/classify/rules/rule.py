@@ -103,6 +103,17 @@ class Reading:
 
 
 @public
+def what_rules_read(recipient: RecipientReport) -> tuple:
+    """Everything of a recipient that a rule's tests or its evidence read:
+    two recipients alike in it get the same decision.  (Its address only
+    through its domain.)"""
+    return (recipient.action, recipient.status, recipient.smtp_code,
+            recipient.diagnostic, recipient.smtp_command,
+            recipient.remote_mta, recipient.reporting_mta,
+            recipient.address.rpartition('@')[2])
+
+
+@public
 @implementer(IRule)
 @dataclass(frozen=True)
 class Rule:
