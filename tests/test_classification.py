@@ -1,8 +1,12 @@
 """The default policy, table-driven over the MTA styles in samples.py."""
 
+from dataclasses import fields, replace
+
 import pytest
 
 from mailman_bouncerules.classify.classifier import Classifier
+from mailman_bouncerules.classify.report import RecipientReport
+from mailman_bouncerules.classify.rules.rule import what_rules_read
 from mailman_bouncerules.tools.testing import samples
 
 R = 'bart@example.org'
@@ -650,3 +654,17 @@ def test_each_distinct_reading_is_decided_once():
         (d.rule, d.action, str(d.evidence))
         for d in (alone.ruleset.decide(report.kind, d.recipient)
                   for d in decisions)]
+
+
+def test_recipients_alike_in_what_rules_read_differ_in_nothing_they_read():
+    """Every field of a recipient's report is in what the rules read, but
+    its addresses: those only through the domain (a new field must be
+    added there, or decisions would be shared that should not be)."""
+    report = RecipientReport(address='bart@example.org')
+    for field in fields(RecipientReport):
+        if field.name == 'original_address':
+            continue
+        changed = replace(report, **{field.name: 'x@example.net'})
+        assert what_rules_read(changed) != what_rules_read(report), field.name
+    assert what_rules_read(replace(report, address='amy@example.org')) == \
+        what_rules_read(report)

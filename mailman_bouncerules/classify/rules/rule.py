@@ -360,5 +360,4 @@ def _gate(searches: Iterable[tuple[re.Pattern[str], list[set[str]] | None]]
         for literal in max(literal_sets,
                            key=lambda literals: min(map(len, literals))):
             gate.setdefault(literal, []).append(index)
-    return {literal: tuple(gate[literal])
-            for literal in sorted(gate, key=len, reverse=True)}
+    return {literal: tuple(indices) for literal, indices in gate.items()}
