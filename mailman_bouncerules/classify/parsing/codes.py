@@ -17,13 +17,15 @@ SMTP_CODE = re.compile(r'(?:^|[\s:(\[>"])([245][0-5]\d)(?=[\s\-.,;:)]|$)')
 # The lookbehind makes a match start only where a local part can start, so
 # each word of a long text is tried once, not once per character.
 # Undecodable bytes (surrogate escapes, U+FFFD) count as part of a word too.
-# A local part may hold any of RFC 5322's atext, '/' included.
+# A local part may hold any of RFC 5322's atext, '/' included, and '-',
+# which each character class below puts last.
+_LOCAL_PART = r"\w!#$%&'*+/=?^`{|}~."
 ADDRESS = re.compile(
-    r"(?<![\w!#$%&'*+/=?^`{|}~.\udc80-\udcff\ufffd-])[\w!#$%&'*+/=?^`{|}~.-]+@"
-    r'[^\W_](?:[\w-]*[^\W_])?'
+    r"(?<![%s\udc80-\udcff\ufffd-])[%s-]+@" % (_LOCAL_PART, _LOCAL_PART)
+    + r'[^\W_](?:[\w-]*[^\W_])?'
     r'(?:\.[^\W_](?:[\w-]*[^\W_])?)+(?![\w-])')
 # The local-part characters, read backwards from an '@'.
-_LOCAL_PART_REVERSED = re.compile(r"[\w!#$%&'*+/=?^`{|}~.-]+")
+_LOCAL_PART_REVERSED = re.compile(r'[%s-]+' % _LOCAL_PART)
 
 
 def find_addresses(text: str) -> Iterator[re.Match[str]]:
