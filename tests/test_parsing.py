@@ -101,12 +101,13 @@ def test_the_gate_skips_the_search_on_a_text_without_its_words():
     assert counting.searched == 1
 
 
-def _alternative(*types):
+def _alternative(*types, plain_words='words'):
     """A report whose human part is a multipart/alternative of `types`."""
     message = MIMEMultipart('report', report_type='delivery-status')
     alternative = MIMEMultipart('alternative')
     for subtype in types:
-        alternative.attach(MIMEText('words', subtype))
+        alternative.attach(MIMEText(
+            plain_words if subtype == 'plain' else 'words', subtype))
     message.attach(alternative)
     return message
 
@@ -208,3 +209,9 @@ def test_only_short_content_types_are_kept():
         part['Content-Type'] = 'text/plain; charset=utf-8; x=' + 'y' * size
         assert mime._declared_charset(part) == 'utf-8'
     assert mime._charset_of_content_type.cache_info().currsize == 1
+
+
+def test_an_empty_plain_alternative_leaves_the_others_read():
+    read = [mime_type for _part, mime_type in walk_notification(
+        _alternative('plain', 'html', plain_words=' \n'))]
+    assert 'text/html' in read

@@ -208,9 +208,10 @@ def _one_alternative(parts: list[Message]) -> list[Message]:
 
     Its parts are versions of the same text (RFC 2046 section 5.1.4):
     reading the HTML one as well reads every word twice and converts the
-    longest of them.  Without a plain one, all are read.
+    longest of them.  Without a plain one, or with one that holds no words
+    (a generator that fills only its HTML), all are read.
     """
     for part in parts:
-        if content_type(part) == 'text/plain':
+        if content_type(part) == 'text/plain' and decoded_text(part).strip():
             return [part]
     return parts
