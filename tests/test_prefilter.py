@@ -14,9 +14,9 @@ from mailman_bouncerules.classify.prefilter import (
 )
 from mailman_bouncerules.classify.report import RecipientReport
 from mailman_bouncerules.classify.rules.loader import load_rules
-from mailman_bouncerules.classify.rules.rule import Reading, Rule
+from mailman_bouncerules.classify.rules.rule import CodeFacts, Reading, Rule
 from mailman_bouncerules.classify.rules.ruleset import SCANNER_AFTER, RuleSet
-from mailman_bouncerules.interfaces import Kind
+from mailman_bouncerules.interfaces import Kind, Severity
 
 DEFAULT_BRANCHES = [branch for rule in load_rules() for regex in rule.texts
                     for branch in split_alternatives(regex)]
@@ -132,11 +132,22 @@ def test_a_rule_set_scans_for_all_literals_only_once_it_decides_often():
     assert (later.rule, later.evidence) == (first.rule, first.evidence)
 
 
-def test_a_rule_that_needs_words_is_needed_only_where_they_are():
-    needs_words = _rule_with_words(r'no such user')
+def test_what_the_codes_alone_say_of_a_rule():
     either = Rule(name='either', classification='hard', action='count',
-                  reason='test', statuses=('5.1.1',), any_of=frozenset(
-                      ('status', 'text')),
+                  reason='test', statuses=('5.1.1',),
+                  any_of=frozenset(('status', 'text')),
                   texts=(re.compile('no such user'),))
-    assert needs_words.needed_literals == {'no such user'}
-    assert either.needed_literals is None       # its status alone can do
+    words = _rule_with_words(r'no such user')
+    codes = Rule(name='codes', classification='hard', action='count',
+                 reason='test', statuses=('5.1.1',), smtp_commands=('RCPT',),
+                 any_of=frozenset(('status', 'smtp_command')))
+
+    def facts(status, command=None):
+        return CodeFacts(Kind.BOUNCE, 'failed', Severity.PERMANENT,
+                         command, status, '550')
+    # Its status alone can do; without it, only its words can.
+    assert either.on_codes(facts('5.1.1')) == (False, False)
+    assert either.on_codes(facts('5.2.2')) == (False, True)
+    assert words.on_codes(facts('5.2.2')) == (False, True)
+    assert codes.on_codes(facts('5.2.2')) == (True, False)
+    assert codes.on_codes(facts('5.2.2', 'RCPT')) == (False, False)

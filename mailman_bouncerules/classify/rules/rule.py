@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from public import public
 from zope.interface import implementer
@@ -102,6 +103,31 @@ class Reading:
             present=scanner.present(folded) if scanner else None)
 
 
+# The tests that read only the notice's kind and the recipient's codes.
+CODE_TESTS = frozenset(('kind', 'dsn_action', 'severity', 'smtp_command',
+                        'status', 'smtp_code'))
+
+
+@public
+class CodeFacts(NamedTuple):
+    """What the tests on the kind and the codes read: recipients alike in
+    it pass and fail the same of those tests, so a rule set works out
+    once which rules they leave."""
+    kind: str
+    action: str | None
+    severity: Severity
+    smtp_command: str | None
+    status: str | None
+    smtp_code: str | None
+
+    @classmethod
+    def of(cls, kind: str, recipient: RecipientReport,
+           reading: Reading) -> 'CodeFacts':
+        return cls(kind, recipient.action, reading.severity,
+                   recipient.smtp_command, recipient.status,
+                   recipient.smtp_code)
+
+
 @public
 def what_rules_read(recipient: RecipientReport) -> tuple:
     """Everything of a recipient that a rule's tests or its evidence read:
@@ -168,15 +194,6 @@ class Rule:
         return _gate(self._searches)
 
     @cached_property
-    def needed_literals(self) -> frozenset[str] | None:
-        """The literals of which the diagnostic must hold one for the rule
-        to match at all: its gate, when its words must match; None when
-        that cannot be told."""
-        if self.texts and 'text' not in self.any_of and self.gate_literals:
-            return self.gate_literals
-        return None
-
-    @cached_property
     def gate_literals(self) -> frozenset[str]:
         """The literals of which the diagnostic must hold one for the
         rule's words to match; empty when that cannot be told (or the
@@ -234,28 +251,10 @@ class Rule:
         enough; every other test must pass.
         """
         matched: set[str] = set()
-        if self.kinds and kind not in self.kinds:
-            return 'kind', None, matched
-        if self.dsn_actions and recipient.action not in self.dsn_actions:
-            return 'dsn_action', None, matched
-        if self.severities and reading.severity not in self.severities:
-            return 'severity', None, matched
-        if self.smtp_commands:
-            if recipient.smtp_command in self.smtp_commands:
-                matched.add('smtp_command')
-            elif 'smtp_command' not in self.any_of:
-                return 'smtp_command', None, matched
-        if self.statuses:
-            if self._status_matches(recipient.status):
-                matched.add('status')
-            elif 'status' not in self.any_of:
-                return 'status', None, matched
-        if self.smtp_codes:
-            if any(test.fullmatch(recipient.smtp_code or '')
-                   for test in self._smtp_tests):
-                matched.add('smtp_code')
-            elif 'smtp_code' not in self.any_of:
-                return 'smtp_code', None, matched
+        failed = self._code_tests(CodeFacts.of(kind, recipient, reading),
+                                  matched)
+        if failed is not None:
+            return failed, None, matched
         if self.domains:
             if not self._domain_set.isdisjoint(reading.domains):
                 matched.add('domain')
@@ -284,6 +283,49 @@ class Rule:
         if self.vetoes and self._vetoed(recipient.diagnostic or ''):
             return 'unless', None, matched  # the notice says something else
         return None, text, matched
+
+    def on_codes(self, facts: 'CodeFacts') -> tuple[bool, bool]:
+        """What the notice's kind and the recipient's codes alone say of
+        the rule: (whether it fails, whatever its words, domain and hosts;
+        whether its words must then match for it to match)."""
+        matched: set[str] = set()
+        if self._code_tests(facts, matched) is not None:
+            return True, False
+        if self.any_of and not matched & self.any_of:
+            # No code among the alternatives passed: the others decide.
+            others = self.any_of - CODE_TESTS
+            if not others:
+                return True, False
+            if others == {'text'}:
+                return False, True
+        return False, bool(self.texts) and 'text' not in self.any_of
+
+    def _code_tests(self, facts: 'CodeFacts', matched: set[str]) -> str | None:
+        """The first of the tests on the kind and the codes that fails, or
+        None; `matched` gains those named in `any_of` that pass."""
+        if self.kinds and facts.kind not in self.kinds:
+            return 'kind'
+        if self.dsn_actions and facts.action not in self.dsn_actions:
+            return 'dsn_action'
+        if self.severities and facts.severity not in self.severities:
+            return 'severity'
+        if self.smtp_commands:
+            if facts.smtp_command in self.smtp_commands:
+                matched.add('smtp_command')
+            elif 'smtp_command' not in self.any_of:
+                return 'smtp_command'
+        if self.statuses:
+            if self._status_matches(facts.status):
+                matched.add('status')
+            elif 'status' not in self.any_of:
+                return 'status'
+        if self.smtp_codes:
+            if any(test.fullmatch(facts.smtp_code or '')
+                   for test in self._smtp_tests):
+                matched.add('smtp_code')
+            elif 'smtp_code' not in self.any_of:
+                return 'smtp_code'
+        return None
 
     def _status_matches(self, status: str | None) -> bool:
         return status is not None and (
