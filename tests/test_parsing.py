@@ -50,13 +50,15 @@ def test_status_codes_are_found_where_the_look_back_first_finds_them(pieces):
 
 GATED = [freetext._NOT_A_RECIPIENT_CONTEXT, freetext._HIDDEN_REDIRECT,
          freetext._RCPT_BEFORE, freetext._DELAY_WORDS, freetext._SUCCEEDED,
-         freetext._REMOTE_HOST]
+         freetext._REMOTE_HOST, *codes._COMMAND_PHRASES]
 CONTEXT_WORDS = ['From', 'sender', 'RCPT TO:', 'undisclosed address',
                  '(generated from', 'http://x', 'Reply-To', 'has been delayed',
                  'will keep trying', ' ', ':', '<', '=', 'ÜSER', 'K\u212a',
                  'was delivered', 'Succeeded', 'host ', 'mx.example.org',
                  '[', 'HOST', 'delivery ', 'delayed', 'retry', '(delay)',
-                 'Warning: message ', 'will ', 'a']
+                 'Warning: message ', 'will ', 'a', 'in reply to ', 'DATA',
+                 'RCPT TO', 'after end of ', "didn't like ", 'most progress was ',
+                 'SMTP:RCPT host']
 # The delay words as first written: one word boundary before a group.
 DELAY_WORDS_GROUPED = re.compile(
     r'\b(?:has been delayed|delivery (?:is )?delayed|\(delay\)|'

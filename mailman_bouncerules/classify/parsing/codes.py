@@ -3,6 +3,8 @@
 import re
 from collections.abc import Iterator
 
+from mailman_bouncerules.classify.prefilter import Gated
+
 # RFC 3463 class.subject.detail; classes 2, 4 and 5 only.  The class
 # digit comes first and the look back after it (no digit or dot before
 # it), so that a search skips to the next 2, 4 or 5 instead of trying the
@@ -152,24 +154,22 @@ def strip_address(value: str) -> str | None:
 # reply to RCPT TO is about the address; the same words after DATA come
 # from a filter that read the message (Japanese carriers answer filtered
 # senders this way), so the rules need to tell them apart.
-# Each phrase with a word it cannot match without (case-folded): a plain
-# substring test skips the expression on the many texts that lack it.
-_COMMAND_PHRASES = tuple(
-    (literal, re.compile(pattern, re.IGNORECASE)) for literal, pattern in (
-        ('reply', r'in\s+reply\s+to\s+(?:the\s+)?(?:end\s+of\s+)?'
-                  r'(DATA|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b'),
-        ('after', r'\bafter\s+(?:end\s+of\s+)?'
-                  r'(data|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b'),
-        (' like ', r"(?:did not|does not|didn't|doesn't) like (?:our )?"
-                   r'(RCPT TO|recipient|MAIL FROM|sender|DATA)\b'),
-        # qmail-remote, having tried every MX: "Sorry, no SMTP connection
-        # got far enough; most progress was RCPT TO response; remote host
-        # ... said: 550 ...": the reply quoted answers that command.
-        ('progress', r'\bmost\s+progress\s+was\s+(RCPT(?:\s+TO)?|'
-                     r'MAIL(?:\s+FROM)?|DATA|HELO|EHLO)\b'),
-        # A command named as the protocol's, before the host that answered
-        # it: "SMTP:RCPT host 192.0.2.8: 553 ...".
-        ('smtp:', r'\bSMTP:(RCPT|MAIL|DATA|HELO|EHLO)\s+host\b')))
+# Each phrase behind the words it cannot match without (`Gated`): a plain
+# substring test skips the expression on the many texts that lack them.
+_COMMAND_PHRASES = tuple(Gated(re.compile(pattern, re.IGNORECASE)) for pattern in (
+    r'in\s+reply\s+to\s+(?:the\s+)?(?:end\s+of\s+)?'
+    r'(DATA|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b',
+    r'\bafter\s+(?:end\s+of\s+)?(data|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)\b',
+    r"(?:did not|does not|didn't|doesn't) like (?:our )?"
+    r'(RCPT TO|recipient|MAIL FROM|sender|DATA)\b',
+    # qmail-remote, having tried every MX: "Sorry, no SMTP connection got
+    # far enough; most progress was RCPT TO response; remote host ...
+    # said: 550 ...": the reply quoted answers that command.
+    r'\bmost\s+progress\s+was\s+(RCPT(?:\s+TO)?|MAIL(?:\s+FROM)?|DATA|HELO|'
+    r'EHLO)\b',
+    # A command named as the protocol's, before the host that answered it:
+    # "SMTP:RCPT host 192.0.2.8: 553 ...".
+    r'\bSMTP:(RCPT|MAIL|DATA|HELO|EHLO)\s+host\b'))
 _TRANSCRIPT = re.compile(r'^[ \t]*>>>[ \t]*(DATA|RCPT TO|MAIL FROM|HELO|EHLO|QUIT|\.)'
                          r'|^[ \t]*<<<[ \t]*([45]\d\d)', re.IGNORECASE | re.MULTILINE)
 _NO_RECIPIENTS = re.compile(r'no (?:valid )?recipients|need RCPT', re.IGNORECASE)
@@ -208,8 +208,8 @@ def smtp_command(text: str | None) -> str | None:
     if answered is not None:
         return answered
     folded = text.casefold()
-    for literal, pattern in _COMMAND_PHRASES:
-        phrase = pattern.search(text) if literal in folded else None
+    for gated in _COMMAND_PHRASES:
+        phrase = gated.search(text, folded)
         if phrase:
             return _COMMAND_NAMES.get(' '.join(phrase.group(1).lower().split()))
     return None
